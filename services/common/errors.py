@@ -1,0 +1,89 @@
+"""The one error tree of Newswire.
+
+NewswireError
+├── ConfigError                 bad settings or environment (not retriable)
+├── StackError                  a local server failed to start or answer (names component and log)
+├── ArticleRejected             an input that is not a valid article (stable ``code``)
+├── QueryError                  a search request that cannot be run (stable ``code``)
+├── NotFound                    a requested resource does not exist
+└── BackendUnavailable          Kafka or Elasticsearch cannot be reached (retriable)
+    ├── KafkaUnavailable
+    └── SearchUnavailable
+
+Foreign exceptions (aiokafka, elasticsearch, OSError) are converted at the boundary with
+``raise ... from exc`` so callers handle one tree and the cause is never lost.
+"""
+
+from __future__ import annotations
+
+
+class NewswireError(Exception):
+    """Base of every error Newswire raises on purpose."""
+
+    code: str = "newswire_error"
+    retriable: bool = False
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class ConfigError(NewswireError):
+    """Settings or the environment make the requested operation impossible."""
+
+    code = "config_error"
+
+
+class StackError(NewswireError):
+    """A local server of the stack failed; says which one and where its log is."""
+
+    code = "stack_error"
+
+    def __init__(self, component: str, message: str, *, log_file: str | None = None) -> None:
+        hint = f" (see {log_file})" if log_file else ""
+        super().__init__(f"{component}: {message}{hint}")
+        self.component = component
+        self.log_file = log_file
+
+
+class ArticleRejected(NewswireError):
+    """An input that cannot become an article; ``code`` is stable and machine-readable."""
+
+    code = "rejected"
+
+    def __init__(self, code: str, message: str, *, source: str = "") -> None:
+        super().__init__(message, code=code)
+        self.source = source
+
+
+class QueryError(NewswireError):
+    """A search request that cannot be run as given (malformed query, bad cursor...)."""
+
+    code = "invalid_query"
+
+
+class NotFound(NewswireError):
+    """The requested resource does not exist."""
+
+    code = "not_found"
+
+
+class BackendUnavailable(NewswireError):
+    """A backend server cannot be reached right now; trying again later may succeed."""
+
+    code = "backend_unavailable"
+    retriable = True
+
+
+class KafkaUnavailable(BackendUnavailable):
+    """Kafka cannot be reached or refused the request for a transient reason."""
+
+    code = "kafka_unavailable"
+
+
+class SearchUnavailable(BackendUnavailable):
+    """Elasticsearch cannot be reached or is overloaded."""
+
+    code = "search_unavailable"

@@ -1,0 +1,64 @@
+"""Kafka connection helpers shared by every service: probing, topics, clients."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from services.common.errors import KafkaUnavailable
+from services.common.settings import Settings
+
+
+async def probe_kafka(bootstrap: str, *, timeout: float = 5.0) -> dict[str, Any]:
+    """Ask the cluster for its metadata; raises KafkaUnavailable when it does not answer."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000))
+    try:
+        await asyncio.wait_for(admin.start(), timeout)
+        cluster: dict[str, Any] = await asyncio.wait_for(admin.describe_cluster(), timeout)
+    except (KafkaError, OSError, TimeoutError) as exc:
+        raise KafkaUnavailable(f"Kafka at {bootstrap} does not answer: {exc!r}") from exc
+    finally:
+        await admin.close()
+    return cluster
+
+
+def topic_configs(settings: Settings) -> dict[str, str]:
+    """Topic settings: messages must fit the largest article the ingest accepts."""
+    return {
+        # A JSON article can be larger than its source text (escaping), hence the margin.
+        "max.message.bytes": str(settings.max_article_bytes * 2 + 65536),
+        "compression.type": "producer",
+        "retention.ms": str(7 * 24 * 3600 * 1000),
+    }
+
+
+async def ensure_topics(settings: Settings) -> None:
+    """Create the article and dead-letter topics when missing (idempotent)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        await admin.start()
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(
+                name=name,
+                num_partitions=settings.topic_partitions,
+                replication_factor=settings.topic_replication,
+                topic_configs=topic_configs(settings),
+            )
+            for name in (settings.topic_articles, settings.topic_dlq)
+            if name not in existing
+        ]
+        if wanted:
+            # Another process may create them in between: that is the goal anyway.
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(wanted)
+    except (KafkaError, OSError) as exc:
+        raise KafkaUnavailable(
+            f"cannot create topics on {settings.kafka_bootstrap}: {exc!r}"
+        ) from exc
+    finally:
+        await admin.close()

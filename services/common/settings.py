@@ -1,0 +1,98 @@
+"""The one settings model: every knob is an environment variable with the ``NEWSWIRE_`` prefix."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_dir(kind: str) -> Path:
+    # Root runs Elasticsearch as an unprivileged user, who cannot enter /root: use FHS paths.
+    if os.geteuid() == 0:
+        return Path("/var/cache/newswire" if kind == "cache" else "/var/lib/newswire")
+    if kind == "cache":
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    else:
+        base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "newswire"
+
+
+class Settings(BaseSettings):
+    """Configuration shared by the CLI, the three services and the local stack."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSWIRE_", extra="ignore")
+
+    # Where the servers are.
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    es_url: str = "http://127.0.0.1:9200"
+
+    # Kafka contract.
+    topic_articles: str = "news.articles.v1"
+    topic_dlq: str = "news.articles.dlq.v1"
+    topic_partitions: int = Field(default=3, ge=1)
+    topic_replication: int = Field(default=1, ge=1)
+    indexer_group: str = "newswire-indexer"
+
+    # Elasticsearch contract.
+    index_alias: str = "news-articles"
+    index_version: int = Field(default=1, ge=1)
+
+    # Ingest.
+    max_article_bytes: int = Field(default=1_048_576, ge=1024)
+    api_key: SecretStr | None = None
+    watch_dir: Path = Path("inbox")
+
+    # Indexer batching and retries.
+    batch_max_docs: int = Field(default=1000, ge=1)
+    batch_max_bytes: int = Field(default=8_000_000, ge=1024)
+    batch_max_wait_ms: int = Field(default=250, ge=1)
+    bulk_max_retries: int = Field(default=8, ge=0)
+    bulk_backoff_max_s: float = Field(default=10.0, gt=0)
+
+    # HTTP services.
+    host: str = "127.0.0.1"
+    api_port: int = 8000
+    ingest_port: int = 8001
+    indexer_port: int = 8002
+    cors_origins: list[str] = Field(default_factory=list)
+    max_query_chars: int = Field(default=500, ge=1)
+
+    # Logs.
+    log_level: str = "INFO"
+    log_format: str = "json"
+
+    # Local stack (no Docker): where downloads and server state live, and JVM budgets.
+    cache_dir: Path = Field(default_factory=lambda: _default_dir("cache"))
+    state_dir: Path = Field(default_factory=lambda: _default_dir("state"))
+    kafka_controller_port: int = 9093
+    kafka_heap_mb: int = Field(default=512, ge=128)
+    es_heap_mb: int = Field(default=1024, ge=256, le=1024)
+    stack_timeout_s: float = Field(default=120.0, gt=0)
+    java_home: Path | None = None
+
+    @property
+    def index_name(self) -> str:
+        """The concrete, versioned index behind the alias."""
+        return f"{self.index_alias}-v{self.index_version}"
+
+    @property
+    def kafka_port(self) -> int:
+        """The broker port, taken from the first bootstrap address."""
+        first = self.kafka_bootstrap.split(",")[0]
+        return int(first.rsplit(":", 1)[1]) if ":" in first else 9092
+
+    @property
+    def es_port(self) -> int:
+        """The Elasticsearch HTTP port, taken from ``es_url``."""
+        return urlsplit(self.es_url).port or 9200
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

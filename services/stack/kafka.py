@@ -1,0 +1,152 @@
+"""Single-node KRaft Kafka run straight from its jars."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import os
+import subprocess
+import uuid
+from pathlib import Path
+
+from services.common.errors import StackError
+from services.common.settings import Settings
+from services.stack.artifacts import Artifacts
+from services.stack.process import ManagedProcess
+
+_LOG4J = """\
+status = warn
+appender.file.type = RollingFile
+appender.file.name = FILE
+appender.file.fileName = ${sys:kafka.logs.dir}/server.log
+appender.file.filePattern = ${sys:kafka.logs.dir}/server.log.%i
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+appender.file.policies.type = Policies
+appender.file.policies.size.type = SizeBasedTriggeringPolicy
+appender.file.policies.size.size = 50MB
+appender.file.strategy.type = DefaultRolloverStrategy
+appender.file.strategy.max = 3
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = FILE
+logger.state.name = state.change.logger
+logger.state.level = WARN
+"""
+
+
+class KafkaServer:
+    """The broker+controller process, its config and its one-time storage format."""
+
+    name = "kafka"
+
+    def __init__(self, settings: Settings, artifacts: Artifacts, java_home: Path) -> None:
+        self.settings = settings
+        self.artifacts = artifacts
+        self.java_home = java_home
+        self.port = settings.kafka_port
+        self.home = settings.state_dir / "kafka"
+        self.data_dir = self.home / "data"
+        self.logs_dir = self.home / "logs"
+        self.config = self.home / "server.properties"
+        self.process = ManagedProcess("kafka", self.home / "kafka.pid", self.logs_dir / "kafka.out")
+
+    @property
+    def ports(self) -> list[int]:
+        """Every port the server binds."""
+        return [self.port, self.settings.kafka_controller_port]
+
+    @property
+    def log_file(self) -> Path:
+        """The log an operator should read first when the broker fails."""
+        return self.logs_dir / "server.log"
+
+    def _properties(self) -> str:
+        cport = self.settings.kafka_controller_port
+        # Topic-level max.message.bytes is set per topic; the broker default must allow it too.
+        max_bytes = self.settings.max_article_bytes * 2 + 65536
+        return "\n".join(
+            [
+                "process.roles=broker,controller",
+                "node.id=1",
+                f"controller.quorum.voters=1@127.0.0.1:{cport}",
+                f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{cport}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                "controller.listener.names=CONTROLLER",
+                "inter.broker.listener.name=PLAINTEXT",
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                f"log.dirs={self.data_dir}",
+                "num.partitions=3",
+                "auto.create.topics.enable=false",
+                "offsets.topic.replication.factor=1",
+                "offsets.topic.num.partitions=5",
+                "transaction.state.log.replication.factor=1",
+                "transaction.state.log.min.isr=1",
+                "share.coordinator.state.topic.replication.factor=1",
+                "share.coordinator.state.topic.min.isr=1",
+                "group.initial.rebalance.delay.ms=0",
+                f"message.max.bytes={max_bytes}",
+                "log.retention.hours=168",
+                "",
+            ]
+        )
+
+    def _java(self, main: str, *args: str, heap_mb: int) -> list[str]:
+        return [
+            str(self.java_home / "bin" / "java"),
+            f"-Xms{heap_mb}m",
+            f"-Xmx{heap_mb}m",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            "-Djava.awt.headless=true",
+            f"-Dkafka.logs.dir={self.logs_dir}",
+            f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
+            "-cp",
+            f"{self.artifacts.kafka_libs}/*",
+            main,
+            *args,
+        ]
+
+    def prepare(self) -> None:
+        """Write the config and format the storage, the latter only once."""
+        for folder in (self.data_dir, self.logs_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        self.config.write_text(self._properties())
+        (self.home / "log4j2.properties").write_text(_LOG4J)
+        if (self.data_dir / "meta.properties").is_file():
+            return
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cmd = self._java(
+            "kafka.tools.StorageTool",
+            "format",
+            # "=" form: a base64 id may start with "-" and would be read as an option.
+            f"--cluster-id={cluster_id}",
+            f"--config={self.config}",
+            heap_mb=256,
+        )
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise StackError(
+                "kafka", f"formatting the storage failed: {proc.stderr.strip()[-800:]}"
+            )
+
+    def command(self) -> tuple[list[str], dict[str, str], str | None]:
+        """The argv, environment and user to run the broker with."""
+        argv = self._java("kafka.Kafka", str(self.config), heap_mb=self.settings.kafka_heap_mb)
+        return argv, dict(os.environ), None
+
+    def probe(self) -> str | None:
+        """The Kafka version when the broker answers a metadata request, else None."""
+        from services.common.kafka import probe_kafka
+
+        # aiokafka logs every refused connection at ERROR: noise while the broker boots.
+        quiet = logging.getLogger("aiokafka")
+        level = quiet.level
+        quiet.setLevel(logging.CRITICAL)
+        try:
+            asyncio.run(probe_kafka(self.settings.kafka_bootstrap, timeout=3.0))
+        except Exception:
+            return None
+        finally:
+            quiet.setLevel(level)
+        return self.artifacts.kafka_version
