@@ -16,9 +16,15 @@ from collections.abc import Iterator
 import pytest
 
 from services.common.settings import Settings
+from services.stack.runner import LocalStack
 
 KAFKA_IMAGE = "apache/kafka:4.1.1"
 ES_IMAGE = "docker.elastic.co/elasticsearch/elasticsearch:9.5.0"
+
+
+# The local stack of this session, when that is what runs the servers (fault-injection tests
+# stop and restart its processes).
+_LOCAL: dict[str, LocalStack] = {}
 
 
 def _docker_answers() -> bool:
@@ -42,21 +48,23 @@ def _containers() -> Iterator[Settings]:
 
 
 def _local_stack() -> Iterator[Settings]:
-    from services.stack.runner import LocalStack
-
     base = Settings()
-    # Test ports and a state dir of their own: a developer's `make up` stack keeps running.
+    # Test ports and a state dir of their own, so a developer's `make up` stack keeps running
+    # and two test sessions on one machine (NEWSWIRE_TEST_PORT_BASE) never meet.
+    port_base = int(os.environ.get("NEWSWIRE_TEST_PORT_BASE", "29000"))
     settings = base.model_copy(
         update={
-            "kafka_bootstrap": os.environ.get("NEWSWIRE_TEST_KAFKA", "127.0.0.1:29092"),
-            "es_url": os.environ.get("NEWSWIRE_TEST_ES", "http://127.0.0.1:29200"),
-            "kafka_controller_port": 29093,
-            "state_dir": base.state_dir / "test",
+            "kafka_bootstrap": f"127.0.0.1:{port_base + 92}",
+            "kafka_controller_port": port_base + 93,
+            "es_url": f"http://127.0.0.1:{port_base + 200}",
+            "state_dir": base.state_dir / f"test-{port_base}",
         }
     )
     shutil.rmtree(settings.state_dir, ignore_errors=True)
-    with LocalStack(settings):
+    with LocalStack(settings) as stack:
+        _LOCAL["stack"] = stack
         yield settings
+        _LOCAL.clear()
 
 
 @pytest.fixture(scope="session")
@@ -82,3 +90,11 @@ def settings(live_stack: Settings) -> Settings:
             "index_alias": f"test-{tag}-articles",
         }
     )
+
+
+@pytest.fixture
+def local_stack(live_stack: Settings) -> LocalStack:
+    """The local stack's processes, for tests that break them; skips on other stacks."""
+    if "stack" not in _LOCAL:
+        pytest.skip("needs the local stack (servers from env or containers are not ours to stop)")
+    return _LOCAL["stack"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from services.cli import ingest as ingest_cli
 from services.cli import pipeline
 from services.cli import stack as stack_cli
 
@@ -16,3 +17,6 @@ app = typer.Typer(
 app.add_typer(stack_cli.app, name="stack", help="Run Kafka and Elasticsearch locally, no Docker.")
 app.command("up")(pipeline.up)
 app.command("down")(pipeline.down)
+app.command("status")(pipeline.status)
+app.command("init")(pipeline.init)
+app.command("ingest")(ingest_cli.ingest)

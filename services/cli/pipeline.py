@@ -1,31 +1,180 @@
-"""``newswire up|down|status``: the whole pipeline on this machine, no Docker."""
+"""``newswire up|down|status|init``: the whole pipeline on this machine, no Docker."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import httpx
 import typer
 from rich.console import Console
+from rich.table import Table
 
-from services.common.errors import StackError
-from services.common.settings import get_settings
+from services.common.errors import NewswireError, StackError
+from services.common.es import es_client
+from services.common.kafka import ensure_topics
+from services.common.settings import Settings, get_settings
+from services.indexer.mapping import ensure_index
+from services.stack.process import ManagedProcess, port_in_use, tail
 from services.stack.runner import LocalStack
 
 console = Console(stderr=True)
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
 
-def up() -> None:
-    """Start Kafka, Elasticsearch and the services, ingest the seeds, print the URLs."""
+@dataclass(frozen=True)
+class Service:
+    """One of our three services, run as ``python -m services.<name>``."""
+
+    name: str
+    port: int
+    process: ManagedProcess
+
+    @property
+    def url(self) -> str:
+        """Where it answers."""
+        return f"http://127.0.0.1:{self.port}"
+
+
+def services(settings: Settings) -> list[Service]:
+    """The services in start order (the API last: it reports on the others)."""
+    run = settings.state_dir / "run"
+    ports = {
+        "ingest": settings.ingest_port,
+        "indexer": settings.indexer_port,
+        "api": settings.api_port,
+    }
+    return [
+        Service(name, port, ManagedProcess(name, run / f"{name}.pid", run / f"{name}.log"))
+        for name, port in ports.items()
+    ]
+
+
+async def initialise(settings: Settings) -> None:
+    """Create the topics and the index behind its alias (idempotent)."""
+    await ensure_topics(settings)
+    async with es_client(settings) as es:
+        await ensure_index(es, settings)
+
+
+def init() -> None:
+    """Create Kafka topics and the Elasticsearch index and alias; safe to run again."""
+    try:
+        asyncio.run(initialise(get_settings()))
+    except NewswireError as exc:
+        console.print(f"[red]error:[/] {exc.message}")
+        raise typer.Exit(code=1) from exc
+    console.print("topics and index ready")
+
+
+def _wait_ready(service: Service, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{service.url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if service.process.pid() is None:
+            break
+        time.sleep(0.3)
+    raise StackError(
+        service.name,
+        "not ready:\n" + tail(service.process.log_file, 12),
+        log_file=str(service.process.log_file),
+    )
+
+
+def start_services(settings: Settings) -> None:
+    """Start each service that is not running, then wait until each is ready."""
+    env = {
+        **os.environ,
+        "NEWSWIRE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "NEWSWIRE_ES_URL": settings.es_url,
+    }
+    for service in services(settings):
+        if service.process.pid() is not None:
+            continue
+        if port_in_use(service.port):
+            raise StackError(service.name, f"port {service.port} is already in use")
+        argv = [sys.executable, "-m", f"services.{service.name}"]
+        service.process.start(argv, env=env, cwd=Path.cwd())
+        _wait_ready(service, settings.stack_timeout_s)
+
+
+def _wait_searchable(settings: Settings, expected: int, timeout: float = 60.0) -> int:
+    deadline = time.monotonic() + timeout
+    count = 0
+    while time.monotonic() < deadline:
+        try:
+            reply = httpx.get(f"{settings.es_url}/{settings.index_alias}/_count", timeout=3)
+            count = int(reply.json().get("count", 0))
+        except (httpx.HTTPError, ValueError):
+            count = 0
+        if count >= expected:
+            break
+        time.sleep(0.5)
+    return count
+
+
+def up(
+    monitoring: Annotated[bool, typer.Option(help="Also run Prometheus if installed.")] = False,
+) -> None:
+    """Start Kafka, Elasticsearch and the services, ingest seeds/, print the URLs."""
+    from services.cli.ingest import ingest_paths
+
     settings = get_settings()
     try:
         with console.status("starting Kafka and Elasticsearch..."):
             LocalStack(settings).up()
-    except StackError as exc:
+        with console.status("creating topics and index..."):
+            asyncio.run(initialise(settings))
+        with console.status("starting ingest, indexer and api..."):
+            start_services(settings)
+        summary = ingest_paths([SEEDS], force=True, quiet=True)
+        with console.status("waiting until the seeds are searchable..."):
+            found = _wait_searchable(settings, summary.published)
+    except NewswireError as exc:
         console.print(f"[red]error:[/] {exc.message}")
         raise typer.Exit(code=1) from exc
-    console.print(f"Kafka         {settings.kafka_bootstrap}")
-    console.print(f"Elasticsearch {settings.es_url}")
+    if monitoring:
+        console.print(
+            "[yellow]monitoring:[/] run Prometheus with deploy/prometheus/prometheus.local.yml"
+        )
+    console.print(
+        f"seeds: {summary.published} published, {summary.rejected} rejected, {found} searchable"
+    )
+    for service in services(settings):
+        console.print(f"{service.name:<8} {service.url}  (log {service.process.log_file})")
+    console.print(f"API docs  http://127.0.0.1:{settings.api_port}/docs")
 
 
 def down() -> None:
-    """Stop everything ``up`` started."""
-    stopped = LocalStack(get_settings()).down()
+    """Stop the services, then Kafka and Elasticsearch; no process is left behind."""
+    settings = get_settings()
+    stopped = [s.name for s in reversed(services(settings)) if s.process.stop()]
+    stopped += LocalStack(settings).down()
     console.print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+
+
+def status() -> None:
+    """Each process (up/down, pid, port) and the pipeline status from the API."""
+    settings = get_settings()
+    table = Table("process", "state", "pid", "port")
+    rows = LocalStack(settings).status()
+    for row in rows:
+        table.add_row(row.name, "up" if row.up else "down", str(row.pid or "-"), str(row.port))
+    for service in services(settings):
+        pid = service.process.pid()
+        table.add_row(service.name, "up" if pid else "down", str(pid or "-"), str(service.port))
+    Console().print(table)
+    try:
+        reply = httpx.get(f"http://127.0.0.1:{settings.api_port}/v1/pipeline/status", timeout=5)
+        Console().print_json(reply.text)
+    except httpx.HTTPError as exc:
+        console.print(f"[yellow]pipeline status unavailable:[/] {exc}")

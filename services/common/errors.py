@@ -6,6 +6,7 @@ NewswireError
 ├── ArticleRejected             an input that is not a valid article (stable ``code``)
 ├── QueryError                  a search request that cannot be run (stable ``code``)
 ├── NotFound                    a requested resource does not exist
+├── Unauthorized                a missing or wrong API key
 └── BackendUnavailable          Kafka or Elasticsearch cannot be reached (retriable)
     ├── KafkaUnavailable
     └── SearchUnavailable
@@ -68,6 +69,12 @@ class NotFound(NewswireError):
     """The requested resource does not exist."""
 
     code = "not_found"
+
+
+class Unauthorized(NewswireError):
+    """The request lacks a valid API key."""
+
+    code = "unauthorized"
 
 
 class BackendUnavailable(NewswireError):

@@ -18,6 +18,8 @@ def make_client(settings: Settings, *, timeout: float = 30.0) -> AsyncElasticsea
         # Retries are decided by callers (bulk has its own backoff); the client must not hide them.
         max_retries=0,
         retry_on_timeout=False,
+        # One node: after an outage, try it again within a second, not after up to 30 s.
+        max_dead_node_backoff=1.0,
     )
 
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -30,7 +31,7 @@ def topic_configs(settings: Settings) -> dict[str, str]:
     """Topic settings: messages must fit the largest article the ingest accepts."""
     return {
         # A JSON article can be larger than its source text (escaping), hence the margin.
-        "max.message.bytes": str(settings.max_article_bytes * 2 + 65536),
+        "max.message.bytes": str(max_message_bytes(settings)),
         "compression.type": "producer",
         "retention.ms": str(7 * 24 * 3600 * 1000),
     }
@@ -62,3 +63,23 @@ async def ensure_topics(settings: Settings) -> None:
         ) from exc
     finally:
         await admin.close()
+
+
+def max_message_bytes(settings: Settings) -> int:
+    """The largest record the contract allows: an article's JSON can outgrow its source text."""
+    return settings.max_article_bytes * 2 + 65536
+
+
+def make_producer(settings: Settings, *, client_id: str = "newswire") -> AIOKafkaProducer:
+    """An idempotent producer (acks=all): a retry never publishes a record twice."""
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        compression_type="gzip",
+        linger_ms=5,
+        max_batch_size=512 * 1024,
+        max_request_size=max_message_bytes(settings),
+        request_timeout_ms=30_000,
+    )

@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     # Ingest.
     max_article_bytes: int = Field(default=1_048_576, ge=1024)
     api_key: SecretStr | None = None
-    watch_dir: Path = Path("inbox")
+    watch_dir: Path | None = None  # the ingest service also watches this folder when set
 
     # Indexer batching and retries.
     batch_max_docs: int = Field(default=1000, ge=1)

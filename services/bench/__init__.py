@@ -1,0 +1,1 @@
+"""Reproducible benchmarks and fault-injection runs against the live local stack."""

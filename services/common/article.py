@@ -1,0 +1,398 @@
+"""The article contract (schema v1): the one shape every service reads and writes.
+
+Identity and content fingerprints are computed here so every producer derives them alike:
+``id`` depends only on what makes an article *that* article (date, category, lede), while
+``content_hash`` changes whenever anything a reader would see changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
+
+from services.common.clock import to_iso
+
+SCHEMA_VERSION: Final = 1
+SCHEMA_ID = "urn:newswire:schema:article:v1"
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "article.v1.json"
+
+TITLE_MAX_CHARS = 100
+SUMMARY_MAX_CHARS = 300
+CATEGORY_MAX_CHARS = 64
+ELLIPSIS = "…"
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _utc_ms(moment: datetime) -> datetime:
+    # Milliseconds are what the wire format carries: truncating here makes JSON round-trips exact.
+    moment = moment.astimezone(UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+UtcDatetime = Annotated[
+    AwareDatetime,
+    AfterValidator(_utc_ms),
+    PlainSerializer(to_iso, return_type=str, when_used="json"),
+]
+
+# Examples for the JSON Schema, all taken from the reference seed seeds/000_e649af23f52b00de.txt
+# (a unit test checks they still match what the parser makes of it).
+_LEDE = (
+    "The US department of defence confirmed that Iran launched more than a dozen ballistic "
+    "missiles against its military and coalition forces at two bases in Iraq Tuesday evening "
+    "US eastern time (early Wednesday morning in India). There were no reports of casualties "
+    "yet. The United States has close to 6,000 troops in Iraq, to combat the Islamic State, or "
+    "what remains of it, and train Iraqi forces."
+)
+EXAMPLE_TWEET: dict[str, Any] = {
+    "text": (
+        "All is well! Missiles launched from Iran at two military bases located in Iraq. "
+        "Assessment of casualties & damages taking place now. So far, so good! We have the "
+        "most powerful and well equipped military anywhere in the world, by far! I will be "
+        "making a statement tomorrow morning."
+    ),
+    "author": "Donald J. Trump",
+    "handle": "realDonaldTrump",
+    "posted_date": "2020-01-08",
+}
+EXAMPLES: dict[str, Any] = {
+    "id": "14d38489e204ff07",
+    "category": "world",
+    "published_date": "2020-01-08",
+    "updated_at": "2020-01-08T03:36:00.000Z",
+    "title": (
+        "The US department of defence confirmed that Iran launched more than a dozen ballistic…"
+    ),
+    "summary": (
+        "The US department of defence confirmed that Iran launched more than a dozen ballistic "
+        "missiles against its military and coalition forces at two bases in Iraq Tuesday evening "
+        "US eastern time (early Wednesday morning in India). There were no reports of casualties "
+        "yet. The United States has close to…"
+    ),
+    "body": _LEDE + "\n\n…",
+    "word_count": 672,
+    "language": "en",
+    "content_hash": "sha256:965515ec1abc758d31ee6cfae4845a83dea8a2a0bc371d2dbaa16ae9cf071bb1",
+    "source": "seeds/000_e649af23f52b00de.txt",
+    "ingested_at": "2024-05-01T12:00:00.000Z",
+}
+
+
+class Tweet(BaseModel):
+    """A tweet embedded in an article, as quoted in its body."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str = Field(description="The tweet text as quoted.", examples=[EXAMPLE_TWEET["text"]])
+    author: str = Field(
+        min_length=1, description="Display name of the author.", examples=["Donald J. Trump"]
+    )
+    handle: str = Field(
+        pattern=r"^[A-Za-z0-9_]{1,15}$",
+        description="Twitter handle without the leading @.",
+        examples=["realDonaldTrump"],
+    )
+    posted_date: date = Field(description="Day the tweet was posted.", examples=["2020-01-08"])
+
+
+class Article(BaseModel):
+    """One news article, as published to Kafka and indexed in Elasticsearch."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="Article",
+        json_schema_extra={"description": "A Newswire news article, contract version 1."},
+    )
+
+    id: str = Field(
+        pattern=r"^[0-9a-f]{16}$",
+        description="Deterministic identity: sha256 of date, category and normalised lede.",
+        examples=[EXAMPLES["id"]],
+    )
+    schema_version: Literal[1] = Field(description="Version of this contract.", examples=[1])
+    category: str = Field(
+        min_length=1,
+        max_length=CATEGORY_MAX_CHARS,
+        description="Lowercase, single-spaced category from the header.",
+        examples=[EXAMPLES["category"]],
+    )
+    published_date: date = Field(
+        description="Date from the header line.", examples=[EXAMPLES["published_date"]]
+    )
+    updated_at: UtcDatetime | None = Field(
+        description="The 'Updated:' time in UTC (ISO-8601, trailing Z), null when absent.",
+        examples=[EXAMPLES["updated_at"]],
+    )
+    title: str = Field(
+        min_length=1, description="Headline, given or derived.", examples=[EXAMPLES["title"]]
+    )
+    title_derived: bool = Field(
+        description="True when the title was derived from the lede.", examples=[True]
+    )
+    summary: str = Field(
+        description="The lede, cut at a word boundary.", examples=[EXAMPLES["summary"]]
+    )
+    body: str = Field(
+        min_length=1,
+        description="Paragraphs separated by one blank line.",
+        examples=[EXAMPLES["body"]],
+    )
+    tweets: tuple[Tweet, ...] = Field(
+        description="Tweets embedded in the body, in order.", examples=[[EXAMPLE_TWEET]]
+    )
+    word_count: int = Field(
+        ge=0, description="Words in the body.", examples=[EXAMPLES["word_count"]]
+    )
+    language: str = Field(
+        pattern=r"^[a-z]{2}$",
+        description="ISO 639-1 code guessed from the text.",
+        examples=[EXAMPLES["language"]],
+    )
+    content_hash: str = Field(
+        pattern=r"^sha256:[0-9a-f]{64}$",
+        description="Fingerprint of the content: changes when anything a reader sees changes.",
+        examples=[EXAMPLES["content_hash"]],
+    )
+    source: str = Field(
+        description="Where the article came from: a file path, 'http', 'stdin'...",
+        examples=[EXAMPLES["source"]],
+    )
+    ingested_at: UtcDatetime = Field(
+        description="When Newswire parsed it (UTC); not part of identity or content hash.",
+        examples=[EXAMPLES["ingested_at"]],
+    )
+
+    @property
+    def version(self) -> int:
+        """External version for Elasticsearch: epoch ms of updated_at, else of the publish day."""
+        return version_of(self.published_date, self.updated_at)
+
+
+def version_of(published_date: date, updated_at: datetime | None) -> int:
+    """Epoch milliseconds of ``updated_at``, or of ``published_date`` at 00:00 UTC."""
+    moment = updated_at or datetime(
+        published_date.year, published_date.month, published_date.day, tzinfo=UTC
+    )
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+_SPACE_RE = re.compile(r"\s+")
+
+
+def normalise_category(raw: str) -> str:
+    """Lowercase with single spaces: '  Science  And Tech ' -> 'science and tech'."""
+    return " ".join(raw.split()).lower()
+
+
+def identity_text(text: str) -> str:
+    """Text as identity sees it: NFKC, casefolded, whitespace collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def compute_id(published_date: date, category: str, lede: str) -> str:
+    """The article id: 16 hex chars of sha256 over date, category and normalised lede."""
+    key = f"{published_date.isoformat()}\x1f{identity_text(category)}\x1f{identity_text(lede)}"
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def compute_content_hash(
+    *,
+    category: str,
+    published_date: date,
+    updated_at: datetime | None,
+    title: str | None,
+    body: str,
+) -> str:
+    """'sha256:<hex>' over category, dates, given title and body (already normalised)."""
+    head = "\x1f".join(
+        (
+            f"v{SCHEMA_VERSION}",
+            category,
+            published_date.isoformat(),
+            to_iso(updated_at) if updated_at else "",
+            title or "",
+            "",
+        )
+    )
+    digest = hashlib.sha256(head.encode())
+    digest.update(body.encode())
+    return f"sha256:{digest.hexdigest()}"
+
+
+def cut_text(text: str, limit: int) -> str:
+    """``text`` if it fits in ``limit`` chars, else cut at a word boundary with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    space = head.rfind(" ")
+    # Only back off to a word boundary when that keeps most of the text (one huge word otherwise).
+    if space > limit // 2:
+        head = head[:space]
+    return head.rstrip(" ,;:-–—(\"'“‘") + ELLIPSIS
+
+
+# Tokens before a period that do not end a sentence.
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof st sr jr gen col lt capt cpt sgt maj adm gov sen rep pres rev hon "
+    "inc ltd co corp no vs etc fig jan feb mar apr jun jul aug sep sept oct nov dec mt ft".split()
+)
+_SENTENCE_END_RE = re.compile(r"[.!?]+[\"'”’)\]]*\s+")
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of ``text`` (abbreviations and initials do not end one)."""
+    for match in _SENTENCE_END_RE.finditer(text):
+        following = text[match.end() : match.end() + 1]
+        if following.islower():
+            continue
+        if text[match.start()] == ".":
+            before = text[: match.start()].rsplit(None, 1)
+            word = before[-1].lstrip("\"'“‘(") if before else ""
+            # "J. Trump", "U.S. forces", "Mr. Esper": a period that is part of the word.
+            if len(word) == 1 or "." in word or word.lower() in _ABBREVIATIONS:
+                continue
+        return text[: match.end()].rstrip()
+    return text
+
+
+def derive_title(lede: str) -> str:
+    """A headline from the lede: its first sentence, at most TITLE_MAX_CHARS chars."""
+    sentence = first_sentence(lede)
+    # Headlines do not end with a full stop (an ellipsis or '?' and '!' stay).
+    if sentence.endswith(".") and not sentence.endswith("..") and len(sentence) > 1:
+        sentence = sentence[:-1]
+    return cut_text(sentence, TITLE_MAX_CHARS)
+
+
+def derive_summary(lede: str) -> str:
+    """The lede cut at a word boundary to SUMMARY_MAX_CHARS chars."""
+    return cut_text(lede, SUMMARY_MAX_CHARS)
+
+
+# Lone punctuation that news text puts between words (each costs one str.count).
+_NON_WORDS = (" — ", " – ")
+
+
+def count_words(text: str, *, paragraphs: int | None = None) -> int:
+    """Whitespace-separated tokens in ``text``, not counting lone dashes.
+
+    ``paragraphs`` promises that ``text`` is that many paragraphs with single spaces, joined
+    by blank lines (the parser's body): counting is then a few ``str.count`` calls, no split.
+    """
+    if paragraphs is None:
+        words = text.split()
+        return len(words) - sum(1 for word in words if word in ("—", "–"))
+    if not text:
+        return 0
+    return text.count(" ") + paragraphs - sum(text.count(mark) for mark in _NON_WORDS)
+
+
+_STOP_WORDS: dict[str, str] = {
+    "en": "the and of to in is that for it was on with as by at from this be are have has "
+    "not but they which were their been would will its after said",
+    "es": "el la los las de del que y en un una por con para es se al lo como más pero sus "
+    "fue está también",
+    "fr": "le la les des du de et est un une que qui dans pour pas sur au aux avec ce sont "
+    "été par il elle",
+    "de": "der die das und ist nicht ein eine zu den mit sich des auf für im dem von auch "
+    "wird nach bei",
+    "it": "il lo la gli le di che è e un una per non con del della sono nel alla anche dei stato",
+    "pt": "o a os as de do da que e em um uma para com não por mais dos das foi está ao",
+    "nl": "de het een en van is dat op te in voor niet met zijn er aan ook als bij",
+}
+# Each stop word votes for every language it belongs to.
+_STOP_INDEX: dict[str, tuple[str, ...]] = {}
+for _lang, _words in _STOP_WORDS.items():
+    for _word in _words.split():
+        _STOP_INDEX[_word] = (*_STOP_INDEX.get(_word, ()), _lang)
+
+# Scripts that name their language outright: (first, last code point, language).
+_SCRIPTS = (
+    (0x0900, 0x097F, "hi"),
+    (0x0980, 0x09FF, "bn"),
+    (0x0B80, 0x0BFF, "ta"),
+    (0x0600, 0x06FF, "ar"),
+    (0x0400, 0x04FF, "ru"),
+    (0x0370, 0x03FF, "el"),
+    (0x0590, 0x05FF, "he"),
+    (0x0E00, 0x0E7F, "th"),
+    (0xAC00, 0xD7AF, "ko"),
+    (0x3040, 0x30FF, "ja"),
+    (0x4E00, 0x9FFF, "zh"),
+)
+_SCRIPT_RE = re.compile(
+    "[" + "".join(f"{chr(first)}-{chr(last)}" for first, last, _ in _SCRIPTS) + "]"
+)
+_LANGUAGE_SAMPLE_CHARS = 400
+
+
+def detect_language(text: str) -> str:
+    """ISO 639-1 guess from the script and stop words of the first few hundred chars; 'en'."""
+    sample = text[:_LANGUAGE_SAMPLE_CHARS].lower()
+    # The per-character loop only runs for text that has letters of a non-Latin script.
+    if not sample.isascii() and _SCRIPT_RE.search(sample):
+        counts: dict[str, int] = {}
+        letters = 0
+        for char in sample:
+            if not char.isalpha():
+                continue
+            letters += 1
+            point = ord(char)
+            for first, last, lang in _SCRIPTS:
+                if first <= point <= last:
+                    counts[lang] = counts.get(lang, 0) + 1
+                    break
+        if counts:  # the script's code points matched, but perhaps none was a letter
+            script, count = max(counts.items(), key=lambda item: item[1])
+            # Kana mixed with kanji is Japanese, not Chinese.
+            if script == "zh" and counts.get("ja", 0) * 10 >= count:
+                script, count = "ja", count + counts["ja"]
+            if count * 2 >= letters:
+                return script
+    scores: dict[str, int] = {}
+    # Stop words rarely carry punctuation, so plain split tokens are good enough (and fast).
+    for token in sample.split():
+        langs = _STOP_INDEX.get(token)
+        if langs is not None:
+            for lang in langs:
+                scores[lang] = scores.get(lang, 0) + 1
+    if not scores:
+        return "en"
+    best, score = max(scores.items(), key=lambda item: item[1])
+    return best if score >= 3 and score > scores.get("en", 0) else "en"
+
+
+def article_json_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of the v1 article, as committed in schema/."""
+    schema = Article.model_json_schema()
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        **schema,
+    }
+
+
+def schema_text() -> str:
+    """The schema file's exact content."""
+    return json.dumps(article_json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def write_schema(path: Path = SCHEMA_PATH) -> Path:
+    """Write the JSON Schema file (run ``python -m services.common.article`` after changes)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(schema_text(), encoding="utf-8")
+    return path
+
+
+if __name__ == "__main__":
+    print(write_schema())

@@ -1,0 +1,43 @@
+"""The dead-letter contract: the original bytes, plus why and where they were rejected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.common.clock import utc_now_iso
+
+# Header names on every dead letter; the value of the record is the original payload, untouched.
+H_CODE = "newswire.error.code"
+H_MESSAGE = "newswire.error.message"
+H_SOURCE = "newswire.source"
+H_STAGE = "newswire.stage"
+H_FAILED_AT = "newswire.failed_at"
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """One rejected input, ready to be produced to the dead-letter topic."""
+
+    payload: bytes
+    code: str
+    message: str
+    source: str
+    stage: str  # "ingest" or "indexer"
+    key: bytes | None = None
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        """Kafka headers carrying the reason; messages are cut to stay well under limits."""
+        return [
+            (H_CODE, self.code.encode()),
+            (H_MESSAGE, self.message[:2000].encode()),
+            (H_SOURCE, self.source[:1000].encode()),
+            (H_STAGE, self.stage.encode()),
+            (H_FAILED_AT, utc_now_iso().encode()),
+        ]
+
+
+def decode_headers(
+    headers: list[tuple[str, bytes]] | tuple[tuple[str, bytes], ...],
+) -> dict[str, str]:
+    """Headers of a consumed record as a str dict (for operators and tests)."""
+    return {name: value.decode("utf-8", "replace") for name, value in headers}

@@ -1,0 +1,119 @@
+"""RFC 9457 problem details, registered once per app: every error is application/problem+json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.common.errors import (
+    ArticleRejected,
+    BackendUnavailable,
+    NewswireError,
+    NotFound,
+    QueryError,
+    Unauthorized,
+)
+
+log = structlog.get_logger(__name__)
+MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://newswire.dev/problems/"
+
+# Rejections whose cause is the request's form rather than its meaning.
+_STATUS_BY_CODE = {"too_large": 413, "undecodable": 400, "invalid_json": 400}
+
+
+def problem(
+    status: int, title: str, detail: str, *, code: str, instance: str = "", **extra: Any
+) -> JSONResponse:
+    """A problem+json response."""
+    body = {
+        "type": TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "instance": instance,
+        **extra,
+    }
+    headers = {"Retry-After": "5"} if status == 503 else None
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def status_for(exc: NewswireError) -> int:
+    """The HTTP status of one of our errors."""
+    if isinstance(exc, ArticleRejected):
+        return _STATUS_BY_CODE.get(exc.code, 422)
+    if isinstance(exc, QueryError):
+        return 400
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, Unauthorized):
+        return 401
+    if isinstance(exc, BackendUnavailable):
+        return 503
+    return 500
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into problem+json (never a stack trace)."""
+
+    async def on_newswire(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, NewswireError)
+        status = status_for(exc)
+        title = {
+            400: "Bad request",
+            401: "Unauthorized",
+            404: "Not found",
+            413: "Payload too large",
+            422: "Unprocessable content",
+            503: "Service unavailable",
+        }.get(status, "Error")
+        return problem(status, title, exc.message, code=exc.code, instance=request.url.path)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+        return problem(
+            422,
+            "Invalid request",
+            detail,
+            code="invalid_request",
+            instance=request.url.path,
+            errors=errors,
+        )
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
+            exc.status_code, "http_error"
+        )
+        response = problem(
+            exc.status_code, str(exc.detail), str(exc.detail), code=code, instance=request.url.path
+        )
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    async def on_crash(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", path=request.url.path)
+        return problem(
+            500,
+            "Internal error",
+            "an unexpected error occurred; it was logged",
+            code="internal_error",
+            instance=request.url.path,
+        )
+
+    app.add_exception_handler(NewswireError, on_newswire)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_crash)

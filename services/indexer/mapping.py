@@ -1,0 +1,61 @@
+"""The index contract: mapping file, document shape, versioned index behind an alias."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from elasticsearch import AsyncElasticsearch, BadRequestError, TransportError
+
+from services.common.clock import utc_now_iso
+from services.common.errors import SearchUnavailable
+from services.common.settings import Settings
+
+if TYPE_CHECKING:
+    from services.common.article import Article
+
+MAPPING_FILE = (
+    Path(__file__).resolve().parents[2] / "deploy" / "elasticsearch" / "news-articles.json"
+)
+
+
+@lru_cache(maxsize=1)
+def load_mapping() -> dict[str, Any]:
+    """Settings and mappings of the article index, from the file kept in the repo."""
+    data: dict[str, Any] = json.loads(MAPPING_FILE.read_text())
+    return data
+
+
+def to_document(article: Article, *, indexed_at: str | None = None) -> dict[str, Any]:
+    """The Elasticsearch document for an article: its JSON plus fields derived for search."""
+    doc: dict[str, Any] = article.model_dump(mode="json")
+    doc["has_tweets"] = bool(article.tweets)
+    doc["version"] = article.version
+    doc["indexed_at"] = indexed_at or utc_now_iso()
+    return doc
+
+
+async def ensure_index(es: AsyncElasticsearch, settings: Settings) -> str:
+    """Create the versioned index and point the alias at it unless the alias exists already.
+
+    Returns the concrete index the alias points to (which may be a newer reindexed one).
+    """
+    alias = settings.index_alias
+    try:
+        if await es.indices.exists_alias(name=alias):
+            current = await es.indices.get_alias(name=alias)
+            return str(sorted(current.body)[-1])
+        index = settings.index_name
+        if not await es.indices.exists(index=index):
+            try:
+                await es.indices.create(index=index, **load_mapping())
+            except BadRequestError as exc:
+                # Two processes starting at once: the loser finds the index already there.
+                if exc.error != "resource_already_exists_exception":
+                    raise
+        await es.indices.put_alias(index=index, name=alias)
+    except TransportError as exc:
+        raise SearchUnavailable(f"cannot prepare index {alias!r}: {exc}") from exc
+    return index

@@ -1,0 +1,36 @@
+"""Prometheus metrics of the indexer (names are part of the dashboard's contract)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+CONSUMED = Counter("newswire_indexer_records_consumed_total", "Records read from the topic.")
+INDEXED = Counter("newswire_indexer_docs_indexed_total", "Documents created or updated.")
+STALE = Counter(
+    "newswire_indexer_docs_stale_total",
+    "Documents skipped because the same or a newer version was already indexed.",
+)
+FAILED = Counter("newswire_indexer_docs_failed_total", "Documents Elasticsearch refused for good.")
+DLQ = Counter("newswire_indexer_dlq_total", "Records sent to the dead-letter topic.", ["code"])
+BULK_SECONDS = Histogram(
+    "newswire_indexer_bulk_seconds",
+    "Latency of one bulk request.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+BULK_RETRIES = Counter("newswire_indexer_bulk_retries_total", "Bulk retries by cause.", ["reason"])
+BATCH_SIZE = Histogram(
+    "newswire_indexer_batch_size",
+    "Records per batch.",
+    buckets=(1, 5, 10, 50, 100, 250, 500, 1000, 2500, 5000),
+)
+E2E_SECONDS = Histogram(
+    "newswire_indexer_end_to_end_seconds",
+    "From the article's ingested_at to its bulk acknowledgement.",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
+)
+LAG = Gauge(
+    "newswire_indexer_consumer_lag", "Records behind the end of the partition.", ["partition"]
+)
+COMMITS_FAILED = Counter(
+    "newswire_indexer_commit_failures_total", "Offset commits refused (after a rebalance)."
+)

@@ -1,0 +1,71 @@
+"""What this ingester already published, kept on disk so a restart republishes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+
+from services.common.settings import Settings
+
+
+def payload_key(data: bytes) -> str:
+    """The identity of raw input bytes (for rejects: the same bad file is dead-lettered once)."""
+    return "raw:" + hashlib.sha256(data).hexdigest()[:32]
+
+
+class Ledger:
+    """A small SQLite set of keys (article id + version + content hash, per topic)."""
+
+    def __init__(self, path: Path, *, namespace: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.namespace = namespace
+        self._db: sqlite3.Connection | None = sqlite3.connect(path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY) WITHOUT ROWID")
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The open connection."""
+        if self._db is None:
+            raise RuntimeError("ledger is closed")
+        return self._db
+
+    def seen(self, key: str) -> bool:
+        """Whether ``key`` was recorded before."""
+        row = self.db.execute("SELECT 1 FROM seen WHERE key = ?", (f"{self.namespace}|{key}",))
+        return row.fetchone() is not None
+
+    def add(self, keys: Iterable[str]) -> None:
+        """Record keys (once the broker acknowledged them), in one transaction."""
+        rows = [(f"{self.namespace}|{k}",) for k in keys]
+        if rows:
+            with self.db:
+                self.db.executemany("INSERT OR IGNORE INTO seen (key) VALUES (?)", rows)
+
+    def close(self) -> None:
+        """Close the database; safe to call twice."""
+        db, self._db = self._db, None
+        if db is not None:
+            db.close()
+
+
+def ledger_for(settings: Settings) -> Ledger:
+    """The ingest ledger of this machine, one namespace per article topic."""
+    return Ledger(
+        settings.state_dir / "ingest" / "ledger.sqlite", namespace=settings.topic_articles
+    )

@@ -1,0 +1,557 @@
+"""Seed-format text and JSON into :class:`Article`; anything else is an ``ArticleRejected``.
+
+The seed format::
+
+    date 2020-01-08 world            header: date and (multi-word) category
+    Updated: Jan 08, 2020 09:06 IST  optional; 24- or 12-hour clock, zone abbreviation or offset
+
+    Lede paragraph...                paragraphs separated by blank lines
+
+    Tweet text — Name (@handle) January 8, 2020
+
+The parser raises only :class:`ArticleRejected` (stable ``code``) for bad input, whatever the
+bytes: a property test feeds it arbitrary data.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import orjson
+from pydantic import ValidationError
+
+from services.common.article import (
+    CATEGORY_MAX_CHARS,
+    SCHEMA_VERSION,
+    Article,
+    Tweet,
+    compute_content_hash,
+    compute_id,
+    count_words,
+    derive_summary,
+    derive_title,
+    detect_language,
+    normalise_category,
+)
+from services.common.errors import ArticleRejected
+
+DEFAULT_MAX_BYTES = 1_048_576
+
+_MONTHS: dict[str, int] = {}
+for _number, _name in enumerate(
+    "january february march april may june july august september october november december".split(),
+    start=1,
+):
+    _MONTHS[_name] = _number
+    _MONTHS[_name[:3]] = _number
+_MONTHS["sept"] = 9
+
+# Abbreviations with one fixed meaning, as UTC offsets in minutes. IST is India (the seeds'
+# newsroom), CST is US Central: the readings a news wire means by them.
+_FIXED_ZONES: dict[str, int] = {
+    "UTC": 0, "UT": 0, "GMT": 0, "Z": 0, "WET": 0,
+    "WEST": 60, "BST": 60, "CET": 60, "WAT": 60,
+    "CEST": 120, "EET": 120, "SAST": 120, "CAT": 120,
+    "EEST": 180, "MSK": 180, "EAT": 180, "AST": -240,
+    "GST": 240, "PKT": 300, "IST": 330, "NPT": 345, "BDT": 360, "ICT": 420, "WIB": 420,
+    "SGT": 480, "HKT": 480, "AWST": 480, "PHT": 480,
+    "JST": 540, "KST": 540, "ACST": 570, "ACDT": 630, "AEST": 600, "AEDT": 660,
+    "NZST": 720, "NZDT": 780,
+    "EST": -300, "EDT": -240, "CST": -360, "CDT": -300,
+    "MST": -420, "MDT": -360, "PST": -480, "PDT": -420,
+    "AKST": -540, "AKDT": -480, "HST": -600, "NST": -210, "NDT": -150,
+    "BRT": -180, "ART": -180,
+}  # fmt: skip
+# Generic zones that switch with daylight saving: the date decides which offset applies.
+_REGION_ZONES: dict[str, str] = {
+    "ET": "America/New_York",
+    "CT": "America/Chicago",
+    "MT": "America/Denver",
+    "PT": "America/Los_Angeles",
+    "AKT": "America/Anchorage",
+    "UK": "Europe/London",
+}
+
+_PARAGRAPH_SPLIT_RE = re.compile(r"\n\s*\n")
+_HEADER_RE = re.compile(
+    r"date\s+(?P<year>[0-9]{4})-(?P<month>[0-9]{1,2})-(?P<day>[0-9]{1,2})(?:\s+(?P<category>.+))?",
+    re.IGNORECASE,
+)
+_DATE_LIKE_RE = re.compile(r"[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}")
+_UPDATED_PREFIX_RE = re.compile(r"updated\s*:", re.IGNORECASE)
+_FIRST_LINE_RE = re.compile(r"\s*(\S[^\n]*)")
+_UPDATED_LINE_RE = re.compile(r"\s*(updated\s*:[^\n]*)", re.IGNORECASE)
+_UPDATED_RE = re.compile(
+    r"updated\s*:\s*"
+    r"(?P<month>[A-Za-z]+)\.?\s+(?P<day>[0-9]{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>[0-9]{4}),?\s+"
+    r"(?:at\s+)?(?P<hour>[0-9]{1,2})[:.](?P<minute>[0-9]{2})(?::(?P<second>[0-9]{2}))?\s*"
+    r"(?P<ampm>[ap]\.?\s?m\.?(?![a-z]))?\s*"
+    r"(?P<zone>\S.*)?",
+    re.IGNORECASE,
+)
+_OFFSET_RE = re.compile(
+    r"(?:(?:UTC|GMT|UT)\s*)?(?P<sign>[+\-−])\s*(?P<hours>[0-9]{1,2})(?::?(?P<minutes>[0-9]{2}))?",
+    re.IGNORECASE,
+)
+_IANA_RE = re.compile(r"[A-Za-z_]+(?:/[A-Za-z0-9_+\-]+){1,2}")
+_TWEET_RE = re.compile(
+    r"(?:—|–|--)\s*(?P<author>(?:(?!--)[^()—–]){1,100}?)\s*\(@(?P<handle>[A-Za-z0-9_]{1,15})\)"
+    r"\s*(?P<month>[A-Za-z]{3,9})\.?\s+(?P<day>[0-9]{1,2}),?\s+(?P<year>[0-9]{4})$"
+)
+_ISO_DATE_RE = re.compile(r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})")
+
+_MINIMAL_KEYS = frozenset({"category", "published_date", "body", "updated_at", "title", "source"})
+
+
+def _reject(code: str, message: str, source: str) -> ArticleRejected:
+    return ArticleRejected(code, message, source=source)
+
+
+def _quote(text: str, limit: int = 40) -> str:
+    """``text`` in quotes for an error message, shortened with an ellipsis."""
+    text = text.strip()
+    return repr(text if len(text) <= limit else text[: limit - 1].rstrip() + "…")
+
+
+def _collapse(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _decode(data: bytes, source: str, max_bytes: int) -> str:
+    # Size first: never spend decoding time (or memory) on what will be refused anyway.
+    if len(data) > max_bytes:
+        raise _reject("too_large", f"{len(data)} bytes is over the {max_bytes}-byte limit", source)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        hint = " (looks like UTF-16)" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
+        raise _reject(
+            "undecodable", f"not UTF-8: invalid byte at offset {exc.start}{hint}", source
+        ) from None
+    return _canonical(text)
+
+
+def _canonical(text: str) -> str:
+    """LF line ends and NFC, so CRLF files and NFD text (macOS) parse and hash alike."""
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    return text
+
+
+def _calendar_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _parse_header(line: str, source: str) -> tuple[date, str]:
+    match = _HEADER_RE.fullmatch(line)
+    if match is None:
+        hint = "'date YYYY-MM-DD <category>'"
+        if not line.lower().startswith("date") and not _DATE_LIKE_RE.search(line[:40]):
+            raise _reject(
+                "missing_header",
+                f"first line must be a header like {hint}, got {_quote(line)}",
+                source,
+            )
+        raise _reject(
+            "malformed_header", f"header line must look like {hint}, got {_quote(line)}", source
+        )
+    year, month, day = int(match["year"]), int(match["month"]), int(match["day"])
+    published = _calendar_date(year, month, day)
+    if published is None:
+        raise _reject(
+            "impossible_date",
+            f"header date {match['year']}-{match['month']}-{match['day']} is not a calendar date",
+            source,
+        )
+    category = normalise_category(match["category"] or "")
+    if not category:
+        raise _reject(
+            "malformed_header",
+            f"header line has no category after the date: {_quote(line)}",
+            source,
+        )
+    if len(category) > CATEGORY_MAX_CHARS:
+        raise _reject(
+            "malformed_header",
+            f"category is {len(category)} chars, over {CATEGORY_MAX_CHARS}: {_quote(category)}",
+            source,
+        )
+    return published, category
+
+
+@lru_cache(maxsize=64)
+def _region_zone(key: str) -> tzinfo | None:
+    try:
+        return ZoneInfo(key)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
+@lru_cache(maxsize=256)
+def _resolve_zone(name: str) -> tzinfo | None:
+    """A tzinfo for a zone abbreviation, numeric offset or IANA name; None when unknown."""
+    upper = name.upper()
+    if upper in _FIXED_ZONES:
+        return timezone(timedelta(minutes=_FIXED_ZONES[upper]), upper)
+    if upper in _REGION_ZONES:
+        return _region_zone(_REGION_ZONES[upper])
+    offset = _OFFSET_RE.fullmatch(name)
+    if offset is not None:
+        hours, minutes = int(offset["hours"]), int(offset["minutes"] or 0)
+        if hours > 14 or minutes >= 60 or (hours == 14 and minutes):
+            return None
+        total = hours * 60 + minutes
+        return timezone(timedelta(minutes=-total if offset["sign"] in "-−" else total))
+    if _IANA_RE.fullmatch(name):
+        return _region_zone(name)
+    return None
+
+
+def parse_updated(text: str, source: str = "") -> datetime:
+    """The UTC time of an ``Updated: Mon DD, YYYY HH:MM TZ`` line; ArticleRejected otherwise."""
+    line = text.strip()
+    if not _UPDATED_PREFIX_RE.match(line):
+        line = "Updated: " + line
+    fail = "malformed_updated"
+    match = _UPDATED_RE.fullmatch(line)
+    if match is None:
+        raise _reject(
+            fail,
+            f"Updated line must look like 'Updated: Jan 08, 2020 09:06 IST', got {_quote(line)}",
+            source,
+        )
+    month = _MONTHS.get(match["month"].lower())
+    if month is None:
+        raise _reject(fail, f"unknown month {match['month']!r} in Updated line", source)
+    day = _calendar_date(int(match["year"]), month, int(match["day"]))
+    if day is None:
+        raise _reject(fail, f"Updated line has an impossible date: {_quote(line)}", source)
+    hour, minute, second = int(match["hour"]), int(match["minute"]), int(match["second"] or 0)
+    if match["ampm"]:
+        if not 1 <= hour <= 12:
+            raise _reject(fail, f"hour {hour} is not on a 12-hour clock: {_quote(line)}", source)
+        # 12:xx am is just after midnight, 12:xx pm just after noon.
+        hour = hour % 12 + (12 if match["ampm"][0] in "pP" else 0)
+    if hour > 23 or minute > 59 or second > 59:
+        raise _reject(fail, f"impossible time of day in Updated line: {_quote(line)}", source)
+    zone_name = (match["zone"] or "").strip().rstrip(".").strip()
+    if not zone_name:
+        raise _reject(fail, f"Updated line has no time zone: {_quote(line)}", source)
+    zone = _resolve_zone(zone_name)
+    if zone is None:
+        raise _reject(fail, f"unknown time zone {_quote(zone_name, 20)} in Updated line", source)
+    local = datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=zone)
+    try:
+        return local.astimezone(UTC)
+    except OverflowError:
+        raise _reject(fail, f"Updated time is out of range: {_quote(line)}", source) from None
+
+
+def _tweet(paragraph: str) -> Tweet | None:
+    """The tweet a paragraph quotes when it ends in '— Name (@handle) Month D, YYYY'."""
+    # Cheap tests first: almost no paragraph is a tweet.
+    if not paragraph[-1:].isdigit():
+        return None
+    at = paragraph.rfind("(@")
+    if at < 0:
+        return None
+    # The author is at most 100 chars, so the dash is near the '(@': never scan the whole text.
+    match = _TWEET_RE.search(paragraph, max(0, at - 110))
+    if match is None:
+        return None
+    month = _MONTHS.get(match["month"].lower())
+    posted = _calendar_date(int(match["year"]), month, int(match["day"])) if month else None
+    author = match["author"].strip()
+    if posted is None or not author:
+        return None
+    return Tweet.model_construct(
+        text=paragraph[: match.start()].rstrip(),
+        author=author,
+        handle=match["handle"],
+        posted_date=posted,
+    )
+
+
+def _paragraphs(text: str) -> list[str]:
+    """Paragraphs split at blank lines, each on one line with single spaces."""
+    paragraphs = []
+    # Splitting at "\n\n" is much faster than the regex; chunks still holding a newline
+    # (blank lines with spaces in them, wrapped lines) go through the general path.
+    for part in text.split("\n\n"):
+        chunks = _PARAGRAPH_SPLIT_RE.split(part) if "\n" in part else (part,)
+        for chunk in chunks:
+            # isprintable() is false for any whitespace but ' ': a cheap proof that a
+            # paragraph is one clean line with nothing to collapse.
+            if not chunk.isprintable() or "  " in chunk or chunk[:1] == " " or chunk[-1:] == " ":
+                chunk = _collapse(chunk)
+            if chunk:
+                paragraphs.append(chunk)
+    return paragraphs
+
+
+def _now() -> datetime:
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def _ingest_time(ingested_at: datetime | None) -> datetime:
+    if ingested_at is None:
+        return _now()
+    moment = ingested_at if ingested_at.tzinfo else ingested_at.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def build_article(
+    *,
+    category: str,
+    published_date: date,
+    updated_at: datetime | None,
+    paragraphs: list[str],
+    source: str,
+    title: str | None = None,
+    ingested_at: datetime | None = None,
+) -> Article:
+    """An Article from already-validated parts, every derived field computed here.
+
+    ``category`` must be normalised and ``paragraphs`` non-empty and whitespace-collapsed.
+    """
+    lede = paragraphs[0]
+    body = "\n\n".join(paragraphs)
+    tweets = tuple(t for t in map(_tweet, paragraphs) if t is not None)
+    updated = (
+        updated_at.replace(microsecond=updated_at.microsecond // 1000 * 1000)
+        if updated_at
+        else None
+    )
+    # Every value below is valid by construction (checked above or computed), so skipping
+    # pydantic's validation is safe and keeps the parser well above 10k articles/s.
+    return Article.model_construct(
+        id=compute_id(published_date, category, lede),
+        schema_version=SCHEMA_VERSION,
+        category=category,
+        published_date=published_date,
+        updated_at=updated,
+        title=title or derive_title(lede),
+        title_derived=not title,
+        summary=derive_summary(lede),
+        body=body,
+        tweets=tweets,
+        word_count=count_words(body, paragraphs=len(paragraphs)),
+        language=detect_language(body),
+        content_hash=compute_content_hash(
+            category=category,
+            published_date=published_date,
+            updated_at=updated,
+            title=title,
+            body=body,
+        ),
+        source=source,
+        ingested_at=_ingest_time(ingested_at),
+    )
+
+
+def parse_article(
+    data: bytes,
+    *,
+    source: str,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    ingested_at: datetime | None = None,
+) -> Article:
+    """Parse one seed-format article; raises ArticleRejected with a stable code."""
+    text = _decode(data, source, max_bytes)
+    # Positions instead of strip/partition: every copy of the text costs at this speed.
+    first = _FIRST_LINE_RE.match(text)
+    if first is None:
+        raise _reject(
+            "missing_header", "input is empty: expected 'date YYYY-MM-DD <category>'", source
+        )
+    published, category = _parse_header(first[1].strip(), source)
+    position = first.end()
+    updated: datetime | None = None
+    updated_line = _UPDATED_LINE_RE.match(text, position)
+    if updated_line is not None:
+        updated = parse_updated(updated_line[1], source)
+        position = updated_line.end()
+    paragraphs = _paragraphs(text[position:])
+    if not paragraphs:
+        raise _reject("empty_body", "the article has a header but no paragraphs", source)
+    return build_article(
+        category=category,
+        published_date=published,
+        updated_at=updated,
+        paragraphs=paragraphs,
+        source=source,
+        ingested_at=ingested_at,
+    )
+
+
+def _string_field(obj: Mapping[str, Any], key: str, source: str, *, required: bool) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise _reject("invalid_article", f"field {key!r} is required", source)
+        return None
+    if not isinstance(value, str):
+        raise _reject(
+            "invalid_article", f"field {key!r} must be a string, got {type(value).__name__}", source
+        )
+    return value
+
+
+def _json_updated(value: str | None, source: str) -> datetime | None:
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        moment = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "zZ" else text)
+    except ValueError:
+        # Not ISO-8601: perhaps the seed format's own 'Jan 08, 2020 09:06 IST'.
+        return parse_updated(text, source)
+    if moment.tzinfo is None:
+        raise _reject(
+            "malformed_updated", f"updated_at {_quote(text)} has no time zone offset", source
+        )
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise _reject(
+            "malformed_updated", f"updated_at {_quote(text)} is out of range", source
+        ) from None
+
+
+def _validation_message(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors()[:3]:
+        where = ".".join(str(part) for part in error["loc"]) or "article"
+        problems.append(f"{where}: {error['msg']}")
+    more = exc.error_count() - len(problems)
+    return "; ".join(problems) + (f" (and {more} more)" if more > 0 else "")
+
+
+def parse_json_article(
+    data: bytes | str,
+    *,
+    source: str,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    ingested_at: datetime | None = None,
+) -> Article:
+    """Parse a full Article JSON or a minimal {category, published_date, body...} object.
+
+    Derived fields (id, content_hash, tweets, counts...) are always recomputed, so a client
+    cannot forge them. A ``source`` in the JSON wins over the ``source`` argument.
+    """
+    if isinstance(data, str):
+        try:
+            data = data.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _reject(
+                "undecodable", "the JSON text holds unpaired surrogates", source
+            ) from None
+    if len(data) > max_bytes:
+        raise _reject("too_large", f"{len(data)} bytes is over the {max_bytes}-byte limit", source)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise _reject("invalid_json", f"not valid JSON: {exc}", source) from None
+    if not isinstance(obj, dict):
+        kinds = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+        kind = kinds.get(type(obj), "a number")
+        raise _reject("invalid_article", f"expected a JSON object, got {kind}", source)
+    if "id" in obj or "schema_version" in obj:
+        return _from_full(obj, source, ingested_at)
+    return _from_minimal(obj, source, ingested_at)
+
+
+def _from_full(obj: dict[str, Any], source: str, ingested_at: datetime | None) -> Article:
+    try:
+        given = Article.model_validate(obj)
+    except ValidationError as exc:
+        raise _reject("invalid_article", _validation_message(exc), source) from None
+    category = _canonical(normalise_category(given.category))
+    paragraphs = _paragraphs(_canonical(given.body))
+    if not category:
+        raise _reject("invalid_article", "category is blank", source)
+    if not paragraphs:
+        raise _reject("empty_body", "the article body has no paragraphs", source)
+    return build_article(
+        category=category,
+        published_date=given.published_date,
+        updated_at=given.updated_at,
+        paragraphs=paragraphs,
+        source=given.source or source,
+        title=None if given.title_derived else _canonical(_collapse(given.title)) or None,
+        ingested_at=ingested_at,
+    )
+
+
+def _from_minimal(obj: dict[str, Any], source: str, ingested_at: datetime | None) -> Article:
+    unknown = sorted(set(obj) - _MINIMAL_KEYS)
+    if unknown:
+        raise _reject(
+            "invalid_article",
+            f"unknown field(s) {', '.join(map(repr, unknown))}; "
+            f"allowed: {', '.join(sorted(_MINIMAL_KEYS))}",
+            source,
+        )
+    category = normalise_category(_string_field(obj, "category", source, required=True) or "")
+    if not category or len(category) > CATEGORY_MAX_CHARS:
+        raise _reject(
+            "invalid_article", f"category must be 1 to {CATEGORY_MAX_CHARS} characters", source
+        )
+    raw_date = _string_field(obj, "published_date", source, required=True) or ""
+    match = _ISO_DATE_RE.fullmatch(raw_date.strip())
+    if match is None:
+        raise _reject(
+            "invalid_article", f"published_date must be YYYY-MM-DD, got {_quote(raw_date)}", source
+        )
+    published = _calendar_date(int(match["year"]), int(match["month"]), int(match["day"]))
+    if published is None:
+        raise _reject(
+            "impossible_date", f"published_date {raw_date.strip()} is not a calendar date", source
+        )
+    updated = _json_updated(_string_field(obj, "updated_at", source, required=False), source)
+    body = _string_field(obj, "body", source, required=True) or ""
+    paragraphs = _paragraphs(_canonical(body))
+    if not paragraphs:
+        raise _reject("empty_body", "the article body has no paragraphs", source)
+    title = _collapse(_string_field(obj, "title", source, required=False) or "")
+    return build_article(
+        category=_canonical(category),
+        published_date=published,
+        updated_at=updated,
+        paragraphs=paragraphs,
+        source=_string_field(obj, "source", source, required=False) or source,
+        title=_canonical(title) or None,
+        ingested_at=ingested_at,
+    )
+
+
+def parse_path(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Article:
+    """Read and parse one seed file; an unreadable file is rejected with code 'unreadable'."""
+    source = str(path)
+    try:
+        with path.open("rb") as handle:
+            # One byte over the limit is enough to know it is too large: never read a huge file.
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise _reject(
+            "unreadable", f"cannot read {source}: {exc.strerror or exc}", source
+        ) from None
+    if len(data) > max_bytes:
+        raise _reject("too_large", f"the file is over the {max_bytes}-byte limit", source)
+    return parse_article(data, source=source, max_bytes=max_bytes)

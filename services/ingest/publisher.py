@@ -1,0 +1,102 @@
+"""Publish articles to the topic and rejects to the dead-letter topic, acks=all, idempotent."""
+
+from __future__ import annotations
+
+import asyncio
+from types import TracebackType
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from services.common.article import SCHEMA_VERSION, Article
+from services.common.clock import to_iso
+from services.common.dlq import DeadLetter
+from services.common.errors import KafkaUnavailable
+from services.common.kafka import ensure_topics, make_producer
+from services.common.settings import Settings
+
+Delivery = asyncio.Future[object]
+
+
+def article_headers(article: Article, trace_id: str | None) -> list[tuple[str, bytes]]:
+    """Headers that let consumers route and trace without parsing the value."""
+    headers = [
+        ("schema-version", str(SCHEMA_VERSION).encode()),
+        ("content-type", b"application/json"),
+        ("ingested-at", to_iso(article.ingested_at).encode()),
+    ]
+    if trace_id:
+        headers.append(("trace-id", trace_id.encode()))
+    return headers
+
+
+class Publisher:
+    """An idempotent producer for articles and dead letters; an async context manager."""
+
+    def __init__(self, settings: Settings, *, client_id: str = "newswire-ingest") -> None:
+        self.settings = settings
+        self._producer: AIOKafkaProducer | None = None
+        self._client_id = client_id
+
+    async def __aenter__(self) -> Publisher:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Create the topics if missing and connect."""
+        await ensure_topics(self.settings)
+        producer = make_producer(self.settings, client_id=self._client_id)
+        try:
+            await producer.start()
+        except (KafkaError, OSError) as exc:
+            await producer.stop()
+            raise KafkaUnavailable(f"cannot connect to {self.settings.kafka_bootstrap}") from exc
+        self._producer = producer
+
+    async def close(self) -> None:
+        """Flush what is pending and disconnect; safe to call twice."""
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await producer.stop()
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        """The connected producer (raises when not started)."""
+        if self._producer is None:
+            raise KafkaUnavailable("publisher is not started")
+        return self._producer
+
+    async def publish(self, article: Article, *, trace_id: str | None = None) -> Delivery:
+        """Queue ``article`` keyed by its id; await the returned future for the broker's ack."""
+        try:
+            future: Delivery = await self.producer.send(
+                self.settings.topic_articles,
+                article.model_dump_json().encode(),
+                key=article.id.encode(),
+                headers=article_headers(article, trace_id),
+            )
+        except KafkaError as exc:
+            raise KafkaUnavailable(f"cannot publish {article.id}: {exc!r}") from exc
+        return future
+
+    async def dead_letter(self, letter: DeadLetter) -> Delivery:
+        """Queue a rejected input with its original bytes and the reason."""
+        try:
+            future: Delivery = await self.producer.send(
+                self.settings.topic_dlq, letter.payload, key=letter.key, headers=letter.headers()
+            )
+        except KafkaError as exc:
+            raise KafkaUnavailable(f"cannot dead-letter {letter.source}: {exc!r}") from exc
+        return future
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far is acknowledged."""
+        await self.producer.flush()

@@ -1,0 +1,125 @@
+"""Helpers for tests that run the real ingest and indexer against the live stack."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from elasticsearch import AsyncElasticsearch, NotFoundError
+
+from services.common.article import Article
+from services.common.settings import Settings
+from services.indexer.consumer import Indexer
+from services.ingest.publisher import Publisher
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives a child process exactly these settings."""
+    env = dict(os.environ)
+    for name in (
+        "kafka_bootstrap",
+        "es_url",
+        "topic_articles",
+        "topic_dlq",
+        "indexer_group",
+        "index_alias",
+        "topic_partitions",
+        "batch_max_docs",
+        "batch_max_wait_ms",
+        "indexer_port",
+        "ingest_port",
+        "api_port",
+        "state_dir",
+    ):
+        env[f"NEWSWIRE_{name.upper()}"] = str(getattr(settings, name))
+    env["NEWSWIRE_LOG_LEVEL"] = "WARNING"
+    return env
+
+
+def spawn(module: str, settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    """Run ``python -m module`` with ``settings``; output goes to ``log``."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", module], env=settings_env(settings), stdout=out, stderr=out
+        )
+
+
+async def publish(settings: Settings, articles: list[Article]) -> None:
+    """Publish articles and wait for every ack."""
+    async with Publisher(settings) as publisher:
+        futures = [await publisher.publish(a) for a in articles]
+        await asyncio.gather(*futures)
+
+
+async def count_docs(es: AsyncElasticsearch, settings: Settings) -> int:
+    """Documents behind the alias, after a refresh (0 while the index does not exist yet)."""
+    try:
+        await es.indices.refresh(index=settings.index_alias)
+        reply = await es.count(index=settings.index_alias)
+    except NotFoundError:
+        return 0
+    return int(reply["count"])
+
+
+async def wait_until(predicate: Callable[[], object], timeout: float, what: str) -> None:
+    """Poll an async predicate until it is truthy; fail with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        await asyncio.sleep(0.25)
+
+
+@contextlib.asynccontextmanager
+async def running_indexer(settings: Settings) -> AsyncIterator[Indexer]:
+    """An in-process indexer running until the block ends (then stopped cleanly)."""
+    stop = asyncio.Event()
+    async with Indexer(settings) as indexer:
+        task = asyncio.create_task(indexer.run(stop))
+        try:
+            yield indexer
+        finally:
+            stop.set()
+            await task
+
+
+async def read_topic(
+    settings: Settings, topic: str, expected: int, timeout: float = 20.0
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Read ``expected`` records of a topic from the beginning (no group)."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    records: list[ConsumerRecord[bytes, bytes]] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(records) < expected and time.monotonic() < deadline:
+            for batch in (await consumer.getmany(timeout_ms=500)).values():
+                records.extend(batch)
+    finally:
+        await consumer.stop()
+    return records
