@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import signal
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
@@ -16,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from services.common.errors import KafkaUnavailable
 from services.common.settings import get_settings
 from services.ingest.ledger import ledger_for
-from services.ingest.pipeline import Ingester, Item, Summary, iter_files, read_item
+from services.ingest.pipeline import Ingester, Item, Summary, iter_files
 from services.ingest.publisher import Publisher
 from services.ingest.watch import watch as watch_folder
 
@@ -32,27 +35,31 @@ async def _stdin_items() -> AsyncIterator[Item]:
             yield Item(line.strip(), f"stdin:{number}", json=True)
 
 
-async def _ingest(paths: list[Path], force: bool, quiet: bool) -> Summary:
+async def _ingest(paths: list[Path], force: bool, quiet: bool, workers: int) -> Summary:
     settings = get_settings()
     async with Publisher(settings) as publisher:
         with ledger_for(settings) as ledger:
             ingester = Ingester(publisher, ledger, force=force)
             if paths == [Path("-")]:
                 return await ingester.run(_stdin_items())
-            files = list(iter_files(paths))
+            # Two lazy passes (count, then ingest) keep memory flat in the number of files.
+            total = sum(1 for _ in iter_files(paths))
             columns = (TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
             with Progress(*columns, console=console, disable=quiet) as progress:
-                task = progress.add_task("ingest", total=len(files))
-                for path in files:
-                    await ingester.submit(read_item(path, settings.max_article_bytes))
-                    progress.advance(task)
-                await ingester.drain()
+                task = progress.add_task("ingest", total=total)
+                await ingester.ingest_files(
+                    iter_files(paths),
+                    workers=workers,
+                    on_progress=lambda n: progress.advance(task, n),
+                )
             return ingester.summary
 
 
-def ingest_paths(paths: list[Path], *, force: bool = False, quiet: bool = False) -> Summary:
+def ingest_paths(
+    paths: list[Path], *, force: bool = False, quiet: bool = False, workers: int = 1
+) -> Summary:
     """Ingest files and folders synchronously; returns the summary."""
-    return asyncio.run(_ingest(paths, force, quiet))
+    return asyncio.run(_ingest(paths, force, quiet, workers))
 
 
 async def _watch(folder: Path) -> None:
@@ -73,6 +80,10 @@ def ingest(
     watch: Annotated[Path | None, typer.Option(help="Keep watching this folder.")] = None,
     force: Annotated[bool, typer.Option(help="Publish even what was published before.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    workers: Annotated[
+        int, typer.Option(help="Processes that parse files (publishing stays in one).")
+    ] = os.cpu_count() or 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Publish articles to Kafka; rejects go to the dead-letter topic with the reason."""
     try:
@@ -81,10 +92,15 @@ def ingest(
             return
         if not paths:
             raise typer.BadParameter("give files, folders, '-' or --watch DIR")
-        summary = ingest_paths(paths, force=force, quiet=quiet)
+        started = time.perf_counter()
+        summary = ingest_paths(paths, force=force, quiet=quiet, workers=workers)
+        seconds = time.perf_counter() - started
     except KafkaUnavailable as exc:
         console.print(f"[red]error:[/] {exc.message}")
         raise typer.Exit(code=2) from exc
+    if as_json:
+        typer.echo(json.dumps({**summary.as_dict(), "seconds": round(seconds, 3)}))
+        return
     for source, code in summary.rejects[:20]:
         console.print(f"[yellow]rejected[/] {source}: {code}")
     console.print(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from services.cli import bench as bench_cli
+from services.cli import chaos as chaos_cli
 from services.cli import ingest as ingest_cli
 from services.cli import pipeline
 from services.cli import stack as stack_cli
@@ -20,3 +22,13 @@ app.command("down")(pipeline.down)
 app.command("status")(pipeline.status)
 app.command("init")(pipeline.init)
 app.command("ingest")(ingest_cli.ingest)
+app.add_typer(bench_cli.app, name="bench", help="Reproducible benchmarks on the live stack.")
+app.command("chaos")(chaos_cli.chaos)
+
+
+@app.callback()
+def _logging() -> None:
+    """Quiet, human logs for the command line; the services log JSON on their own."""
+    from services.common.telemetry import configure_logging
+
+    configure_logging("WARNING", "console")

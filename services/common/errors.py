@@ -58,6 +58,10 @@ class ArticleRejected(NewswireError):
         super().__init__(message, code=code)
         self.source = source
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Rejections cross process boundaries (parallel parsing): keep code and source.
+        return (_rebuild_rejection, (self.code, self.message, self.source))
+
 
 class QueryError(NewswireError):
     """A search request that cannot be run as given (malformed query, bad cursor...)."""
@@ -94,3 +98,7 @@ class SearchUnavailable(BackendUnavailable):
     """Elasticsearch cannot be reached or is overloaded."""
 
     code = "search_unavailable"
+
+
+def _rebuild_rejection(code: str, message: str, source: str) -> ArticleRejected:
+    return ArticleRejected(code, message, source=source)

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -77,9 +77,28 @@ def make_producer(settings: Settings, *, client_id: str = "newswire") -> AIOKafk
         client_id=client_id,
         acks="all",
         enable_idempotence=True,
-        compression_type="gzip",
+        compression_type="lz4",
         linger_ms=5,
         max_batch_size=512 * 1024,
         max_request_size=max_message_bytes(settings),
         request_timeout_ms=30_000,
     )
+
+
+async def topic_offsets(bootstrap: str, topic: str) -> dict[int, tuple[int, int]]:
+    """Per partition, the first and the next offset of ``topic`` ({} when it does not exist)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer.topics()  # a metadata refresh, so partitions_for_topic knows the topic
+        parts = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        if not tps:
+            return {}
+        starts = await consumer.beginning_offsets(tps)
+        ends = await consumer.end_offsets(tps)
+    except (KafkaError, OSError) as exc:
+        raise KafkaUnavailable(f"cannot read offsets of {topic}: {exc!r}") from exc
+    finally:
+        await consumer.stop()
+    return {tp.partition: (starts[tp], ends[tp]) for tp in tps}

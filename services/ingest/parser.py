@@ -276,7 +276,7 @@ def _tweet(paragraph: str) -> Tweet | None:
     author = match["author"].strip()
     if posted is None or not author:
         return None
-    return Tweet.model_construct(
+    return Tweet(
         text=paragraph[: match.start()].rstrip(),
         author=author,
         handle=match["handle"],
@@ -284,34 +284,47 @@ def _tweet(paragraph: str) -> Tweet | None:
     )
 
 
-def _paragraphs(text: str) -> list[str]:
-    """Paragraphs split at blank lines, each on one line with single spaces."""
+def _is_clean(chunk: str) -> bool:
+    # isprintable() is false for every whitespace character but ' ': with the other tests it
+    # proves a paragraph is one line with single spaces, nothing to collapse.
+    return chunk.isprintable() and "  " not in chunk and chunk[0] != " " and chunk[-1] != " "
+
+
+def _paragraphs(text: str, start: int = 0) -> list[str]:
+    """Paragraphs of ``text[start:]`` split at blank lines, each one line with single spaces."""
+    # str.split at "\n\n" is much faster than the regex, and splitting the whole text saves
+    # copying it from ``start``: the parts before ``start`` are dropped instead.
+    parts = text.split("\n\n")
+    if start:
+        offset = 0
+        for index, part in enumerate(parts):
+            if offset + len(part) >= start:
+                parts = parts[index:]
+                parts[0] = part[start - offset :]
+                break
+            offset += len(part) + 2
+        else:
+            return []
+    paragraphs = [part for part in parts if part]
+    if all(map(_is_clean, paragraphs)):
+        return paragraphs
+    # Some part is empty or not clean (blank lines holding spaces, wrapped or indented lines,
+    # tabs...): the general path.
     paragraphs = []
-    # Splitting at "\n\n" is much faster than the regex; chunks still holding a newline
-    # (blank lines with spaces in them, wrapped lines) go through the general path.
-    for part in text.split("\n\n"):
-        chunks = _PARAGRAPH_SPLIT_RE.split(part) if "\n" in part else (part,)
-        for chunk in chunks:
-            # isprintable() is false for any whitespace but ' ': a cheap proof that a
-            # paragraph is one clean line with nothing to collapse.
-            if not chunk.isprintable() or "  " in chunk or chunk[:1] == " " or chunk[-1:] == " ":
+    for part in parts:
+        for chunk in _PARAGRAPH_SPLIT_RE.split(part) if "\n" in part else (part,):
+            if chunk and not _is_clean(chunk):
                 chunk = _collapse(chunk)
             if chunk:
                 paragraphs.append(chunk)
     return paragraphs
 
 
-def _now() -> datetime:
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
 def _ingest_time(ingested_at: datetime | None) -> datetime:
     if ingested_at is None:
-        return _now()
-    moment = ingested_at if ingested_at.tzinfo else ingested_at.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+        return datetime.now(UTC)
+    # A naive time from a caller is taken as UTC; the model truncates to milliseconds.
+    return ingested_at if ingested_at.tzinfo else ingested_at.replace(tzinfo=UTC)
 
 
 def build_article(
@@ -330,37 +343,37 @@ def build_article(
     """
     lede = paragraphs[0]
     body = "\n\n".join(paragraphs)
-    tweets = tuple(t for t in map(_tweet, paragraphs) if t is not None)
-    updated = (
-        updated_at.replace(microsecond=updated_at.microsecond // 1000 * 1000)
-        if updated_at
-        else None
-    )
-    # Every value below is valid by construction (checked above or computed), so skipping
-    # pydantic's validation is safe and keeps the parser well above 10k articles/s.
-    return Article.model_construct(
-        id=compute_id(published_date, category, lede),
-        schema_version=SCHEMA_VERSION,
-        category=category,
-        published_date=published_date,
-        updated_at=updated,
-        title=title or derive_title(lede),
-        title_derived=not title,
-        summary=derive_summary(lede),
-        body=body,
-        tweets=tweets,
-        word_count=count_words(body, paragraphs=len(paragraphs)),
-        language=detect_language(body),
-        content_hash=compute_content_hash(
+    fields = {
+        "id": compute_id(published_date, category, lede),
+        "schema_version": SCHEMA_VERSION,
+        "category": category,
+        "published_date": published_date,
+        "updated_at": updated_at,
+        "title": title or derive_title(lede),
+        "title_derived": not title,
+        "summary": derive_summary(lede),
+        "body": body,
+        # Only a paragraph ending in a digit (the tweet's year) can quote a tweet.
+        "tweets": tuple(filter(None, [_tweet(p) for p in paragraphs if p[-1].isdigit()])),
+        "word_count": count_words(body, paragraphs=len(paragraphs)),
+        "language": detect_language(body),
+        "content_hash": compute_content_hash(
             category=category,
             published_date=published_date,
-            updated_at=updated,
+            updated_at=updated_at,
             title=title,
             body=body,
         ),
-        source=source,
-        ingested_at=_ingest_time(ingested_at),
-    )
+        "source": source,
+        "ingested_at": _ingest_time(ingested_at),
+    }
+    # Full validation costs about as much as model_construct (pydantic-core is fast), and it
+    # proves every article the parser makes meets the contract.
+    try:
+        return Article.model_validate(fields)
+    except ValidationError as exc:
+        # Not reachable from the checks above; kept so callers only ever see ArticleRejected.
+        raise _reject("invalid_article", _validation_message(exc), source) from None
 
 
 def parse_article(
@@ -385,7 +398,7 @@ def parse_article(
     if updated_line is not None:
         updated = parse_updated(updated_line[1], source)
         position = updated_line.end()
-    paragraphs = _paragraphs(text[position:])
+    paragraphs = _paragraphs(text, position)
     if not paragraphs:
         raise _reject("empty_body", "the article has a header but no paragraphs", source)
     return build_article(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,12 +18,13 @@ from services.common.errors import ArticleRejected
 from services.ingest import metrics
 from services.ingest.ledger import Ledger, payload_key
 from services.ingest.parser import parse_article, parse_json_article
-from services.ingest.publisher import Delivery, Publisher
+from services.ingest.publisher import Delivery, Publisher, article_headers
 
 log = structlog.get_logger(__name__)
 
 # How many records may wait for their ack at once: keeps memory flat for any number of inputs.
 WINDOW = 2000
+CHUNK = 250  # files per task handed to a parsing worker
 SKIP_SUFFIXES = (".tmp", ".part", ".swp", "~")
 
 
@@ -51,6 +54,26 @@ class Item:
     source: str
     json: bool = False
     error: str | None = None  # the input could not even be read
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An accepted article already serialised (by a parsing worker): cheap to ship and send."""
+
+    id: str
+    ledger_key: str
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+def prepare(article: Article) -> Prepared:
+    """Serialise once, where the parsing happens."""
+    return Prepared(
+        article.id,
+        article_key(article),
+        article.model_dump_json().encode(),
+        article_headers(article, None),
+    )
 
 
 def article_key(article: Article) -> str:
@@ -83,29 +106,39 @@ class Ingester:
         self.last_rejection: ArticleRejected | None = None
         self._pending: list[tuple[Delivery, str, bool]] = []
 
-    def parse(self, item: Item) -> Article:
-        """Parse one input; raises ArticleRejected."""
-        if item.json:
-            return parse_json_article(item.data, source=item.source, max_bytes=self.max_bytes)
-        return parse_article(item.data, source=item.source, max_bytes=self.max_bytes)
-
     async def submit(self, item: Item, *, trace_id: str | None = None) -> Article | None:
         """Publish one input (or dead-letter it); returns the article when it was accepted."""
-        try:
-            if item.error is not None:
-                raise ArticleRejected("unreadable", item.error, source=item.source)
-            article = self.parse(item)
-        except ArticleRejected as exc:
-            await self._reject(item, exc)
+        return await self.publish_parsed(item, parse_item(item, self.max_bytes), trace_id=trace_id)
+
+    async def publish_parsed(
+        self, item: Item, parsed: Article | ArticleRejected, *, trace_id: str | None = None
+    ) -> Article | None:
+        """Publish an article parsed elsewhere, or dead-letter its rejection."""
+        if isinstance(parsed, ArticleRejected):
+            await self._reject(item, parsed)
             return None
-        key = article_key(article)
-        if not self.force and self.ledger is not None and self.ledger.seen(key):
-            self.summary.already_seen += 1
-            metrics.ALREADY_SEEN.inc()
-            return article
-        future = await self.publisher.publish(article, trace_id=trace_id)
-        await self._track(future, key, accepted=True)
-        return article
+        if self._seen(article_key(parsed)):
+            return parsed
+        future = await self.publisher.publish(parsed, trace_id=trace_id)
+        await self._track(future, article_key(parsed), accepted=True)
+        return parsed
+
+    async def publish_prepared(self, item: Item, prepared: Prepared | ArticleRejected) -> None:
+        """Publish what a worker parsed and serialised, or dead-letter its rejection."""
+        if isinstance(prepared, ArticleRejected):
+            await self._reject(item, prepared)
+        elif not self._seen(prepared.ledger_key):
+            future = await self.publisher.send_raw(
+                prepared.id.encode(), prepared.value, prepared.headers
+            )
+            await self._track(future, prepared.ledger_key, accepted=True)
+
+    def _seen(self, key: str) -> bool:
+        if self.force or self.ledger is None or not self.ledger.seen(key):
+            return False
+        self.summary.already_seen += 1
+        metrics.ALREADY_SEEN.inc()
+        return True
 
     async def _reject(self, item: Item, exc: ArticleRejected) -> None:
         self.last_rejection = exc
@@ -141,6 +174,44 @@ class Ingester:
         if self.ledger is not None:
             self.ledger.add(key for _, key, _ in pending)
 
+    async def ingest_files(
+        self,
+        paths: Iterable[Path],
+        *,
+        workers: int = 1,
+        on_progress: Callable[[int], object] | None = None,
+    ) -> Summary:
+        """Ingest files, parsing on ``workers`` processes while this one publishes in order."""
+        if workers <= 1:
+            for path in paths:
+                await self.submit(read_item(path, self.max_bytes))
+                if on_progress is not None:
+                    on_progress(1)
+            await self.drain()
+            return self.summary
+        loop = asyncio.get_running_loop()
+        in_flight: deque[asyncio.Future[list[tuple[Item, Prepared | ArticleRejected]]]] = deque()
+        with ProcessPoolExecutor(workers) as pool:
+            for chunk in _chunks(paths, CHUNK):
+                in_flight.append(loop.run_in_executor(pool, parse_files, chunk, self.max_bytes))
+                # A bounded number of chunks in flight keeps memory flat for any number of files.
+                if len(in_flight) >= 2 * workers:
+                    await self._publish_chunk(await in_flight.popleft(), on_progress)
+            while in_flight:
+                await self._publish_chunk(await in_flight.popleft(), on_progress)
+        await self.drain()
+        return self.summary
+
+    async def _publish_chunk(
+        self,
+        results: list[tuple[Item, Prepared | ArticleRejected]],
+        on_progress: Callable[[int], object] | None,
+    ) -> None:
+        for item, prepared in results:
+            await self.publish_prepared(item, prepared)
+        if on_progress is not None:
+            on_progress(len(results))
+
     async def run(self, items: AsyncIterator[Item] | Iterable[Item]) -> Summary:
         """Submit every item, then wait for all acks."""
         if isinstance(items, AsyncIterator):
@@ -151,6 +222,42 @@ class Ingester:
                 await self.submit(item)
         await self.drain()
         return self.summary
+
+
+def parse_item(item: Item, max_bytes: int) -> Article | ArticleRejected:
+    """Parse one input, returning the rejection instead of raising it."""
+    try:
+        if item.error is not None:
+            raise ArticleRejected("unreadable", item.error, source=item.source)
+        if item.json:
+            return parse_json_article(item.data, source=item.source, max_bytes=max_bytes)
+        return parse_article(item.data, source=item.source, max_bytes=max_bytes)
+    except ArticleRejected as exc:
+        return exc
+
+
+def parse_files(paths: list[Path], max_bytes: int) -> list[tuple[Item, Prepared | ArticleRejected]]:
+    """Read, parse and serialise files (in a worker process); only rejects keep their bytes."""
+    results: list[tuple[Item, Prepared | ArticleRejected]] = []
+    for path in paths:
+        item = read_item(path, max_bytes)
+        parsed = parse_item(item, max_bytes)
+        if isinstance(parsed, ArticleRejected):
+            results.append((item, parsed))
+        else:
+            results.append((Item(b"", item.source), prepare(parsed)))
+    return results
+
+
+def _chunks(paths: Iterable[Path], size: int) -> Iterator[list[Path]]:
+    chunk: list[Path] = []
+    for path in paths:
+        chunk.append(path)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def read_item(path: Path, max_bytes: int) -> Item:

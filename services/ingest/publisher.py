@@ -87,6 +87,18 @@ class Publisher:
             raise KafkaUnavailable(f"cannot publish {article.id}: {exc!r}") from exc
         return future
 
+    async def send_raw(
+        self, key: bytes, value: bytes, headers: list[tuple[str, bytes]]
+    ) -> Delivery:
+        """Queue an article serialised elsewhere (by a parsing worker)."""
+        try:
+            future: Delivery = await self.producer.send(
+                self.settings.topic_articles, value, key=key, headers=headers
+            )
+        except KafkaError as exc:
+            raise KafkaUnavailable(f"cannot publish {key.decode()}: {exc!r}") from exc
+        return future
+
     async def dead_letter(self, letter: DeadLetter) -> Delivery:
         """Queue a rejected input with its original bytes and the reason."""
         try:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,47 +13,18 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from elasticsearch import AsyncElasticsearch, NotFoundError
 
+from services.bench.procs import child_env
 from services.common.article import Article
 from services.common.settings import Settings
 from services.indexer.consumer import Indexer
 from services.ingest.publisher import Publisher
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def settings_env(settings: Settings) -> dict[str, str]:
-    """The environment that gives a child process exactly these settings."""
-    env = dict(os.environ)
-    for name in (
-        "kafka_bootstrap",
-        "es_url",
-        "topic_articles",
-        "topic_dlq",
-        "indexer_group",
-        "index_alias",
-        "topic_partitions",
-        "batch_max_docs",
-        "batch_max_wait_ms",
-        "indexer_port",
-        "ingest_port",
-        "api_port",
-        "state_dir",
-    ):
-        env[f"NEWSWIRE_{name.upper()}"] = str(getattr(settings, name))
-    env["NEWSWIRE_LOG_LEVEL"] = "WARNING"
-    return env
-
-
 def spawn(module: str, settings: Settings, log: Path) -> subprocess.Popen[bytes]:
     """Run ``python -m module`` with ``settings``; output goes to ``log``."""
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", module], env=settings_env(settings), stdout=out, stderr=out
+            [sys.executable, "-m", module], env=child_env(settings), stdout=out, stderr=out
         )
 
 

@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from services.bench.corpus import Corpus
+from services.bench.procs import free_port
 from services.common.article import Article
 from services.common.dlq import H_CODE, decode_headers
 from services.common.es import es_client
@@ -21,7 +22,6 @@ from services.ingest.parser import parse_article
 from services.stack.runner import LocalStack
 from tests.integration.pipeline_helpers import (
     count_docs,
-    free_port,
     publish,
     read_topic,
     running_indexer,

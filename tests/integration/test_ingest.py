@@ -13,7 +13,7 @@ from services.common.dlq import H_CODE, H_SOURCE, H_STAGE, decode_headers
 from services.common.settings import Settings
 from services.ingest.ledger import Ledger
 from services.ingest.parser import parse_path
-from services.ingest.pipeline import Ingester, iter_files, read_item
+from services.ingest.pipeline import Ingester, iter_files
 from services.ingest.publisher import Publisher
 from services.ingest.watch import watch
 from tests.factories import seed_files, seed_text
@@ -23,14 +23,12 @@ pytestmark = pytest.mark.integration
 
 
 async def ingest_folder(
-    settings: Settings, folder: Path, ledger: Ledger, *, force: bool = False
+    settings: Settings, folder: Path, ledger: Ledger, *, force: bool = False, workers: int = 1
 ) -> Ingester:
     """Run the real ingester over a folder."""
     async with Publisher(settings) as publisher:
         ingester = Ingester(publisher, ledger, force=force)
-        for path in iter_files([folder]):
-            await ingester.submit(read_item(path, settings.max_article_bytes))
-        await ingester.drain()
+        await ingester.ingest_files(iter_files([folder]), workers=workers)
     return ingester
 
 
@@ -42,7 +40,8 @@ async def test_accepted_are_published_and_rejects_reach_the_dlq_with_their_bytes
     for seed in seed_files():
         (folder / seed.name).write_bytes(seed.read_bytes())
     with Ledger(tmp_path / "ledger.sqlite", namespace=settings.topic_articles) as ledger:
-        run = await ingest_folder(settings, folder, ledger)
+        # Parsing workers (processes): rejects must still reach the DLQ with their bytes.
+        run = await ingest_folder(settings, folder, ledger, workers=2)
     summary = run.summary
     total = len(list(folder.iterdir()))
     assert summary.rejected > 0

@@ -1,0 +1,309 @@
+"""``newswire chaos``: stream articles while something breaks; count what was lost or doubled."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import zlib
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from services.bench.corpus import Corpus
+from services.bench.measure import bench_parse, committed
+from services.bench.procs import Child
+from services.bench.runner import scoped
+from services.common.article import Article
+from services.common.es import es_client
+from services.common.kafka import ensure_topics, make_producer, topic_offsets
+from services.common.settings import Settings
+from services.stack.runner import LocalStack
+
+
+@dataclass
+class Outcome:
+    """One scenario's count: lost and duplicated must both be 0."""
+
+    scenario: str
+    sent: int = 0
+    accepted: int = 0
+    dlq: int = 0
+    indexed: int = 0
+    unique_ids: int = 0
+    expected_ids: int = 0  # distinct ids among the accepted (later edits share an id)
+    lost: int = 0
+    duplicated: int = 0
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Nothing lost, nothing doubled."""
+        return self.lost == 0 and self.duplicated == 0
+
+
+class Stream:
+    """Publishes articles (and optional poison) at a steady pace, re-sending what failed."""
+
+    def __init__(self, settings: Settings, articles: list[Article], poison: int, rate: float):
+        self.settings = settings
+        self.articles = articles
+        self.poison = poison
+        self.rate = rate
+        self.sent = 0
+
+    async def run(self) -> None:
+        """Send everything; a record whose ack failed is sent again until it is acknowledged."""
+        producer = make_producer(self.settings, client_id="chaos")
+        await producer.start()
+        try:
+            items: list[tuple[bytes, bytes]] = [
+                (a.id.encode(), a.model_dump_json().encode()) for a in self.articles
+            ]
+            rng = random.Random(7)
+            for n in range(self.poison):
+                items.insert(rng.randrange(len(items)), (f"poison-{n}".encode(), b"{not json"))
+            start = time.perf_counter()
+            pending: list[tuple[asyncio.Future[Any], tuple[bytes, bytes]]] = []
+            for n, item in enumerate(items):
+                await asyncio.sleep(max(0.0, start + n / self.rate - time.perf_counter()))
+                pending.append((await self._send(producer, item), item))
+                self.sent += 1
+                if len(pending) >= 500:
+                    await self._settle(producer, pending)
+                    pending = []
+            await self._settle(producer, pending)
+        finally:
+            await producer.stop()
+
+    async def _send(
+        self, producer: AIOKafkaProducer, item: tuple[bytes, bytes]
+    ) -> asyncio.Future[Any]:
+        while True:
+            try:
+                future: asyncio.Future[Any] = await producer.send(
+                    self.settings.topic_articles, item[1], key=item[0]
+                )
+                return future
+            except KafkaError:
+                await asyncio.sleep(0.5)
+
+    async def _settle(
+        self,
+        producer: AIOKafkaProducer,
+        pending: list[tuple[asyncio.Future[Any], tuple[bytes, bytes]]],
+    ) -> None:
+        for future, item in pending:
+            while True:
+                try:
+                    await future
+                    break
+                except KafkaError:
+                    await asyncio.sleep(0.5)
+                    future = await self._send(producer, item)
+
+
+async def verify(settings: Settings, expected: set[str], outcome: Outcome) -> None:
+    """Count the index and the DLQ against what was accepted."""
+    offsets = await topic_offsets(settings.kafka_bootstrap, settings.topic_dlq)
+    outcome.dlq = sum(end - start for start, end in offsets.values())
+    ids: list[str] = []
+    async with es_client(settings, timeout=120) as es:
+        await es.indices.refresh(index=settings.index_alias)
+        after: list[Any] | None = None
+        while True:
+            reply = await es.search(
+                index=settings.index_alias,
+                size=5000,
+                source_includes=["id"],
+                sort=[{"id": "asc"}],
+                search_after=after,
+                query={"match_all": {}},
+            )
+            hits = reply["hits"]["hits"]
+            if not hits:
+                break
+            ids.extend(h["_source"]["id"] for h in hits)
+            after = hits[-1]["sort"]
+    outcome.indexed = len(ids)
+    outcome.unique_ids = len(set(ids))
+    outcome.duplicated = len(ids) - len(set(ids)) + len(set(ids) - expected)
+    outcome.lost = len(expected - set(ids))
+    outcome.expected_ids = len(expected)
+
+
+Fault = Callable[[Settings, Path, list[Child]], Awaitable[None]]
+
+
+async def _wait_committed(settings: Settings, total: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await committed(settings) >= total:
+            return True
+        await asyncio.sleep(0.5)
+    return False
+
+
+async def scenario(
+    settings: Settings,
+    name: str,
+    count: int,
+    work: Path,
+    fault: Fault,
+    *,
+    poison_share: float = 0.0,
+    rate: float = 2000.0,
+) -> Outcome:
+    """Stream ``count`` articles through a running indexer while ``fault`` runs beside it."""
+    s = scoped(settings, f"chaos-{name}-{int(time.time())}")
+    await ensure_topics(s)
+    outcome = Outcome(name)
+    started = time.perf_counter()
+    articles = bench_parse(count, seed=zlib.crc32(name.encode()) % 10_000)[1]
+    poison = int(count * poison_share)
+    stream = Stream(s, articles, poison, rate)
+    indexers = [Child("services.indexer", s, work / f"{name}-indexer-0.log").start()]
+    try:
+        await asyncio.to_thread(indexers[0].wait_ready, s.indexer_port)
+        await asyncio.gather(stream.run(), fault(s, work, indexers))
+        if not await _wait_committed(s, len(articles) + poison, timeout=300):
+            outcome.notes.append("indexer did not commit everything within 5 minutes")
+    finally:
+        for child in indexers:
+            child.stop()
+    outcome.sent = stream.sent
+    outcome.accepted = len(articles)
+    await verify(s, {a.id for a in articles}, outcome)
+    if outcome.dlq != poison:
+        outcome.notes.append(f"expected {poison} dead letters, found {outcome.dlq}")
+    outcome.seconds = round(time.perf_counter() - started, 1)
+    return outcome
+
+
+async def kill_indexer(s: Settings, work: Path, children: list[Child]) -> None:
+    """kill -9 the indexer three times mid-stream, restarting it each time."""
+    for n in range(3):
+        await asyncio.sleep(2.5)
+        children[-1].kill()
+        children.append(Child("services.indexer", s, work / f"kill-{n}.log").start())
+
+
+def restart_server(stack: LocalStack | None, name: str, down_s: float) -> Fault:
+    """Stop one server of the local stack mid-stream and bring it back after ``down_s``."""
+
+    async def fault(s: Settings, work: Path, children: list[Child]) -> None:
+        if stack is None:
+            raise RuntimeError("restarting a server needs the local stack")
+        await asyncio.sleep(3)
+        server = next(x for x in stack.servers() if x.name == name)
+        await asyncio.to_thread(server.process.stop)
+        await asyncio.sleep(down_s)
+        await asyncio.to_thread(stack.up)
+
+    return fault
+
+
+async def nothing(s: Settings, work: Path, children: list[Child]) -> None:
+    """No fault: the poison records themselves are the test."""
+
+
+async def rebalance(s: Settings, work: Path, children: list[Child]) -> None:
+    """A second and a third indexer join mid-stream, then leave (SIGTERM)."""
+    await asyncio.sleep(2)
+    joined = [
+        Child(
+            "services.indexer",
+            s.model_copy(update={"indexer_port": _port()}),
+            work / f"join-{n}.log",
+        ).start()
+        for n in range(2)
+    ]
+    await asyncio.sleep(4)
+    for child in joined:
+        await asyncio.to_thread(child.stop)
+
+
+def _port() -> int:
+    from services.bench.procs import free_port
+
+    return free_port()
+
+
+async def ingest_killed(settings: Settings, count: int, work: Path) -> Outcome:
+    """``newswire ingest`` of a backfill killed with -9 mid-way, then run again."""
+    s = scoped(settings, f"chaos-ingest-{int(time.time())}")
+    s = s.model_copy(update={"state_dir": work / "ingest-state"})
+    outcome = Outcome("ingest_killed")
+    started = time.perf_counter()
+    folder = work / "backfill"
+    corpus = Corpus(seed=99, malformed_share=0.0)
+    corpus.write(folder, count)
+    articles = bench_parse(count, seed=99)[1]
+    indexer = Child("services.indexer", s, work / "ingest-indexer.log").start()
+    try:
+        await asyncio.to_thread(indexer.wait_ready, s.indexer_port)
+        first = Child("services.cli", s, work / "ingest-1.log", "ingest", str(folder), "-q").start()
+        await asyncio.sleep(2.0)
+        first.kill()
+        outcome.notes.append("ingest killed after 2 s")
+        second = Child("services.cli", s, work / "ingest-2.log", "ingest", str(folder), "-q")
+        if await asyncio.to_thread(second.start().wait, 900) != 0:
+            outcome.notes.append("second ingest failed")
+        total = await _published(s)
+        await _wait_committed(s, total, timeout=300)
+    finally:
+        indexer.stop()
+    outcome.sent = count
+    outcome.accepted = len(articles)
+    await verify(s, {a.id for a in articles}, outcome)
+    outcome.seconds = round(time.perf_counter() - started, 1)
+    return outcome
+
+
+async def _published(s: Settings) -> int:
+    offsets = await topic_offsets(s.kafka_bootstrap, s.topic_articles)
+    return sum(end for _, end in offsets.values())
+
+
+SCENARIOS = [
+    "indexer_kill9",
+    "es_restart",
+    "kafka_restart",
+    "poison_1pct",
+    "ingest_killed",
+    "rebalance",
+]
+
+
+async def run_scenarios(
+    settings: Settings, stack: LocalStack | None, count: int, work: Path, names: list[str]
+) -> list[Outcome]:
+    """Run the named scenarios one after the other."""
+    table: dict[str, Callable[[], Awaitable[Outcome]]] = {
+        "indexer_kill9": lambda: scenario(settings, "indexer_kill9", count, work, kill_indexer),
+        "es_restart": lambda: scenario(
+            settings, "es_restart", count, work, restart_server(stack, "elasticsearch", 10)
+        ),
+        "kafka_restart": lambda: scenario(
+            settings, "kafka_restart", count, work, restart_server(stack, "kafka", 5)
+        ),
+        "poison_1pct": lambda: scenario(
+            settings, "poison_1pct", count, work, nothing, poison_share=0.01
+        ),
+        "ingest_killed": lambda: ingest_killed(settings, count, work),
+        "rebalance": lambda: scenario(settings, "rebalance", count, work, rebalance),
+    }
+    unknown = sorted(set(names) - set(table))
+    if unknown:
+        raise ValueError(f"unknown scenarios {unknown}; known: {sorted(table)}")
+    return [await table[name]() for name in names]
+
+
+def as_report(outcomes: list[Outcome]) -> dict[str, Any]:
+    """The JSON report: one entry per scenario."""
+    return {"scenarios": [asdict(o) for o in outcomes], "ok": all(o.ok for o in outcomes)}

@@ -1,0 +1,107 @@
+"""``newswire bench``: reproducible figures against the live local stack."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from services.common.errors import KafkaUnavailable, StackError
+from services.common.kafka import probe_kafka
+from services.common.settings import Settings, get_settings
+
+app = typer.Typer(invoke_without_command=True, no_args_is_help=False)
+console = Console(stderr=True)
+
+# (report key, label, format): the order of the printed table.
+ROWS = [
+    ("parser_articles_per_s", "parser (articles/s, 1 core)", "{:,.0f}"),
+    ("ingest_articles_per_s", "newswire ingest into Kafka (articles/s)", "{:,.0f}"),
+    ("indexer_docs_per_s", "indexer sustained (docs/s)", "{:,.0f}"),
+    ("raw_bulk_docs_per_s", "raw _bulk loader (docs/s)", "{:,.0f}"),
+    ("indexer_vs_bulk_ratio", "indexer / raw bulk", "{:.2f}"),
+    ("freshness_p50_s", "freshness p50 (s)", "{:.3f}"),
+    ("freshness_p95_s", "freshness p95 (s)", "{:.3f}"),
+    ("freshness_p99_s", "freshness p99 (s)", "{:.3f}"),
+    ("api_search_per_s", "API searches/s", "{:,.0f}"),
+    ("api_p50_ms", "API p50 (ms)", "{:.2f}"),
+    ("api_p99_ms", "API p99 (ms)", "{:.2f}"),
+    ("es_direct_p50_ms", "ES direct p50 (ms)", "{:.2f}"),
+    ("es_direct_p99_ms", "ES direct p99 (ms)", "{:.2f}"),
+    ("api_overhead_p50_ms", "API overhead p50 (ms)", "{:.2f}"),
+    ("api_vs_es_p50_ratio", "API / ES p50", "{:.2f}"),
+]
+
+
+def ensure_stack(settings: Settings) -> None:
+    """Use the servers that answer; start the local stack when none does."""
+    try:
+        asyncio.run(probe_kafka(settings.kafka_bootstrap, timeout=3))
+        return
+    except KafkaUnavailable:
+        pass
+    from services.stack.runner import LocalStack
+
+    with console.status("starting the local stack..."):
+        LocalStack(settings).up()
+
+
+def print_table(report: dict[str, Any]) -> None:
+    """The report as a table on stdout."""
+    table = Table("figure", "value", title=f"newswire bench ({report.get('size')} articles)")
+    for key, label, fmt in ROWS:
+        if key in report:
+            table.add_row(label, fmt.format(report[key]))
+    for service, mb in sorted(report.get("peak_rss_mb", {}).items()):
+        table.add_row(f"peak RSS {service} (MiB)", f"{mb:.0f}")
+    Console().print(table)
+    machine = report.get("machine", {})
+    console.print(
+        f"machine: {machine.get('cpu')}, {machine.get('cores')} cores, "
+        f"{machine.get('memory_gb')} GiB"
+    )
+
+
+@app.callback()
+def bench(
+    ctx: typer.Context,
+    quick: Annotated[bool, typer.Option(help="5,000 articles, short windows: < 3 min.")] = False,
+    size: Annotated[int, typer.Option(help="Articles in the corpus.")] = 50_000,
+    report: Annotated[Path, typer.Option(help="Where to write the JSON report.")] = Path(
+        "reports/bench.json"
+    ),
+) -> None:
+    """Parser, ingest, indexer vs raw bulk, freshness, API vs ES direct, peak RSS."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from services.bench.runner import Plan, run, write_report
+
+    settings = get_settings()
+    plan = Plan.quick() if quick else Plan(size=size)
+    try:
+        ensure_stack(settings)
+        started = time.perf_counter()
+        result = run(settings, plan)
+    except StackError as exc:
+        console.print(f"[red]error:[/] {exc.message}")
+        raise typer.Exit(code=1) from exc
+    result["duration_s"] = round(time.perf_counter() - started, 1)
+    write_report(result, report)
+    print_table(result)
+    console.print(f"report: {report} ({result['duration_s']} s)")
+
+
+@app.command("parse")
+def bench_parse(
+    size: Annotated[int, typer.Option(help="Articles to parse.")] = 20_000,
+) -> None:
+    """Only the parser: articles per second on one core (no servers needed)."""
+    from services.bench.measure import bench_parse as measure_parse
+
+    rate, articles = measure_parse(size, seed=42)
+    console.print(f"parsed {size:,} inputs ({len(articles):,} accepted): {rate:,.0f} articles/s")
