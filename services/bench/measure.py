@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
 from aiokafka.admin import AIOKafkaAdminClient
 
 from services.bench.corpus import Corpus
@@ -68,10 +69,15 @@ async def bench_raw_bulk(settings: Settings, docs: list[dict[str, Any]], chunk: 
         await ensure_index(es, settings)
         started = time.perf_counter()
         for offset in range(0, len(docs), chunk):
-            ops: list[dict[str, Any]] = []
+            # The fastest plain loader: orjson NDJSON, no versions, no checks beyond "errors".
+            lines = []
             for doc in docs[offset : offset + chunk]:
-                ops += [{"index": {"_index": settings.index_alias, "_id": doc["id"]}}, doc]
-            reply = await es.bulk(operations=ops, filter_path="errors")
+                lines.append(
+                    orjson.dumps({"index": {"_index": settings.index_alias, "_id": doc["id"]}})
+                )
+                lines.append(orjson.dumps(doc))
+            body = b"\n".join(lines) + b"\n"
+            reply = await es.bulk(operations=body, filter_path="errors")  # type: ignore[arg-type]
             if reply.get("errors"):
                 raise RuntimeError("raw bulk loader got item errors")
         return len(docs) / (time.perf_counter() - started)

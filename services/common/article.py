@@ -31,15 +31,16 @@ ELLIPSIS = "…"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _utc_ms(moment: datetime) -> datetime:
-    # Milliseconds are what the wire format carries: truncating here makes JSON round-trips exact.
+def utc_ms(moment: datetime) -> datetime:
+    """An aware datetime in UTC, truncated to milliseconds."""
+    # Milliseconds are what the wire format carries: truncating makes JSON round-trips exact.
     moment = moment.astimezone(UTC)
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 UtcDatetime = Annotated[
     AwareDatetime,
-    AfterValidator(_utc_ms),
+    AfterValidator(utc_ms),
     PlainSerializer(to_iso, return_type=str, when_used="json"),
 ]
 

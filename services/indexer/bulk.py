@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import structlog
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout
@@ -23,6 +24,15 @@ _FILTER = "errors,items.*.status,items.*.error.type,items.*.error.reason"
 
 class BatchAbandoned(Exception):
     """The batch was given up (shutdown or revocation) before Elasticsearch took all of it."""
+
+
+@dataclass(frozen=True)
+class BulkDoc:
+    """One document to write: its id, its external version and its JSON source, serialised."""
+
+    id: str
+    version: int
+    source: bytes
 
 
 @dataclass
@@ -64,18 +74,25 @@ class BulkWriter:
         self.max_item_retries = max_item_retries
         self.backoff_cap = backoff_cap
 
-    def _operations(self, docs: list[dict[str, Any]], positions: list[int]) -> list[dict[str, Any]]:
-        ops: list[dict[str, Any]] = []
+    def _operations(self, docs: list[BulkDoc], positions: list[int]) -> bytes:
+        """The NDJSON body, built from sources that are already JSON (no re-serialising)."""
+        lines: list[bytes] = []
         for pos in positions:
             doc = docs[pos]
-            meta = {"_index": self.index, "_id": doc["id"], "version": doc["version"]}
-            ops.append({"index": {**meta, "version_type": "external"}})
-            ops.append(doc)
-        return ops
+            meta = {
+                "_index": self.index,
+                "_id": doc.id,
+                "version": doc.version,
+                "version_type": "external",
+            }
+            lines.append(orjson.dumps({"index": meta}))
+            lines.append(doc.source)
+        lines.append(b"")
+        return b"\n".join(lines)
 
     async def write(
         self,
-        docs: list[dict[str, Any]],
+        docs: list[BulkDoc],
         *,
         should_abort: Callable[[], bool],
         on_wait: Callable[[], Awaitable[None]] | None = None,
@@ -91,7 +108,9 @@ class BulkWriter:
             started = time.perf_counter()
             try:
                 reply = await self.es.bulk(
-                    operations=self._operations(docs, pending), filter_path=_FILTER
+                    # Pre-built NDJSON bytes: the client's NDJSON serializer sends them as is.
+                    operations=self._operations(docs, pending),  # type: ignore[arg-type]
+                    filter_path=_FILTER,
                 )
             except (TransportConnectionError, ConnectionTimeout) as exc:
                 outage += 1

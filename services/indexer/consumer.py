@@ -22,8 +22,8 @@ from services.common.es import make_client
 from services.common.kafka import ensure_topics, make_producer, max_message_bytes
 from services.common.settings import Settings
 from services.indexer import metrics
-from services.indexer.bulk import BatchAbandoned, BulkWriter
-from services.indexer.mapping import ensure_index, to_document
+from services.indexer.bulk import BatchAbandoned, BulkDoc, BulkWriter
+from services.indexer.mapping import document_source, ensure_index
 
 log = structlog.get_logger(__name__)
 # aiokafka ships no type hints: records are plain objects with topic/partition/offset/key/value.
@@ -162,7 +162,15 @@ class Indexer:
         metrics.CONSUMED.inc(len(batch))
         metrics.BATCH_SIZE.observe(len(batch))
         decoded, dead = self._decode(batch)
-        docs = [to_document(d.article) for d in decoded]
+        now = utc_now_iso()
+        docs = [
+            BulkDoc(
+                d.article.id,
+                d.article.version,
+                document_source(d.article, d.record.value, indexed_at=now),
+            )
+            for d in decoded
+        ]
         try:
             result = await self._writer.write(
                 docs, should_abort=lambda: stop.is_set() or self.revoking, on_wait=self._keepalive

@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from elasticsearch import AsyncElasticsearch, BadRequestError, TransportError
 
 from services.common.clock import utc_now_iso
@@ -26,6 +27,19 @@ def load_mapping() -> dict[str, Any]:
     """Settings and mappings of the article index, from the file kept in the repo."""
     data: dict[str, Any] = json.loads(MAPPING_FILE.read_text())
     return data
+
+
+def document_source(article: Article, value: bytes, *, indexed_at: str) -> bytes:
+    """The document for an article from its record's JSON, extended in place (no re-encoding).
+
+    ``value`` must be the article's validated JSON object; the derived fields are spliced in
+    before its closing brace, which is far cheaper than a model dump and a new encoding.
+    """
+    extra = orjson.dumps(
+        {"has_tweets": bool(article.tweets), "version": article.version, "indexed_at": indexed_at}
+    )
+    body = value.rstrip()
+    return body[:-1] + b"," + extra[1:]
 
 
 def to_document(article: Article, *, indexed_at: str | None = None) -> dict[str, Any]:

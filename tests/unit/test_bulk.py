@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from services.indexer.bulk import BulkResult, BulkWriter, backoff
+from services.indexer.bulk import BulkDoc, BulkResult, BulkWriter, backoff
+from services.indexer.mapping import document_source, to_document
+from tests.factories import make_article
 
 
 def _item(status: int, error_type: str | None = None) -> dict[str, Any]:
@@ -47,12 +50,26 @@ def test_a_409_that_is_not_our_version_conflict_is_a_failure() -> None:
 
 
 def test_operations_use_the_article_id_and_external_version() -> None:
-    docs = [{"id": "a", "version": 5, "title": "x"}, {"id": "b", "version": 7, "title": "y"}]
-    ops = _writer()._operations(docs, [1])
-    assert ops == [
+    docs = [BulkDoc("a", 5, b'{"id":"a"}'), BulkDoc("b", 7, b'{"id":"b","title":"y"}')]
+    lines = _writer()._operations(docs, [1]).split(b"\n")
+    assert [json.loads(line) for line in lines[:2]] == [
         {"index": {"_index": "news", "_id": "b", "version": 7, "version_type": "external"}},
-        docs[1],
+        {"id": "b", "title": "y"},
     ]
+    assert lines[2] == b"", "an NDJSON body ends with a newline"
+
+
+def test_document_source_splices_the_derived_fields_into_the_record() -> None:
+    article = make_article(
+        tweets=[{"text": "Hi", "author": "A B", "handle": "ab", "posted_date": "2020-01-08"}]
+    )
+    value = article.model_dump_json().encode()
+    doc = json.loads(document_source(article, value, indexed_at="2024-05-01T12:00:00.000Z"))
+    assert doc == {
+        **to_document(article, indexed_at="2024-05-01T12:00:00.000Z"),
+    }
+    assert doc["has_tweets"] is True
+    assert doc["version"] == article.version
 
 
 @pytest.mark.parametrize("attempt", range(12))
