@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,7 +95,6 @@ class BulkWriter:
         docs: list[BulkDoc],
         *,
         should_abort: Callable[[], bool],
-        on_wait: Callable[[], Awaitable[None]] | None = None,
     ) -> BulkResult:
         """Write every document; transport failures are retried until ``should_abort()``."""
         result = BulkResult()
@@ -115,14 +114,14 @@ class BulkWriter:
             except (TransportConnectionError, ConnectionTimeout) as exc:
                 outage += 1
                 metrics.BULK_RETRIES.labels(reason="unavailable").inc()
-                await self._sleep(backoff(outage, self.backoff_cap), should_abort, on_wait)
+                await self._sleep(backoff(outage, self.backoff_cap), should_abort)
                 log.warning("elasticsearch unavailable, batch held", error=str(exc), tries=outage)
                 continue
             except ApiError as exc:
                 if exc.meta.status == 429 or exc.meta.status >= 500:
                     outage += 1
                     metrics.BULK_RETRIES.labels(reason=str(exc.meta.status)).inc()
-                    await self._sleep(backoff(outage, self.backoff_cap), should_abort, on_wait)
+                    await self._sleep(backoff(outage, self.backoff_cap), should_abort)
                     continue
                 raise
             metrics.BULK_SECONDS.observe(time.perf_counter() - started)
@@ -138,7 +137,7 @@ class BulkWriter:
             if retry:
                 item_attempts += 1
                 metrics.BULK_RETRIES.labels(reason="item").inc(len(retry))
-                await self._sleep(backoff(item_attempts, self.backoff_cap), should_abort, on_wait)
+                await self._sleep(backoff(item_attempts, self.backoff_cap), should_abort)
             pending = retry
         return result
 
@@ -162,15 +161,9 @@ class BulkWriter:
                 result.failures.append(ItemFailure(pos, "index_rejected", reason))
         return retry
 
-    async def _sleep(
-        self,
-        seconds: float,
-        should_abort: Callable[[], bool],
-        on_wait: Callable[[], Awaitable[None]] | None,
-    ) -> None:
-        """Wait in short steps, keeping the consumer alive and noticing an abort quickly."""
+    async def _sleep(self, seconds: float, should_abort: Callable[[], bool]) -> None:
+        """Wait in short steps, noticing an abort (shutdown, revocation) quickly."""
         deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0 and not should_abort():
-            if on_wait is not None:
-                await on_wait()
+        # should_abort combines an Event with the revocation flag, so it is polled.
+        while (left := deadline - time.monotonic()) > 0 and not should_abort():  # noqa: ASYNC110
             await asyncio.sleep(min(left, 0.5))

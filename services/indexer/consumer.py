@@ -83,7 +83,8 @@ class Indexer:
                 client_id=self.client_id,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",  # a new group must not skip what is already there
-                max_partition_fetch_bytes=max_message_bytes(s),
+                # Big fetches: a batch of articles is megabytes; small ones cost round trips.
+                max_partition_fetch_bytes=max(max_message_bytes(s), 16 * 1024 * 1024),
                 fetch_max_bytes=max(52_428_800, s.batch_max_bytes),
                 max_poll_records=s.batch_max_docs,
             )
@@ -125,13 +126,34 @@ class Indexer:
         return self._consumer is not None and bool(self._consumer.assignment())
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Batch, write, commit until ``stop`` is set; the batch in flight is finished first."""
+        """Batch, write, commit until ``stop`` is set; the batch in flight is finished first.
+
+        The next batch is fetched while Elasticsearch writes the current one (one write in
+        flight, commits in order). While a write is held up, this loop is the only caller of
+        ``getmany``: it keeps the member alive with every partition paused.
+        """
+        assert self._consumer is not None
+        carry: list[Record] = []
         while not stop.is_set():
             self.last_loop = time.monotonic()
-            batch = await self._collect(stop)
-            if batch:
-                async with self.batch_lock:
-                    await self._process(batch, stop)
+            batch = carry or await self._collect(stop)
+            carry = []
+            if not batch:
+                await self._update_lag()
+                continue
+            write = asyncio.create_task(self._process(batch, stop))
+            if not stop.is_set():
+                carry = await self._collect(stop)
+            while not write.done():
+                await asyncio.wait({write}, timeout=1.0)
+                if not write.done():
+                    self.last_loop = time.monotonic()
+                    await self._keepalive()
+            self._consumer.resume(*self._consumer.assignment())
+            if not write.result():
+                # Abandoned: read it again from its first offsets, and what came after it too.
+                carry = []
+                self._rewind(batch)
             await self._update_lag()
 
     async def _collect(self, stop: asyncio.Event) -> list[Record]:
@@ -156,8 +178,12 @@ class Indexer:
                 break
         return records
 
-    async def _process(self, batch: list[Record], stop: asyncio.Event) -> None:
-        assert self._consumer is not None
+    async def _process(self, batch: list[Record], stop: asyncio.Event) -> bool:
+        """Write, dead-letter and commit one batch; False when it was abandoned (not committed)."""
+        async with self.batch_lock:  # a revocation waits for this batch to commit or give up
+            return await self._write_and_commit(batch, stop)
+
+    async def _write_and_commit(self, batch: list[Record], stop: asyncio.Event) -> bool:
         assert self._writer is not None
         metrics.CONSUMED.inc(len(batch))
         metrics.BATCH_SIZE.observe(len(batch))
@@ -173,20 +199,18 @@ class Indexer:
         ]
         try:
             result = await self._writer.write(
-                docs, should_abort=lambda: stop.is_set() or self.revoking, on_wait=self._keepalive
+                docs, should_abort=lambda: stop.is_set() or self.revoking
             )
-            self._consumer.resume(*self._consumer.assignment())
             for failure in result.failures:
                 record = decoded[failure.position].record
                 dead.append(self._dead_letter(record, failure.code, failure.reason))
             await self._send_dead_letters(dead, stop)
         except BatchAbandoned as exc:
             log.warning("batch abandoned, not committed", reason=str(exc), records=len(batch))
-            self._consumer.resume(*self._consumer.assignment())
-            self._rewind(batch)
-            return
+            return False
         self._record_success(decoded, result.indexed, result.stale, len(result.failures))
         await self._commit(batch)
+        return True
 
     def _decode(self, batch: list[Record]) -> tuple[list[_Decoded], list[DeadLetter]]:
         """Split into articles to write and poison records (not JSON, not the contract)."""
@@ -273,10 +297,10 @@ class Indexer:
                 self._consumer.seek(tp, offset)
 
     async def _keepalive(self) -> None:
-        """While Elasticsearch is away: pause fetching (no unbounded buffer), stay in the group.
+        """While a write is held up: pause fetching (no unbounded buffer), stay in the group.
 
         Polling with every partition paused returns nothing but tells the group coordinator
-        that this member is alive (max_poll_interval_ms); the batch resumes them when done.
+        that this member is alive (max_poll_interval_ms); ``run`` resumes them afterwards.
         """
         assert self._consumer is not None
         self._consumer.pause(*self._consumer.assignment())
