@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from services.bench.corpus import Corpus
-from services.bench.measure import bench_parse, committed
+from services.bench.measure import Progress, bench_parse
 from services.bench.procs import Child
 from services.bench.runner import scoped
 from services.common.article import Article
@@ -142,10 +142,11 @@ Fault = Callable[[Settings, Path, list[Child]], Awaitable[None]]
 
 async def _wait_committed(settings: Settings, total: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await committed(settings) >= total:
-            return True
-        await asyncio.sleep(0.5)
+    async with Progress(settings) as progress:
+        while time.monotonic() < deadline:
+            if await progress.committed() >= total:
+                return True
+            await asyncio.sleep(0.5)
     return False
 
 

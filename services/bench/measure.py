@@ -83,15 +83,31 @@ async def bench_raw_bulk(settings: Settings, docs: list[dict[str, Any]], chunk: 
         return len(docs) / (time.perf_counter() - started)
 
 
+class Progress:
+    """The indexer group's committed total, read through one long-lived admin client."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+
+    async def __aenter__(self) -> Progress:
+        await self.admin.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.admin.close()
+
+    async def committed(self) -> int:
+        """Records the group has committed on the article topic."""
+        offsets = await self.admin.list_consumer_group_offsets(self.settings.indexer_group)
+        topic = self.settings.topic_articles
+        return sum(m.offset for tp, m in offsets.items() if tp.topic == topic)
+
+
 async def committed(settings: Settings) -> int:
-    """Records the indexer group has committed on the article topic."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        offsets = await admin.list_consumer_group_offsets(settings.indexer_group)
-    finally:
-        await admin.close()
-    return sum(m.offset for tp, m in offsets.items() if tp.topic == settings.topic_articles)
+    """Records the indexer group has committed on the article topic (one-off)."""
+    async with Progress(settings) as progress:
+        return await progress.committed()
 
 
 async def bench_indexer(settings: Settings, records: int, log: Path) -> tuple[float, int]:
@@ -100,12 +116,13 @@ async def bench_indexer(settings: Settings, records: int, log: Path) -> tuple[fl
     child.start()
     try:
         await asyncio.to_thread(child.wait_ready, settings.indexer_port)
-        started = time.perf_counter()
-        while await committed(settings) < records:
-            if time.perf_counter() - started > 1800:
-                raise RuntimeError("indexer did not catch up in 30 minutes")
-            await asyncio.sleep(0.1)
-        rate = records / (time.perf_counter() - started)
+        async with Progress(settings) as progress:
+            started = time.perf_counter()
+            while await progress.committed() < records:
+                if time.perf_counter() - started > 1800:
+                    raise RuntimeError("indexer did not catch up in 30 minutes")
+                await asyncio.sleep(0.1)
+            rate = records / (time.perf_counter() - started)
     finally:
         child.stop()
     return rate, child.peak_rss
