@@ -22,6 +22,7 @@ from services.common.article import Article
 from services.common.es import es_client
 from services.common.kafka import ensure_topics, make_producer, topic_offsets
 from services.common.settings import Settings
+from services.ingest.parser import parse_path
 from services.stack.runner import LocalStack
 
 
@@ -242,16 +243,14 @@ async def ingest_killed(settings: Settings, count: int, work: Path) -> Outcome:
     outcome = Outcome("ingest_killed")
     started = time.perf_counter()
     folder = work / "backfill"
-    corpus = Corpus(seed=99, malformed_share=0.0)
-    corpus.write(folder, count)
-    articles = bench_parse(count, seed=99)[1]
+    Corpus(seed=99, malformed_share=0.0).write(folder, count)
+    articles = [parse_path(path) for path in sorted(folder.iterdir())]
     indexer = Child("services.indexer", s, work / "ingest-indexer.log").start()
     try:
         await asyncio.to_thread(indexer.wait_ready, s.indexer_port)
         first = Child("services.cli", s, work / "ingest-1.log", "ingest", str(folder), "-q").start()
         await asyncio.sleep(2.0)
         first.kill()
-        outcome.notes.append("ingest killed after 2 s")
         second = Child("services.cli", s, work / "ingest-2.log", "ingest", str(folder), "-q")
         if await asyncio.to_thread(second.start().wait, 900) != 0:
             outcome.notes.append("second ingest failed")

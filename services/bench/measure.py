@@ -104,12 +104,6 @@ class Progress:
         return sum(m.offset for tp, m in offsets.items() if tp.topic == topic)
 
 
-async def committed(settings: Settings) -> int:
-    """Records the indexer group has committed on the article topic (one-off)."""
-    async with Progress(settings) as progress:
-        return await progress.committed()
-
-
 async def bench_indexer(settings: Settings, records: int, log: Path) -> tuple[float, int]:
     """The indexer service draining a backlog of ``records``: docs per second and peak RSS."""
     child = Child("services.indexer", settings, log)

@@ -87,18 +87,20 @@ def make_producer(settings: Settings, *, client_id: str = "newswire") -> AIOKafk
 
 async def topic_offsets(bootstrap: str, topic: str) -> dict[int, tuple[int, int]]:
     """Per partition, the first and the next offset of ``topic`` ({} when it does not exist)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
     try:
-        await consumer.topics()  # a metadata refresh, so partitions_for_topic knows the topic
-        parts = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(parts)]
-        if not tps:
-            return {}
+        await admin.start()
+        await consumer.start()
+        [described] = await admin.describe_topics([topic])
+        if described.get("error_code", 0) != 0:
+            return {}  # unknown topic: nothing in it
+        tps = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
         starts = await consumer.beginning_offsets(tps)
         ends = await consumer.end_offsets(tps)
     except (KafkaError, OSError) as exc:
         raise KafkaUnavailable(f"cannot read offsets of {topic}: {exc!r}") from exc
     finally:
         await consumer.stop()
-    return {tp.partition: (starts[tp], ends[tp]) for tp in tps}
+        await admin.close()
+    return {tp.partition: (starts[tp], ends[tp]) for tp in sorted(tps, key=lambda t: t.partition)}

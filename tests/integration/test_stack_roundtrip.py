@@ -6,7 +6,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from services.common.es import es_client
-from services.common.kafka import ensure_topics, probe_kafka
+from services.common.kafka import ensure_topics, probe_kafka, topic_offsets
 from services.common.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -40,6 +40,8 @@ async def test_kafka_round_trips_records_in_order(settings: Settings) -> None:
     finally:
         await consumer.stop()
     assert received == sent
+    assert await topic_offsets(settings.kafka_bootstrap, settings.topic_articles) == {0: (0, 20)}
+    assert await topic_offsets(settings.kafka_bootstrap, "no-such-topic") == {}
 
 
 async def test_kafka_probe_reports_the_broker(settings: Settings) -> None:
