@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -20,6 +21,7 @@ from services.common.telemetry import metrics_router
 from services.ingest.pipeline import Ingester, Item
 from services.ingest.publisher import Publisher
 
+log = structlog.get_logger(__name__)
 _bearer = HTTPBearer(auto_error=False)
 _TEXT = ("text/plain", "application/octet-stream")
 _JSON = ("application/json",)
@@ -86,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if declared > limit:
             data = b"\0" * (limit + 1)  # enough for the parser's own too_large rejection
         trace_id = request.headers.get("x-trace-id") or uuid.uuid4().hex
+        structlog.contextvars.bind_contextvars(trace_id=trace_id)
         ingester = Ingester(request.app.state.publisher, None)
         item = Item(
             data, f"http:{request.client.host if request.client else '-'}", json=media in _JSON
@@ -96,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise ingester.last_rejection or ArticleRejected(
                 "rejected", "rejected", source=item.source
             )
+        log.info("accepted", article_id=article.id, version=article.version)
         body: dict[str, Any] = {"id": article.id, "version": article.version, "trace_id": trace_id}
         return JSONResponse(
             body, status_code=202, headers={"Location": f"/v1/articles/{article.id}"}
