@@ -178,3 +178,22 @@ def status() -> None:
         Console().print_json(reply.text)
     except httpx.HTTPError as exc:
         console.print(f"[yellow]pipeline status unavailable:[/] {exc}")
+
+
+def reindex_command() -> None:
+    """Build the next versioned index, copy every document, swap the alias (no downtime)."""
+    from services.indexer.reindex import reindex
+
+    async def run() -> None:
+        async with es_client(get_settings(), timeout=120) as es:
+            result = await reindex(es, get_settings())
+        console.print(
+            f"{result.old} -> {result.new}: {result.copied} copied, "
+            f"{result.caught_up} caught up; the old index is kept (delete it when satisfied)"
+        )
+
+    try:
+        asyncio.run(run())
+    except NewswireError as exc:
+        console.print(f"[red]error:[/] {exc.message}")
+        raise typer.Exit(code=1) from exc

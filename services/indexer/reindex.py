@@ -1,0 +1,85 @@
+"""Rebuild the index behind the alias with no downtime: copy (scroll + bulk), swap, catch up.
+
+The server-core distribution has no reindex module, so the copy is ours: a scroll over the
+current index, bulk writes with the documents' own external versions into the next versioned
+index, then one atomic alias swap. Writes that reach the old index during the copy are picked
+up by a catch-up pass over ``indexed_at``; versions make every copy idempotent.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from elasticsearch import AsyncElasticsearch
+
+from services.common.clock import utc_now_iso
+from services.common.settings import Settings
+from services.indexer.bulk import BulkDoc, BulkWriter
+from services.indexer.mapping import ensure_index, load_mapping
+
+
+@dataclass(frozen=True)
+class Reindexed:
+    """What a reindex did."""
+
+    old: str
+    new: str
+    copied: int
+    caught_up: int
+
+
+def next_index(alias: str, existing: list[str]) -> str:
+    """``<alias>-v<N+1>`` for the highest N among ``existing``."""
+    pattern = re.compile(rf"^{re.escape(alias)}-v(\d+)$")
+    numbers = [int(m.group(1)) for name in existing if (m := pattern.match(name))]
+    return f"{alias}-v{max(numbers, default=0) + 1}"
+
+
+async def _copy(
+    es: AsyncElasticsearch, source: str, writer: BulkWriter, query: dict[str, Any]
+) -> int:
+    copied = 0
+    page = await es.search(index=source, scroll="2m", size=1000, query=query, sort=["_doc"])
+    scroll_id = page.get("_scroll_id")
+    try:
+        while hits := page["hits"]["hits"]:
+            docs = [
+                BulkDoc(h["_id"], int(h["_source"]["version"]), orjson.dumps(h["_source"]))
+                for h in hits
+            ]
+            result = await writer.write(docs, should_abort=lambda: False)
+            copied += result.indexed + result.stale
+            if result.failures:
+                raise RuntimeError(f"{len(result.failures)} documents could not be copied")
+            page = await es.scroll(scroll_id=scroll_id, scroll="2m")
+            scroll_id = page.get("_scroll_id")
+    finally:
+        if scroll_id:
+            await es.clear_scroll(scroll_id=scroll_id)
+    return copied
+
+
+async def reindex(es: AsyncElasticsearch, settings: Settings) -> Reindexed:
+    """Copy the alias's index into a new versioned one and point the alias at it."""
+    alias = settings.index_alias
+    old = await ensure_index(es, settings)
+    existing = list((await es.indices.get(index=f"{alias}-v*")).body)
+    new = next_index(alias, existing)
+    await es.indices.create(index=new, **load_mapping())
+    writer = BulkWriter(es, new)
+    started = utc_now_iso()
+    await es.indices.refresh(index=old)  # the copy reads through search: make writes visible
+    copied = await _copy(es, old, writer, {"match_all": {}})
+    await es.indices.update_aliases(
+        actions=[
+            {"remove": {"index": old, "alias": alias}},
+            {"add": {"index": new, "alias": alias}},
+        ]
+    )
+    # Whatever the indexer wrote to the old index while we copied: external versions decide.
+    await es.indices.refresh(index=old)
+    caught_up = await _copy(es, old, writer, {"range": {"indexed_at": {"gte": started}}})
+    return Reindexed(old, new, copied, caught_up)
