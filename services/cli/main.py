@@ -9,6 +9,7 @@ from services.cli import chaos as chaos_cli
 from services.cli import ingest as ingest_cli
 from services.cli import parse as parse_cli
 from services.cli import pipeline
+from services.cli import serve as serve_cli
 from services.cli import stack as stack_cli
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app.add_typer(stack_cli.app, name="stack", help="Run Kafka and Elasticsearch loc
 app.command("up")(pipeline.up)
 app.command("down")(pipeline.down)
 app.command("status")(pipeline.status)
+app.command("serve")(serve_cli.serve)
 app.command("init")(pipeline.init)
 app.command("reindex")(pipeline.reindex_command)
 app.command("ingest")(ingest_cli.ingest)
