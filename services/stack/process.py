@@ -21,6 +21,13 @@ from services.common.errors import StackError
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 
+def _reap() -> None:
+    """Collect children that died on their own (kill -9 from outside): no zombies, no warnings."""
+    for pid, child in list(_CHILDREN.items()):
+        if child.poll() is not None:
+            del _CHILDREN[pid]
+
+
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
     """Whether something already listens on (or holds) ``host:port``."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -42,6 +49,7 @@ class ManagedProcess:
 
     def pid(self) -> int | None:
         """The live pid of this process, or None; a reused pid is not mistaken for ours."""
+        _reap()
         try:
             pid_text, created_text = self.pid_file.read_text().split()
             pid, created = int(pid_text), float(created_text)
