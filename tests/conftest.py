@@ -18,6 +18,9 @@ import pytest
 from services.common.settings import Settings
 from services.stack.runner import LocalStack
 
+# Fixtures shared by integration modules (a corpus indexed live, the API in front of it).
+pytest_plugins = ["tests.integration.api_fixtures"]
+
 KAFKA_IMAGE = "apache/kafka:4.1.1"
 ES_IMAGE = "docker.elastic.co/elasticsearch/elasticsearch:9.5.0"
 

@@ -1,0 +1,61 @@
+"""The query API: search, facets, articles, related stories, trends, pipeline status, web UI."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from services.api.metrics import MetricsMiddleware
+from services.api.pipeline_status import Tracker
+from services.api.routes import articles, health, pipeline, search, trends
+from services.api.ui import mount_ui
+from services.common import problems
+from services.common.es import make_client
+from services.common.settings import Settings, get_settings
+from services.common.telemetry import metrics_router
+
+DESCRIPTION = """
+Search the news archive that Newswire indexes from Kafka.
+
+Query syntax of `q`: words (all required), `"exact phrases"`, `+must`, `-exclude`,
+`AND` / `OR` / `NOT`, `( groups )`, `prefix*`. Every error is RFC 9457 problem+json
+with a stable `code`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API; its lifespan owns one Elasticsearch client and the pipeline status tracker."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        es = make_client(settings, timeout=10)
+        tracker = Tracker(settings, es)
+        app.state.settings, app.state.es, app.state.tracker = settings, es, tracker
+        await tracker.start()
+        try:
+            yield
+        finally:
+            await tracker.close()
+            await es.close()
+
+    app = FastAPI(
+        title="Newswire query API", version="1", description=DESCRIPTION, lifespan=lifespan
+    )
+    problems.install(app)
+    app.add_middleware(MetricsMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET"],
+            allow_headers=["*"],
+        )
+    for module in (search, articles, trends, pipeline, health):
+        app.include_router(module.router)
+    app.include_router(metrics_router())
+    mount_ui(app)
+    return app

@@ -1,0 +1,209 @@
+"""The search syntax users know from news search APIs, compiled to safe Elasticsearch queries.
+
+    words          all of them (implicit AND)
+    "a phrase"     the exact phrase
+    +word -word    must / must not
+    AND OR NOT     boolean operators (upper case), with ( parentheses )
+    prefix*        words starting with "prefix"
+
+User text never reaches a query parser of Elasticsearch: every leaf becomes a multi_match.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from services.common.errors import QueryError
+
+MAX_TERMS = 64
+MAX_DEPTH = 16
+_SPECIAL = '()"'
+
+
+@dataclass(frozen=True)
+class Token:
+    """One lexical unit and where it starts (0-based)."""
+
+    kind: str  # WORD, PHRASE, LPAREN, RPAREN, AND, OR, NOT, PLUS, MINUS
+    text: str
+    pos: int
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """A word, a phrase or a prefix."""
+
+    kind: str  # word | phrase | prefix
+    text: str
+
+
+@dataclass(frozen=True)
+class Node:
+    """A boolean combination."""
+
+    op: str  # and | or | not
+    children: tuple[Node | Leaf, ...]
+
+
+Ast = Node | Leaf
+
+
+def _error(code: str, message: str, pos: int | None = None) -> QueryError:
+    where = f" (at character {pos + 1})" if pos is not None else ""
+    return QueryError(message + where, code=code)
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split a query into tokens; an unterminated quote is an error."""
+    tokens: list[Token] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+        elif ch == "(":
+            tokens.append(Token("LPAREN", ch, i))
+            i += 1
+        elif ch == ")":
+            tokens.append(Token("RPAREN", ch, i))
+            i += 1
+        elif ch == '"':
+            end = text.find('"', i + 1)
+            if end < 0:
+                raise _error("unterminated_phrase", "a phrase is missing its closing quote", i)
+            tokens.append(Token("PHRASE", text[i + 1 : end], i))
+            i = end + 1
+        elif ch in "+-" and i + 1 < n and not text[i + 1].isspace():
+            tokens.append(Token("PLUS" if ch == "+" else "MINUS", ch, i))
+            i += 1
+        else:
+            start = i
+            while i < n and not text[i].isspace() and text[i] not in _SPECIAL:
+                i += 1
+            word = text[start:i]
+            kind = word if word in ("AND", "OR", "NOT") else "WORD"
+            tokens.append(Token(kind, word, start))
+    return tokens
+
+
+class _Parser:
+    def __init__(self, tokens: list[Token], length: int) -> None:
+        self.tokens = tokens
+        self.i = 0
+        self.length = length
+        self.leaves = 0
+
+    def peek(self) -> Token | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def take(self) -> Token:
+        token = self.tokens[self.i]
+        self.i += 1
+        return token
+
+    def parse(self) -> Ast:
+        ast = self.or_expr(0)
+        token = self.peek()
+        if token is not None:
+            raise _error("unbalanced_parentheses", "unexpected ')'", token.pos)
+        return ast
+
+    def or_expr(self, depth: int) -> Ast:
+        parts = [self.and_expr(depth)]
+        while (token := self.peek()) is not None and token.kind == "OR":
+            self.take()
+            parts.append(self.and_expr(depth))
+        return parts[0] if len(parts) == 1 else Node("or", tuple(parts))
+
+    def and_expr(self, depth: int) -> Ast:
+        parts = [self.unary(depth)]
+        while (token := self.peek()) is not None and token.kind not in ("OR", "RPAREN"):
+            if token.kind == "AND":
+                self.take()
+            parts.append(self.unary(depth))
+        return parts[0] if len(parts) == 1 else Node("and", tuple(parts))
+
+    def unary(self, depth: int) -> Ast:
+        token = self.peek()
+        if token is None:
+            raise _error("dangling_operator", "the query ends where a term was expected")
+        if token.kind in ("NOT", "MINUS"):
+            self.take()
+            return Node("not", (self.unary(depth),))
+        if token.kind == "PLUS":
+            self.take()
+            return self.unary(depth)
+        return self.primary(depth)
+
+    def primary(self, depth: int) -> Ast:
+        token = self.take()
+        if token.kind == "LPAREN":
+            if depth >= MAX_DEPTH:
+                raise _error("too_deep", f"parentheses nest deeper than {MAX_DEPTH}", token.pos)
+            if (nxt := self.peek()) is not None and nxt.kind == "RPAREN":
+                raise _error("empty_group", "empty parentheses", token.pos)
+            inner = self.or_expr(depth + 1)
+            close = self.peek()
+            if close is None or close.kind != "RPAREN":
+                raise _error("unbalanced_parentheses", "a '(' is never closed", token.pos)
+            self.take()
+            return inner
+        if token.kind == "RPAREN":
+            raise _error("unbalanced_parentheses", "unexpected ')'", token.pos)
+        if token.kind in ("AND", "OR"):
+            raise _error(
+                "dangling_operator", f"'{token.text}' needs a term on each side", token.pos
+            )
+        self.leaves += 1
+        if self.leaves > MAX_TERMS:
+            raise _error("too_many_terms", f"at most {MAX_TERMS} terms", token.pos)
+        if token.kind == "PHRASE":
+            if not token.text.strip():
+                raise _error("empty_phrase", "an empty phrase", token.pos)
+            return Leaf("phrase", token.text)
+        if token.text.endswith("*"):
+            stem = token.text.rstrip("*")
+            if len(stem) < 2:
+                raise _error("short_prefix", "a prefix needs at least 2 characters", token.pos)
+            return Leaf("prefix", stem)
+        return Leaf("word", token.text)
+
+
+def parse_query(text: str, *, max_chars: int = 500) -> Ast | None:
+    """The syntax tree of ``text``, or None for an empty query; raises QueryError."""
+    if len(text) > max_chars:
+        raise QueryError(f"the query is longer than {max_chars} characters", code="query_too_long")
+    tokens = tokenize(text)
+    if not tokens:
+        return None
+    return _Parser(tokens, len(text)).parse()
+
+
+def to_es(ast: Ast, fields: list[str]) -> dict[str, Any]:
+    """The Elasticsearch query for a syntax tree, searching ``fields`` (with boosts)."""
+    if isinstance(ast, Leaf):
+        if ast.kind == "phrase":
+            return {"multi_match": {"query": ast.text, "fields": fields, "type": "phrase"}}
+        if ast.kind == "prefix":
+            return {"multi_match": {"query": ast.text, "fields": fields, "type": "phrase_prefix"}}
+        return {"multi_match": {"query": ast.text, "fields": fields, "operator": "and"}}
+    children = [to_es(child, fields) for child in ast.children]
+    if ast.op == "and":
+        must = [c for c, a in zip(children, ast.children, strict=True) if not _negated(a)]
+        must_not = [
+            to_es(a.children[0], fields)
+            for a in ast.children
+            if isinstance(a, Node) and _negated(a)
+        ]
+        body: dict[str, Any] = {"must": must or [{"match_all": {}}]}
+        if must_not:
+            body["must_not"] = must_not
+        return {"bool": body}
+    if ast.op == "or":
+        return {"bool": {"should": children, "minimum_should_match": 1}}
+    return {"bool": {"must": [{"match_all": {}}], "must_not": children}}
+
+
+def _negated(ast: Ast) -> bool:
+    return isinstance(ast, Node) and ast.op == "not"

@@ -1,0 +1,75 @@
+"""GET /v1/articles/{id} and /v1/articles/{id}/related (more like this)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from services.api import search
+from services.api.backend import body, call
+from services.api.deps import ESDep, SettingsDep
+from services.api.models import ArticleOut, RelatedResponse
+from services.api.responses import FastJSON
+
+router = APIRouter(tags=["articles"])
+ArticleId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", examples=["14d38489e204ff07"])]
+_404: dict[int | str, dict[str, Any]] = {404: {"description": "No such article (problem+json)"}}
+
+
+@router.get(
+    "/v1/articles/{article_id}", response_model=ArticleOut, response_class=FastJSON, responses=_404
+)
+async def get_article(article_id: ArticleId, es: ESDep, settings: SettingsDep) -> FastJSON:
+    """One article, in its newest indexed version."""
+    reply = await call(
+        es.get(index=settings.index_alias, id=article_id),
+        missing=f"no article with id {article_id}",
+    )
+    return FastJSON(body(reply)["_source"])
+
+
+@router.get(
+    "/v1/articles/{article_id}/related",
+    response_model=RelatedResponse,
+    response_class=FastJSON,
+    responses=_404,
+)
+async def related_articles(
+    article_id: ArticleId,
+    es: ESDep,
+    settings: SettingsDep,
+    size: Annotated[int, Query(ge=1, le=50)] = 5,
+) -> FastJSON:
+    """Stories like this one (more_like_this on title and body), never the article itself."""
+    alias = settings.index_alias
+    await call(
+        es.get(index=alias, id=article_id, source=False), missing=f"no article with id {article_id}"
+    )
+    reply = await call(
+        es.search(
+            index=alias,
+            size=size,
+            source_includes=search.SOURCE,
+            filter_path="hits.hits._score,hits.hits._source",
+            query={
+                "bool": {
+                    "must": {
+                        "more_like_this": {
+                            "fields": ["title", "body"],
+                            "like": [{"_index": alias, "_id": article_id}],
+                            "min_term_freq": 1,
+                            "min_doc_freq": 1,
+                            "max_query_terms": 40,
+                            # The default (30% of the terms) finds nothing in a small archive.
+                            "minimum_should_match": "5%",
+                        }
+                    },
+                    "must_not": {"ids": {"values": [article_id]}},
+                }
+            },
+        )
+    )
+    params = search.SearchParams(size=size)
+    shaped = search.shape(body(reply), params)
+    return FastJSON({"items": shaped["items"]})

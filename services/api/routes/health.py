@@ -1,0 +1,30 @@
+"""/livez and /readyz."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter
+
+from services.api.backend import call
+from services.api.deps import ESDep, TrackerDep
+from services.common.errors import KafkaUnavailable
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/livez")
+async def livez() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", responses={503: {"description": "A backend is unreachable"}})
+async def readyz(es: ESDep, tracker: TrackerDep) -> dict[str, str]:
+    """Elasticsearch and Kafka both answer."""
+    await call(es.cluster.health(timeout="2s"))
+    try:
+        await asyncio.wait_for(tracker.kafka_view(), 5)
+    except Exception as exc:
+        raise KafkaUnavailable("Kafka does not answer") from exc
+    return {"status": "ready"}

@@ -1,0 +1,85 @@
+"""GET /v1/search: full-text search with filters, disjunctive facets and cursor paging."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from services.api import search
+from services.api.backend import body, call
+from services.api.deps import ESDep, SettingsDep
+from services.api.models import SearchResponse
+from services.api.responses import FastJSON
+from services.common.errors import QueryError
+
+router = APIRouter(tags=["search"])
+FIELDS = ("title", "summary", "body")
+
+
+@router.get(
+    "/v1/search",
+    response_model=SearchResponse,
+    response_class=FastJSON,
+    responses={
+        400: {"description": "Malformed query or cursor (problem+json)"},
+        503: {"description": "Elasticsearch unavailable (problem+json)"},
+    },
+)
+async def search_articles(
+    es: ESDep,
+    settings: SettingsDep,
+    q: Annotated[
+        str,
+        Query(
+            max_length=2000,
+            description='Words, "phrases", +must, -not, AND/OR/NOT, (groups), prefix*.',
+            examples=['iran "ballistic missiles" -trump'],
+        ),
+    ] = "",
+    search_in: Annotated[
+        str, Query(description="Comma list of title, summary, body.", examples=["title,body"])
+    ] = "title,summary,body",
+    category: Annotated[list[str] | None, Query(max_length=50, examples=[["world"]])] = None,
+    from_: Annotated[date | None, Query(alias="from", description="Published on or after.")] = None,
+    to: Annotated[date | None, Query(description="Published on or before.")] = None,
+    handle: Annotated[
+        list[str] | None, Query(max_length=50, description="Tweet author handle, without @.")
+    ] = None,
+    has_tweets: bool | None = None,
+    sort: search.Sort = "relevance",
+    size: Annotated[int, Query(ge=1, le=100)] = 10,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    cursor: Annotated[str | None, Query(max_length=2000)] = None,
+    facet: Annotated[list[search.Facet] | None, Query(max_length=3)] = None,
+    interval: search.Interval = "month",
+    facet_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> FastJSON:
+    """Search articles; facets count as if their own selection were unset (disjunctive)."""
+    chosen = tuple(f.strip() for f in search_in.split(",") if f.strip())
+    unknown = sorted(set(chosen) - set(FIELDS))
+    if not chosen or unknown:
+        raise QueryError(
+            f"search_in takes {', '.join(FIELDS)}; got {search_in!r}", code="invalid_search_in"
+        )
+    params = search.SearchParams(
+        q=q,
+        search_in=chosen,
+        categories=tuple(c.strip().lower() for c in category or ()),
+        date_from=from_,
+        date_to=to,
+        handles=tuple(h.lstrip("@") for h in handle or ()),
+        has_tweets=has_tweets,
+        sort=sort,
+        size=size,
+        page=page,
+        cursor=cursor,
+        facets=tuple(dict.fromkeys(facet or ())),
+        interval=interval,
+        facet_size=facet_size,
+        max_query_chars=settings.max_query_chars,
+    )
+    request = search.build(params, settings.index_alias)
+    reply = await call(es.search(**request))
+    return FastJSON(search.shape(body(reply), params))

@@ -1,0 +1,232 @@
+"""Search requests: filters, disjunctive facets, sort, cursor paging, snippets. Pure logic."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import html
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+import orjson
+
+from services.api.query import parse_query, to_es
+from services.common.errors import QueryError
+
+Sort = Literal["relevance", "newest", "oldest"]
+Facet = Literal["category", "published", "handle"]
+Interval = Literal["day", "week", "month", "year"]
+
+BOOSTS = {"title": "title^3", "summary": "summary^2", "body": "body"}
+MAX_WINDOW = 10_000  # from + size: Elasticsearch's max_result_window
+SOURCE = ["id", "title", "category", "published_date", "updated_at", "has_tweets", "summary"]
+FILTER_PATH = (
+    "took,hits.total,hits.hits._score,hits.hits._source,hits.hits.highlight,hits.hits.sort,"
+    "aggregations"
+)
+_SORTS: dict[str, list[dict[str, Any]]] = {
+    "relevance": [{"_score": "desc"}, {"id": "asc"}],
+    "newest": [
+        {"published_date": "desc"},
+        {"updated_at": {"order": "desc", "missing": "_last"}},
+        {"id": "asc"},
+    ],
+    "oldest": [
+        {"published_date": "asc"},
+        {"updated_at": {"order": "asc", "missing": "_first"}},
+        {"id": "asc"},
+    ],
+}
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    """A validated search request."""
+
+    q: str = ""
+    search_in: tuple[str, ...] = ("title", "summary", "body")
+    categories: tuple[str, ...] = ()
+    date_from: date | None = None
+    date_to: date | None = None
+    handles: tuple[str, ...] = ()
+    has_tweets: bool | None = None
+    sort: Sort = "relevance"
+    size: int = 10
+    page: int = 1
+    cursor: str | None = None
+    facets: tuple[Facet, ...] = ()
+    interval: Interval = "month"
+    facet_size: int = 20
+    max_query_chars: int = 500
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        """What a cursor is bound to: the query, filters and sort (not the page or size)."""
+        key = orjson.dumps(
+            [
+                self.q,
+                self.search_in,
+                self.categories,
+                str(self.date_from),
+                str(self.date_to),
+                self.handles,
+                self.has_tweets,
+                self.sort,
+            ]
+        )
+        return hashlib.sha256(key).hexdigest()[:12]
+
+
+def encode_cursor(sort_values: list[Any], params: SearchParams) -> str:
+    """An opaque cursor: the last hit's sort values, bound to the request that made it."""
+    raw = orjson.dumps({"a": sort_values, "f": params.fingerprint()})
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, params: SearchParams) -> list[Any]:
+    """The sort values in a cursor; a tampered or foreign cursor is a 400."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = orjson.loads(raw)
+        values = data["a"]
+        ok = isinstance(values, list) and data["f"] == params.fingerprint()
+    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+        raise QueryError("the cursor is not valid", code="invalid_cursor") from exc
+    if not ok:
+        raise QueryError("the cursor belongs to another search", code="invalid_cursor")
+    return list(values)
+
+
+def _terms(field_name: str, values: tuple[str, ...]) -> dict[str, Any]:
+    return {"terms": {field_name: list(values)}}
+
+
+def build(params: SearchParams, alias: str) -> dict[str, Any]:
+    """The Elasticsearch search request (keyword arguments of ``AsyncElasticsearch.search``)."""
+    fields = [BOOSTS[f] for f in params.search_in]
+    ast = parse_query(params.q, max_chars=params.max_query_chars)
+    text = to_es(ast, fields) if ast is not None else {"match_all": {}}
+    filters: list[dict[str, Any]] = []
+    if params.date_from or params.date_to:
+        bounds = {
+            k: v.isoformat() for k, v in (("gte", params.date_from), ("lte", params.date_to)) if v
+        }
+        filters.append({"range": {"published_date": bounds}})
+    if params.has_tweets is not None:
+        filters.append({"term": {"has_tweets": params.has_tweets}})
+    # Facetable filters go to post_filter, so each facet can count as if its own were unset.
+    facet_filters = {
+        "category": _terms("category", params.categories) if params.categories else None,
+        "handle": _terms("tweets.handle", tuple(h.lower() for h in params.handles))
+        if params.handles
+        else None,
+    }
+    request: dict[str, Any] = {
+        "index": alias,
+        "query": {"bool": {"must": [text], "filter": filters}},
+        "size": params.size,
+        "sort": _SORTS[params.sort],
+        "source_includes": SOURCE,
+        "track_total_hits": MAX_WINDOW,
+        "filter_path": FILTER_PATH,
+        "highlight": {
+            "pre_tags": ["<mark>"],
+            "post_tags": ["</mark>"],
+            "encoder": "html",
+            "fields": {
+                "title": {"number_of_fragments": 0},
+                "body": {"fragment_size": 180, "number_of_fragments": 1},
+            },
+        },
+    }
+    active = [f for f in facet_filters.values() if f is not None]
+    if active:
+        request["post_filter"] = {"bool": {"filter": active}}
+    if params.cursor:
+        request["search_after"] = decode_cursor(params.cursor, params)
+    elif params.page > 1:
+        start = (params.page - 1) * params.size
+        if start + params.size > MAX_WINDOW:
+            raise QueryError(
+                f"offset paging stops at {MAX_WINDOW} results: use the cursor", code="page_too_deep"
+            )
+        request["from_"] = start
+    aggs = _facet_aggs(params, facet_filters)
+    if aggs:
+        request["aggs"] = aggs
+    return request
+
+
+def _facet_aggs(
+    params: SearchParams, facet_filters: dict[str, dict[str, Any] | None]
+) -> dict[str, Any]:
+    aggs: dict[str, Any] = {}
+    for facet in params.facets:
+        # Disjunctive: apply every facet filter except this facet's own.
+        others = [f for name, f in facet_filters.items() if name != facet and f is not None]
+        if facet == "category":
+            inner = {"terms": {"field": "category", "size": params.facet_size}}
+        elif facet == "handle":
+            inner = {"terms": {"field": "tweets.handle", "size": params.facet_size}}
+        else:
+            inner = {
+                "date_histogram": {
+                    "field": "published_date",
+                    "calendar_interval": params.interval,
+                    "format": "yyyy-MM-dd",
+                    "min_doc_count": 1,
+                }
+            }
+        aggs[facet] = {"filter": {"bool": {"filter": others}}, "aggs": {"values": inner}}
+    return aggs
+
+
+def _snippet(hit: dict[str, Any]) -> str:
+    highlight = hit.get("highlight", {})
+    if highlight.get("body"):
+        return str(highlight["body"][0])
+    summary = html.escape(str(hit["_source"].get("summary", "")))
+    return summary[:240]
+
+
+def shape(reply: dict[str, Any], params: SearchParams) -> dict[str, Any]:
+    """The API's response from Elasticsearch's reply."""
+    hits = reply.get("hits", {}).get("hits", [])
+    items = []
+    for hit in hits:
+        src = hit["_source"]
+        title_hl = hit.get("highlight", {}).get("title")
+        items.append(
+            {
+                "id": src["id"],
+                "title": src["title"],
+                "title_html": title_hl[0] if title_hl else html.escape(src["title"]),
+                "category": src["category"],
+                "published_date": src["published_date"],
+                "updated_at": src.get("updated_at"),
+                "snippet": _snippet(hit),
+                "score": hit.get("_score"),
+                "has_tweets": bool(src.get("has_tweets")),
+            }
+        )
+    total = reply.get("hits", {}).get("total", {"value": 0, "relation": "eq"})
+    next_cursor = None
+    if hits and len(hits) == params.size and "sort" in hits[-1]:
+        next_cursor = encode_cursor(hits[-1]["sort"], params)
+    aggs = reply.get("aggregations", {})
+    facets: dict[str, list[dict[str, Any]]] = {}
+    for facet in params.facets:
+        buckets = aggs.get(facet, {}).get("values", {}).get("buckets", [])
+        if facet == "published":
+            facets[facet] = [{"date": b["key_as_string"], "count": b["doc_count"]} for b in buckets]
+        else:
+            facets[facet] = [{"value": b["key"], "count": b["doc_count"]} for b in buckets]
+    return {
+        "total": {"value": total["value"], "exact": total["relation"] == "eq"},
+        "items": items,
+        "facets": facets,
+        "next_cursor": next_cursor,
+        "took_ms": reply.get("took", 0),
+    }
