@@ -120,3 +120,37 @@ class PipelineStatus(BaseModel):
     kafka: dict[str, Any]
     index: dict[str, Any]
     health: dict[str, str]
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with a stable machine-readable ``code``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(examples=["https://newswire.dev/problems/invalid_query"])
+    title: str = Field(examples=["Bad request"])
+    status: int = Field(examples=[400])
+    detail: str = Field(examples=["a phrase is missing its closing quote (at character 1)"])
+    code: str = Field(examples=["unterminated_phrase"])
+    instance: str = Field(examples=["/v1/search"])
+
+
+_MEANINGS = {
+    400: "Malformed query, cursor or parameter",
+    404: "No such resource",
+    422: "A parameter failed validation",
+    503: "Elasticsearch or Kafka unavailable",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for error statuses, all served as application/problem+json."""
+    schema = {"$ref": "#/components/schemas/Problem"}
+    return {
+        status: {
+            "description": _MEANINGS[status],
+            "model": Problem,
+            "content": {"application/problem+json": {"schema": schema}},
+        }
+        for status in statuses
+    }

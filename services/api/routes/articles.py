@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
 from services.api import search
 from services.api.backend import body, call
 from services.api.deps import ESDep, SettingsDep
-from services.api.models import ArticleOut, RelatedResponse
+from services.api.models import ArticleOut, RelatedResponse, problem_responses
 from services.api.responses import FastJSON
 
 router = APIRouter(tags=["articles"])
 ArticleId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", examples=["14d38489e204ff07"])]
-_404: dict[int | str, dict[str, Any]] = {404: {"description": "No such article (problem+json)"}}
+_404 = problem_responses(404, 422, 503)
 
 
 @router.get(

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from services.api.backend import call
 from services.api.deps import ESDep, TrackerDep
+from services.api.models import problem_responses
 from services.common.errors import KafkaUnavailable
 
 router = APIRouter(tags=["health"])
@@ -19,7 +20,7 @@ async def livez() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "A backend is unreachable"}})
+@router.get("/readyz", responses=problem_responses(503))
 async def readyz(es: ESDep, tracker: TrackerDep) -> dict[str, str]:
     """Elasticsearch and Kafka both answer."""
     await call(es.cluster.health(timeout="2s"))

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from services.api import search
 from services.api.backend import body, call
 from services.api.deps import ESDep, SettingsDep
-from services.api.models import SearchResponse
+from services.api.models import SearchResponse, problem_responses
 from services.api.responses import FastJSON
 from services.common.errors import QueryError
 
@@ -22,10 +22,7 @@ FIELDS = ("title", "summary", "body")
     "/v1/search",
     response_model=SearchResponse,
     response_class=FastJSON,
-    responses={
-        400: {"description": "Malformed query or cursor (problem+json)"},
-        503: {"description": "Elasticsearch unavailable (problem+json)"},
-    },
+    responses=problem_responses(400, 422, 503),
 )
 async def search_articles(
     es: ESDep,

@@ -9,13 +9,18 @@ from fastapi import APIRouter, Query
 
 from services.api.backend import body, call
 from services.api.deps import ESDep, SettingsDep
-from services.api.models import TrendsResponse
+from services.api.models import TrendsResponse, problem_responses
 from services.api.responses import FastJSON
 
 router = APIRouter(tags=["trends"])
 
 
-@router.get("/v1/trends", response_model=TrendsResponse, response_class=FastJSON)
+@router.get(
+    "/v1/trends",
+    response_model=TrendsResponse,
+    response_class=FastJSON,
+    responses=problem_responses(400, 422, 503),
+)
 async def trends(
     es: ESDep,
     settings: SettingsDep,

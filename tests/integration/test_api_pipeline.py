@@ -1,0 +1,47 @@
+"""/v1/pipeline/status on the live stack: lag 0 once caught up, positive when stopped."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from services.common.settings import Settings
+from tests.factories import make_articles
+from tests.integration.pipeline_helpers import publish, running_indexer, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+async def status(api: httpx.AsyncClient) -> dict[str, object]:
+    reply = await api.get("/v1/pipeline/status")
+    assert reply.status_code == 200
+    data: dict[str, object] = reply.json()
+    return data
+
+
+async def test_lag_is_zero_after_catch_up_and_grows_when_the_indexer_stops(
+    settings: Settings, api: httpx.AsyncClient
+) -> None:
+    await publish(settings, make_articles(30))
+    async with running_indexer(settings):
+
+        async def caught_up() -> bool:
+            kafka = (await status(api))["kafka"]
+            return isinstance(kafka, dict) and kafka.get("partitions") and kafka["total_lag"] == 0
+
+        await wait_until(caught_up, 60, "lag 0")
+        view = await status(api)
+        assert view["health"]["kafka"] == view["health"]["elasticsearch"] == "up"  # type: ignore[index]
+        assert view["index"]["documents"] == 30  # type: ignore[index]
+        assert view["index"]["freshness_seconds"] is not None  # type: ignore[index]
+        assert all(p["status"] == "OK" for p in view["kafka"]["partitions"])  # type: ignore[index]
+    # The indexer is gone: what is published now waits, and the status says so.
+    await publish(settings, make_articles(5, category="late"))
+    view = await status(api)
+    kafka = view["kafka"]
+    assert kafka["total_lag"] == 5  # type: ignore[index]
+    assert kafka["group_members"] == 0  # type: ignore[index]
+    lagging = [p for p in kafka["partitions"] if p["lag"]]  # type: ignore[index]
+    assert {p["status"] for p in lagging} == {"STOP"}
+    assert all(p["lag_seconds"] >= 0 for p in lagging)
+    assert kafka["dlq_depth"] == 0  # type: ignore[index]
