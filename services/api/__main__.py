@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from services.api.app import create_app
-from services.common.service import serve
+from services.common.service import run, serve
 from services.common.settings import get_settings
 from services.common.telemetry import configure_logging
 
@@ -18,4 +16,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run(main)

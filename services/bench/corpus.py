@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -55,6 +56,51 @@ PEOPLE = [
     ("BBC Breaking", "BBCBreaking"),
     ("NASA", "NASA"),
 ]
+SYLLABLES = [
+    "ka",
+    "ri",
+    "to",
+    "man",
+    "sel",
+    "dor",
+    "vi",
+    "lu",
+    "pen",
+    "sa",
+    "mo",
+    "ter",
+    "gal",
+    "ne",
+    "bra",
+    "fi",
+    "col",
+    "tan",
+    "ur",
+    "es",
+    "pro",
+    "din",
+    "ha",
+    "wes",
+    "quil",
+]
+
+
+def _vocabulary(size: int = 4000, seed: int = 2024) -> list[str]:
+    """News words first, then made-up ones: a vocabulary of thousands, as real archives have."""
+    rng = random.Random(seed)
+    words = list(WORDS)
+    seen = set(words)
+    while len(words) < size:
+        word = "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4)))
+        if word not in seen:
+            seen.add(word)
+            words.append(word)
+    return words
+
+
+VOCABULARY = _vocabulary()
+# Zipf-like frequencies (rank r has weight 1/(r+10)): a few words everywhere, most of them rare.
+_CUMULATIVE = list(itertools.accumulate(1 / (rank + 10) for rank in range(len(VOCABULARY))))
 START = date(2019, 1, 1)
 DAYS = 5 * 365
 
@@ -70,7 +116,7 @@ class Doc:
 
 
 def _sentence(rng: random.Random, words: int) -> str:
-    picked = [rng.choice(WORDS) for _ in range(words)]
+    picked = rng.choices(VOCABULARY, cum_weights=_CUMULATIVE, k=words)
     return " ".join(picked).capitalize() + "."
 
 

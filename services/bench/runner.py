@@ -129,6 +129,12 @@ def run(settings: Settings, plan: Plan, *, work: Path | None = None) -> dict[str
         report["indexer_vs_bulk_ratio"] = rate / report["raw_bulk_docs_per_s"]
         # 4. Freshness at a steady offered rate, the indexer running as a service.
         report.update(_freshness(settings, plan, tags[2], work))
+        # 5. API on the indexed corpus, next to the same queries sent straight to ES.
+        from services.bench.api import bench_api
+
+        api = asyncio.run(bench_api(ingest_settings, plan, work / "api.log"))
+        report["peak_rss_mb"]["api"] = api.pop("peak_rss_mb")
+        report.update(api)
     finally:
         asyncio.run(_cleanup(settings, tags))
     return report

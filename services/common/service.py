@@ -51,3 +51,13 @@ async def serve(
     server.should_exit = True
     await asyncio.gather(http, return_exceptions=True)
     waiter.cancel()
+
+
+def run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run a service's main coroutine on uvloop when installed (markedly faster I/O)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
+        asyncio.run(main())
+        return
+    uvloop.run(main())

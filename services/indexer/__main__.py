@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 
-from services.common.service import serve
+from services.common.service import run, serve
 from services.common.settings import get_settings
 from services.common.telemetry import configure_logging
 from services.indexer.app import create_app
@@ -23,4 +22,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run(main)

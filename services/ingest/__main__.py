@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from services.common.service import serve
+from services.common.service import run, serve
 from services.common.settings import get_settings
 from services.common.telemetry import configure_logging
 from services.ingest.app import create_app
@@ -32,4 +32,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run(main)
