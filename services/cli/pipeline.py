@@ -20,6 +20,7 @@ from services.common.es import es_client
 from services.common.kafka import ensure_topics
 from services.common.settings import Settings, get_settings
 from services.indexer.mapping import ensure_index
+from services.ingest.parser import parse_path
 from services.stack.process import ManagedProcess, port_in_use, tail
 from services.stack.runner import LocalStack
 
@@ -107,19 +108,23 @@ def start_services(settings: Settings) -> None:
         _wait_ready(service, settings.stack_timeout_s)
 
 
-def _wait_searchable(settings: Settings, expected: int, timeout: float = 60.0) -> int:
+def _wait_searchable(settings: Settings, ids: set[str], timeout: float = 60.0) -> int:
+    """Wait until these article ids are searchable; returns how many are."""
     deadline = time.monotonic() + timeout
-    count = 0
+    found = 0
+    query = {"query": {"ids": {"values": sorted(ids)}}}
     while time.monotonic() < deadline:
         try:
-            reply = httpx.get(f"{settings.es_url}/{settings.index_alias}/_count", timeout=3)
-            count = int(reply.json().get("count", 0))
+            reply = httpx.post(
+                f"{settings.es_url}/{settings.index_alias}/_count", json=query, timeout=3
+            )
+            found = int(reply.json().get("count", 0))
         except (httpx.HTTPError, ValueError):
-            count = 0
-        if count >= expected:
+            found = 0
+        if found >= len(ids):
             break
         time.sleep(0.5)
-    return count
+    return found
 
 
 def up(
@@ -137,8 +142,9 @@ def up(
         with console.status("starting ingest, indexer and api..."):
             start_services(settings)
         summary = ingest_paths([SEEDS], force=True, quiet=True)
+        seed_ids = {parse_path(path).id for path in sorted(SEEDS.glob("*.txt"))}
         with console.status("waiting until the seeds are searchable..."):
-            found = _wait_searchable(settings, summary.published)
+            found = _wait_searchable(settings, seed_ids)
     except NewswireError as exc:
         console.print(f"[red]error:[/] {exc.message}")
         raise typer.Exit(code=1) from exc
@@ -147,7 +153,8 @@ def up(
             "[yellow]monitoring:[/] run Prometheus with deploy/prometheus/prometheus.local.yml"
         )
     console.print(
-        f"seeds: {summary.published} published, {summary.rejected} rejected, {found} searchable"
+        f"seeds: {summary.published} published, {summary.rejected} rejected, "
+        f"{found} of {len(seed_ids)} articles searchable"
     )
     for service in services(settings):
         console.print(f"{service.name:<8} {service.url}  (log {service.process.log_file})")
