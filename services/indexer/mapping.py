@@ -17,9 +17,10 @@ from services.common.settings import Settings
 if TYPE_CHECKING:
     from services.common.article import Article
 
-MAPPING_FILE = (
-    Path(__file__).resolve().parents[2] / "deploy" / "elasticsearch" / "news-articles.json"
-)
+# The file lives in deploy/; wheels carry a copy beside this module (see pyproject.toml).
+_PACKAGED = Path(__file__).resolve().parent / "news-articles.json"
+_REPO = Path(__file__).resolve().parents[2] / "deploy" / "elasticsearch" / "news-articles.json"
+MAPPING_FILE = _PACKAGED if _PACKAGED.is_file() else _REPO
 
 
 @lru_cache(maxsize=1)
