@@ -34,3 +34,7 @@ LAG = Gauge(
 COMMITS_FAILED = Counter(
     "newswire_indexer_commit_failures_total", "Offset commits refused (after a rebalance)."
 )
+
+# Series that exist from the start (at 0): dashboards and alerts see "none yet", not "no data".
+for _code in ("not_json", "invalid_article", "index_rejected", "index_retries_exhausted"):
+    DLQ.labels(code=_code)

@@ -9,3 +9,18 @@ REJECTED = Counter("newswire_ingest_rejected_total", "Inputs rejected, by error 
 ALREADY_SEEN = Counter(
     "newswire_ingest_already_seen_total", "Inputs skipped: this version was published before."
 )
+
+# Series that exist from the start (at 0): dashboards and alerts see "none yet", not "no data".
+for _code in (
+    "too_large",
+    "undecodable",
+    "unreadable",
+    "missing_header",
+    "malformed_header",
+    "impossible_date",
+    "malformed_updated",
+    "empty_body",
+    "invalid_json",
+    "invalid_article",
+):
+    REJECTED.labels(code=_code)
