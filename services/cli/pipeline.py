@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -161,10 +162,39 @@ def up(
     console.print(f"API docs  http://127.0.0.1:{settings.api_port}/docs")
 
 
+PROMETHEUS_CONFIG = SEEDS.parent / "deploy" / "prometheus" / "prometheus.local.yml"
+
+
+def _prometheus(settings: Settings) -> ManagedProcess:
+    run = settings.state_dir / "run"
+    return ManagedProcess("prometheus", run / "prometheus.pid", run / "prometheus.log")
+
+
+def start_prometheus(settings: Settings) -> None:
+    """Prometheus from Debian's package, scraping the services under the compose config's jobs."""
+    binary = shutil.which("prometheus")
+    if binary is None:
+        console.print("[yellow]monitoring:[/] no prometheus binary (apt-get install prometheus)")
+        return
+    process = _prometheus(settings)
+    if process.pid() is None:
+        data = settings.state_dir / "prometheus"
+        data.mkdir(parents=True, exist_ok=True)
+        argv = [
+            binary,
+            f"--config.file={PROMETHEUS_CONFIG}",
+            f"--storage.tsdb.path={data}",
+            "--web.listen-address=127.0.0.1:9090",
+        ]
+        process.start(argv, env=dict(os.environ), cwd=data)
+    console.print("prometheus http://127.0.0.1:9090")
+
+
 def down() -> None:
     """Stop the services, then Kafka and Elasticsearch; no process is left behind."""
     settings = get_settings()
-    stopped = [s.name for s in reversed(services(settings)) if s.process.stop()]
+    stopped = ["prometheus"] if _prometheus(settings).stop() else []
+    stopped += [s.name for s in reversed(services(settings)) if s.process.stop()]
     stopped += LocalStack(settings).down()
     console.print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
 
