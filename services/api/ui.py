@@ -53,12 +53,12 @@ def _page(name: str) -> FileResponse:
 def mount_ui(app: FastAPI) -> None:
     """Serve the search page at /, the pipeline page at /pipeline and assets at /static."""
 
-    @app.get("/", include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     async def search_page() -> FileResponse:
         """The search page."""
         return _page("index.html")
 
-    @app.get("/pipeline", include_in_schema=False)
+    @app.api_route("/pipeline", methods=["GET", "HEAD"], include_in_schema=False)
     async def pipeline_page() -> FileResponse:
         """The pipeline page."""
         return _page("pipeline.html")

@@ -12,6 +12,7 @@ import {
   fmtNumber,
   isoDay,
   parseDay,
+  plural,
   problemBox,
   readState,
   safeSnippet,
@@ -115,7 +116,8 @@ function searchUrl(s, cursor) {
   if (s.from) params.set("from", s.from);
   if (s.to) params.set("to", s.to);
   if (s.has_tweets) params.set("has_tweets", s.has_tweets);
-  params.set("sort", s.sort);
+  // Without words every article matches equally: "best match" then means the newest first.
+  params.set("sort", !s.q && s.sort === "relevance" ? "newest" : s.sort);
   params.set("size", String(PAGE_SIZE));
   if (cursor) {
     params.set("cursor", cursor);
@@ -238,6 +240,7 @@ function highlighted(tag, attrs, html) {
 }
 
 function resultItem(item) {
+  const link = { href: articleHref(item.id), dataset: { id: item.id }, onclick: openArticle };
   return el(
     "li",
     { class: "result" },
@@ -247,9 +250,7 @@ function resultItem(item) {
       el(
         "h3",
         { class: "result-title" },
-        item.title_html
-          ? highlighted("a", { href: articleHref(item.id), dataset: { id: item.id }, onclick: openArticle }, item.title_html)
-          : el("a", { href: articleHref(item.id), dataset: { id: item.id }, onclick: openArticle }, item.title),
+        item.title_html ? highlighted("a", link, item.title_html) : el("a", link, item.title),
       ),
       el(
         "p",
@@ -287,10 +288,12 @@ fitRefine();
 /** Checkboxes with counts; selected values stay listed even when their count drops to 0. */
 function renderFacet(id, key, entries, label) {
   const box = $(id);
-  const focused = document.activeElement?.closest?.(`#${id}`) ? document.activeElement.value : null;
+  const active = document.activeElement;
+  const focused = box.contains(active) ? active.value : null;
   const selected = state[key];
   const seen = new Set(entries.map((e) => String(e.value)));
-  const rows = [...entries, ...selected.filter((v) => !seen.has(v)).map((v) => ({ value: v, count: 0 }))];
+  const gone = selected.filter((v) => !seen.has(v)).map((v) => ({ value: v, count: 0 }));
+  const rows = [...entries, ...gone];
   box.hidden = rows.length === 0;
   const items = rows.map(({ value, count }) => {
     const input = el("input", {
@@ -311,7 +314,7 @@ function renderFacet(id, key, entries, label) {
         {},
         input,
         el("span", { class: "facet-value" }, label(value)),
-        el("span", { class: "count", "aria-label": `${count} ${count === 1 ? "article" : "articles"}` }, fmtNumber(count)),
+        el("span", { class: "count", "aria-label": plural(count, "article") }, fmtNumber(count)),
       ),
     );
   });
@@ -396,13 +399,13 @@ function renderHistogram(raw) {
   // The range on screen: the bars inside the from/to filter.
   const from = parseDay(state.from);
   const to = parseDay(state.to);
+  const inRange = (b) => (!from || b.end >= from) && (!to || b.start <= to);
   const kept = buckets.findIndex((b) => b.key === focusedKey);
-  focusIndex =
-    kept >= 0 ? kept : Math.max(0, buckets.findIndex((b) => (!from || b.end >= from) && (!to || b.start <= to)));
+  focusIndex = kept >= 0 ? kept : Math.max(0, buckets.findIndex(inRange));
   const bars = buckets.map((b, i) => {
     const height = b.count ? Math.max(3, (b.count / max) * 96) : 0;
-    const inFilter = (from || to) && (!from || b.end >= from) && (!to || b.start <= to);
-    const label = `${bucketLabel(b.start, interval)}: ${fmtNumber(b.count)} ${b.count === 1 ? "article" : "articles"}`;
+    const inFilter = (from || to) && inRange(b);
+    const label = `${bucketLabel(b.start, interval)}: ${plural(b.count, "article")}`;
     return el(
       "g",
       {
@@ -488,7 +491,8 @@ function pickBar(i) {
   if (anchor === null) {
     anchor = i;
     preview(i, i);
-    renderRangeText(`Start: ${bucketLabel(buckets[i].start, effectiveInterval(state))}. Now pick the last bar.`);
+    const start = bucketLabel(buckets[i].start, effectiveInterval(state));
+    renderRangeText(`Start: ${start}. Now pick the last bar.`);
   } else {
     pickRange(anchor, i);
   }
@@ -505,11 +509,12 @@ function onBarKey(event) {
   const bar = event.target.closest?.("g.bar");
   if (!bar) return;
   const i = Number(bar.dataset.index);
+  const last = buckets.length - 1;
   let next = null;
-  if (event.key === "ArrowRight" || event.key === "ArrowUp") next = Math.min(buckets.length - 1, i + 1);
+  if (event.key === "ArrowRight" || event.key === "ArrowUp") next = Math.min(last, i + 1);
   else if (event.key === "ArrowLeft" || event.key === "ArrowDown") next = Math.max(0, i - 1);
   else if (event.key === "Home") next = 0;
-  else if (event.key === "End") next = buckets.length - 1;
+  else if (event.key === "End") next = last;
   else if (event.key === "Enter" || event.key === " ") {
     event.preventDefault();
     pickBar(i);
@@ -544,27 +549,40 @@ function preview(a, b = a) {
 }
 
 function renderRangeText(message) {
-  let text = message;
-  if (!text) {
-    if (state.from || state.to) {
-      text = `Showing ${state.from ? fmtDate(state.from) : "the start"} to ${state.to ? fmtDate(state.to) : "today"}.`;
-    } else {
-      text = "All dates.";
-    }
-  }
-  announce($("histogram-range"), text);
+  const from = state.from ? fmtDate(state.from) : "the start";
+  const to = state.to ? fmtDate(state.to) : "today";
+  const filtered = state.from || state.to ? `Showing ${from} to ${to}.` : "All dates.";
+  announce($("histogram-range"), message || filtered);
 }
 
 // ---- article view -----------------------------------------------------------------------
 
+/** A left click without modifier keys (the others open tabs and windows). */
+function plainClick(event) {
+  return event.button === 0 && !(event.metaKey || event.ctrlKey || event.shiftKey || event.altKey);
+}
+
 function openArticle(event) {
-  // Let the browser handle new-tab clicks.
-  if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  if (!plainClick(event)) return; // new tab, new window: the browser's business
   event.preventDefault();
-  history.pushState(null, "", event.currentTarget.getAttribute("href"));
+  // Remember whether this article was opened from the results: its back link then goes back.
+  const fromSearch = !$("search-view").hidden;
+  history.pushState({ fromSearch }, "", event.currentTarget.getAttribute("href"));
   state = readState(SPEC);
   route();
 }
+
+$("back-link").addEventListener("click", (event) => {
+  if (!plainClick(event)) return;
+  event.preventDefault();
+  if (history.state?.fromSearch) {
+    history.back(); // popstate restores the results as they were
+  } else {
+    history.pushState(null, "", event.currentTarget.getAttribute("href"));
+    state = readState(SPEC);
+    route();
+  }
+});
 
 /** The tweet a paragraph quotes, if any (the parser keeps it verbatim in the body). */
 function tweetOf(paragraph, tweets) {
@@ -636,9 +654,7 @@ function renderArticle(article) {
       el("time", { datetime: article.published_date }, fmtDate(article.published_date)),
       article.updated_at ? el("span", {}, `updated ${fmtDateTime(article.updated_at)}`) : null,
       article.word_count ? el("span", {}, `${fmtNumber(article.word_count)} words`) : null,
-      tweets.length
-        ? el("span", { class: "badge tweet-badge" }, `${tweets.length} ${tweets.length === 1 ? "tweet" : "tweets"}`)
-        : null,
+      tweets.length ? el("span", { class: "badge tweet-badge" }, plural(tweets.length, "tweet")) : null,
     ),
     el("div", { class: "article-body" }, paragraphs),
     extra.length
@@ -681,8 +697,11 @@ function renderRelated(reply) {
 // ---- routing ----------------------------------------------------------------------------
 
 /** Show what the URL says: an article, or the search (fetched only when it changed). */
+let searchScroll = 0; // where the results were scrolled to when an article replaced them
+
 function route() {
   const showing = Boolean(state.article);
+  if (showing && !$("search-view").hidden) searchScroll = window.scrollY;
   $("article-view").hidden = !showing;
   $("search-view").hidden = showing;
   if (showing) {
@@ -694,6 +713,7 @@ function route() {
   fillForm();
   // Back from an article to the same search: keep the loaded pages and the scroll position.
   if (renderedSearchKey !== searchKey(state)) runSearch();
+  else window.scrollTo(0, searchScroll);
 }
 
 form.addEventListener("submit", (event) => {
@@ -721,6 +741,7 @@ moreButton.addEventListener("click", loadMore);
 
 observer.observe(sentinel);
 
+history.scrollRestoration = "manual"; // route() puts the results back where they were
 window.addEventListener("popstate", () => {
   state = readState(SPEC);
   route();

@@ -2,10 +2,19 @@
 // computed here from successive polls: the change of the summed end offsets (ingest) and of
 // the summed committed offsets (indexing) divided by the time between the polls.
 
-import { announce, el, fetchJson, fmtDateTime, fmtDuration, fmtNumber, problemBox } from "./ui.js";
+import {
+  announce,
+  el,
+  fetchJson,
+  fmtDateTime,
+  fmtDuration,
+  fmtNumber,
+  plural,
+  problemBox,
+} from "./ui.js";
 
 const POLL_MS = 2000;
-const WINDOW_S = 300; // the charts show the last five minutes
+const WINDOW_S = 300; // the charts show at most the last five minutes
 const $ = (id) => document.getElementById(id);
 
 const samples = []; // [{t (s), end, committed}] of the polls inside the window
@@ -42,13 +51,12 @@ function normalize(raw) {
     totalLag: num(kafka.total_lag) ?? sum(partitions, "lag"),
     maxLagSeconds: maxOf(partitions, "lagSeconds"),
     members: num(kafka.group_members),
-    group: kafka.group ?? null,
     dlqDepth: num(kafka.dlq_depth),
     indexError: index.error ?? null,
     docCount: num(index.documents),
     newest: index.newest ?? null,
     freshness: num(index.freshness_seconds),
-    health: Object.entries(raw.health || {}).map(([name, value]) => ({ name, status: String(value) })),
+    health: Object.entries(raw.health || {}).map(([name, value]) => ({ name, status: `${value}` })),
   };
 }
 
@@ -57,6 +65,7 @@ function maxOf(rows, key) {
   return known.length ? Math.max(...known) : null;
 }
 
+/** The sum of a column, or null when a value is missing (no topic yet, Kafka down). */
 function sum(rows, key) {
   if (!rows.length || rows.some((r) => r[key] === null)) return null;
   return rows.reduce((total, r) => total + r[key], 0);
@@ -82,40 +91,50 @@ function recordSample(status) {
   }
 }
 
-/** A small line chart of the rates over the window (y from 0 to the largest value). */
+/** A small line chart of a rate over the window, y from 0 to its peak; [svg, axis labels]. */
 function lineChart(points, label) {
   const now = performance.now() / 1000;
   // Until the window has filled, the x axis spans the time since the first poll (at least 20 s).
   const span = Math.min(WINDOW_S, Math.max(20, now - (samples[0]?.t ?? now)));
   const known = points.filter((p) => p.value !== null);
-  const max = Math.max(1, ...known.map((p) => p.value));
+  const peak = Math.max(0, ...known.map((p) => p.value));
+  const top = Math.max(1, peak); // a flat zero line sits at the bottom, not mid-height
   const xy = known.map((p) => {
     const x = Math.max(0, (p.t - (now - span)) / span) * 300;
-    const y = 60 - (p.value / max) * 56;
-    return `${x.toFixed(1)},${y.toFixed(1)}`;
+    const y = 60 - (p.value / top) * 56;
+    return [x.toFixed(1), y.toFixed(1)];
   });
-  const children = [el("line", { class: "base", x1: 0, y1: 60, x2: 300, y2: 60 })];
+  const line = xy.map(([x, y]) => `${x},${y}`).join(" ");
+  const shapes = [el("line", { class: "base", x1: 0, y1: 60, x2: 300, y2: 60 })];
   if (xy.length > 1) {
-    const [firstX] = xy[0].split(",");
-    const [lastX] = xy[xy.length - 1].split(",");
-    children.push(el("path", { class: "area", d: `M${firstX},60 L${xy.join(" L")} L${lastX},60 Z` }));
-    children.push(el("polyline", { class: "line", points: xy.join(" ") }));
+    const area = `M${xy[0][0]},60 L${line.replaceAll(" ", " L")} L${xy[xy.length - 1][0]},60 Z`;
+    shapes.push(el("path", { class: "area", d: area }));
+    shapes.push(el("polyline", { class: "line", points: line }));
   }
-  const summary = known.length
-    ? `${label}: latest ${fmtNumber(known[known.length - 1].value, 1)} records/s, peak ${fmtNumber(max === 1 && !known.some((p) => p.value) ? 0 : max, 1)} records/s over the last ${WINDOW_S / 60} minutes.`
-    : `${label}: waiting for a second poll.`;
+  const latest = known.length ? known[known.length - 1].value : null;
+  const summary =
+    latest === null
+      ? `${label}: waiting for a second poll.`
+      : `${label}: now ${fmtNumber(latest, 1)} records/s, ` +
+        `peak ${fmtNumber(peak, 1)} records/s in the last ${Math.round(span)} s.`;
+  const svg = el(
+    "svg",
+    {
+      class: "spark",
+      viewBox: "0 0 300 62",
+      preserveAspectRatio: "none",
+      role: "img",
+      "aria-label": summary,
+    },
+    el("title", {}, summary),
+    shapes,
+  );
   const axis = el(
     "div",
     { class: "spark-axis", "aria-hidden": "true" },
     el("span", {}, `${Math.round(span)} s ago`),
-    el("span", {}, known.length ? `top ${fmtNumber(max, 1)}/s` : ""),
+    el("span", {}, known.length ? `top ${fmtNumber(top, 1)}/s` : ""),
     el("span", {}, "now"),
-  );
-  const svg = el(
-    "svg",
-    { class: "spark", viewBox: "0 0 300 62", preserveAspectRatio: "none", role: "img", "aria-label": summary },
-    el("title", {}, summary),
-    children,
   );
   return [svg, axis];
 }
@@ -126,26 +145,33 @@ function badge(status) {
   return el("span", { class: `badge status-${status.replace(/[^A-Za-z0-9_-]/g, "")}` }, status);
 }
 
+// From worst to best: the lag card shows the worst partition's status.
+const SEVERITY = ["STALL", "REWIND", "STOP", "WARN", "OK"];
+
+function worstStatus(partitions) {
+  const ranks = partitions.map((p) => SEVERITY.indexOf(p.status)).filter((r) => r >= 0);
+  return ranks.length ? SEVERITY[Math.min(...ranks)] : null;
+}
+
 function render(status) {
-  const latest = (list) => list.length ? list[list.length - 1].value : null;
-  const ingest = latest(rates.ingest);
-  const index = latest(rates.index);
-  $("ingest-rate").textContent = ingest === null ? "–" : fmtNumber(ingest, 1);
-  $("index-rate").textContent = index === null ? "–" : fmtNumber(index, 1);
+  for (const key of ["ingest", "index"]) {
+    const list = rates[key];
+    const latest = list.length ? list[list.length - 1].value : null;
+    $(`${key}-rate`).textContent = latest === null ? "–" : fmtNumber(latest, 1);
+  }
   $("ingest-chart").replaceChildren(...lineChart(rates.ingest, "Ingest rate"));
   $("index-chart").replaceChildren(...lineChart(rates.index, "Indexing rate"));
 
   $("total-lag").textContent = fmtNumber(status.totalLag);
-  $("lag-seconds").textContent =
-    status.maxLagSeconds ? `The oldest waiting record is ${fmtDuration(status.maxLagSeconds)} old.` : "";
+  $("lag-seconds").textContent = status.maxLagSeconds
+    ? `The oldest waiting record is ${fmtDuration(status.maxLagSeconds)} old.`
+    : "";
   const worst = worstStatus(status.partitions);
-  $("overall-status").replaceChildren(
-    ...(worst ? [badge(worst), " "] : []),
-    status.members !== null
-      ? `${status.members} indexer ${status.members === 1 ? "instance" : "instances"} in the group`
-      : "",
+  const members = status.members === null ? "" : `${plural(status.members, "indexer")} in the group`;
+  $("overall-status").replaceChildren(...(worst ? [badge(worst), " "] : []), members);
+  $("kafka-problem").replaceChildren(
+    ...(status.kafkaError ? [problemBox({ title: "Kafka", detail: status.kafkaError })] : []),
   );
-  $("kafka-problem").replaceChildren(status.kafkaError ? problemBox({ title: "Kafka", detail: status.kafkaError }) : "");
 
   const rows = status.partitions.map((p) =>
     el(
@@ -159,17 +185,17 @@ function render(status) {
       el("td", {}, badge(p.status)),
     ),
   );
-  if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: "6" }, "No partitions reported.")));
+  if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: "6" }, "No partitions yet.")));
   $("partitions").tBodies[0].replaceChildren(...rows);
 
   $("dlq-depth").textContent = fmtNumber(status.dlqDepth);
 
   $("doc-count").textContent = fmtNumber(status.docCount);
   $("freshness").textContent =
-    status.freshness !== null ? `Last document indexed ${fmtDuration(status.freshness)} ago.` : "";
+    status.freshness === null ? "" : `Last document indexed ${fmtDuration(status.freshness)} ago.`;
   renderNewest(status.newest);
   $("index-problem").replaceChildren(
-    status.indexError ? problemBox({ title: "Elasticsearch", detail: status.indexError }) : "",
+    ...(status.indexError ? [problemBox({ title: "Elasticsearch", detail: status.indexError })] : []),
   );
 
   $("health").replaceChildren(
@@ -177,14 +203,6 @@ function render(status) {
       el("li", {}, el("span", { class: "health-name" }, h.name), badge(h.status)),
     ),
   );
-}
-
-// From worst to best: the badge of the lag card shows the worst partition's status.
-const SEVERITY = ["STALL", "REWIND", "STOP", "WARN", "OK"];
-
-function worstStatus(partitions) {
-  const ranks = partitions.map((p) => SEVERITY.indexOf(p.status)).filter((r) => r >= 0);
-  return ranks.length ? SEVERITY[Math.min(...ranks)] : null;
 }
 
 const titles = new Map(); // article id -> title, fetched once per newest article
@@ -206,8 +224,9 @@ function renderNewest(newest) {
       .catch(() => {});
   }
   box.dataset.id = id;
+  const link = el("a", { href: `/?article=${encodeURIComponent(id)}` }, titles.get(id));
   const when = newest.indexed_at ? ` (indexed ${fmtDateTime(newest.indexed_at)})` : "";
-  box.replaceChildren("Newest: ", el("a", { href: `/?article=${encodeURIComponent(id)}` }, titles.get(id)), when);
+  box.replaceChildren("Newest: ", link, when);
 }
 
 // ---- polling ----------------------------------------------------------------------------
@@ -226,7 +245,7 @@ async function poll() {
   } catch (err) {
     failures += 1;
     $("pipeline-problem").replaceChildren(problemBox(err));
-    setLive("failing", `Status unavailable (${failures} failed ${failures === 1 ? "poll" : "polls"})`);
+    setLive("failing", `Status unavailable (${plural(failures, "failed poll")})`);
   } finally {
     polling = false;
   }

@@ -27,8 +27,8 @@ export function safeSnippet(html) {
 export function decodeEntities(html) {
   const text = String(html ?? "");
   if (!text.includes("&")) return text;
-  const doc = new DOMParser().parseFromString(`<!doctype html><body>${text.replaceAll("<", "&lt;")}`, "text/html");
-  return doc.body.textContent;
+  const markup = `<!doctype html><body>${text.replaceAll("<", "&lt;")}`;
+  return new DOMParser().parseFromString(markup, "text/html").body.textContent;
 }
 
 /**
@@ -225,6 +225,11 @@ export function fmtDuration(seconds) {
     return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
   }
   return `${fmtNumber(seconds / 86400, 1)} d`;
+}
+
+/** "3 articles", "1 article". */
+export function plural(count, noun) {
+  return `${fmtNumber(count)} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 /** "YYYY-MM-DD" -> a Date at 00:00 UTC, or null. */
