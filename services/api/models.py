@@ -122,6 +122,27 @@ class PipelineStatus(BaseModel):
     health: dict[str, str]
 
 
+class DeadLetter(BaseModel):
+    """One rejected input, as an operator needs to see it."""
+
+    code: str = Field(examples=["malformed_header"])
+    message: str
+    source: str = Field(examples=["seeds/broken.txt"])
+    stage: str = Field(examples=["ingest"])
+    failed_at: str
+    timestamp: int
+    partition: int
+    offset: int
+    payload_bytes: int
+    payload_head: str
+
+
+class DeadLetters(BaseModel):
+    """The newest dead letters, newest first."""
+
+    items: list[DeadLetter]
+
+
 class Problem(BaseModel):
     """RFC 9457 problem details, with a stable machine-readable ``code``."""
 

@@ -13,10 +13,11 @@ import httpx
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from elasticsearch import AsyncElasticsearch, TransportError
+from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError, TransportError
 from prometheus_client import Gauge
 
 from services.common.clock import parse_iso
+from services.common.dlq import H_CODE, H_FAILED_AT, H_MESSAGE, H_SOURCE, H_STAGE, decode_headers
 from services.common.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -196,6 +197,40 @@ class Tracker:
         records = got.get(tp, [])
         return round(max(0.0, now - records[0].timestamp / 1000), 3) if records else 0.0
 
+    async def dead_letters(self, limit: int) -> list[dict[str, Any]]:
+        """The newest ``limit`` dead letters (reason, source, stage, time; payload head)."""
+        async with self._lock:
+            try:
+                return await self._dead_letters(limit)
+            except Exception:
+                await self._disconnect()
+                raise
+
+    async def _dead_letters(self, limit: int) -> list[dict[str, Any]]:
+        admin, consumer = await self._clients()
+        topic = self.settings.topic_dlq
+        [described] = await admin.describe_topics([topic])
+        if described.get("error_code", 0) != 0:
+            return []
+        tps = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
+        starts = await consumer.beginning_offsets(tps)
+        ends = await consumer.end_offsets(tps)
+        consumer.assign(tps)
+        letters: list[dict[str, Any]] = []
+        for tp in tps:
+            first = max(starts[tp], ends[tp] - limit)
+            if first >= ends[tp]:
+                continue
+            consumer.seek(tp, first)
+            while True:
+                got = await consumer.getmany(tp, timeout_ms=1000, max_records=limit)
+                records = got.get(tp, [])
+                letters += [_letter(r) for r in records]
+                if not records or records[-1].offset >= ends[tp] - 1:
+                    break
+        letters.sort(key=lambda d: d["timestamp"], reverse=True)
+        return letters[:limit]
+
     async def index_view(self) -> dict[str, Any]:
         """Document count, newest indexed article and freshness."""
         alias = self.settings.index_alias
@@ -253,11 +288,38 @@ class Tracker:
         try:
             index = await self.index_view()
             health["elasticsearch"] = "up"
-        except TransportError as exc:
+        except NotFoundError:
+            # Elasticsearch answers; the indexer has not created the index yet.
+            index = {
+                "alias": self.settings.index_alias,
+                "documents": 0,
+                "newest": None,
+                "freshness_seconds": None,
+            }
+            health["elasticsearch"] = "up"
+        except (TransportError, ApiError) as exc:
             index = {"error": f"Elasticsearch unavailable: {type(exc).__name__}"}
             health["elasticsearch"] = "down"
         health.update(await self.services_view())
         return {"kafka": kafka, "index": index, "health": health}
+
+
+def _letter(record: Any) -> dict[str, Any]:
+    """A dead letter for operators: why, from where, when, and the start of the payload."""
+    headers = decode_headers(record.headers)
+    payload = bytes(record.value or b"")
+    return {
+        "code": headers.get(H_CODE, ""),
+        "message": headers.get(H_MESSAGE, ""),
+        "source": headers.get(H_SOURCE, ""),
+        "stage": headers.get(H_STAGE, ""),
+        "failed_at": headers.get(H_FAILED_AT, ""),
+        "timestamp": record.timestamp,
+        "partition": record.partition,
+        "offset": record.offset,
+        "payload_bytes": len(payload),
+        "payload_head": payload[:200].decode("utf-8", "replace"),
+    }
 
 
 def _members(responses: list[Any], group_id: str) -> int:

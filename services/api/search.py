@@ -187,8 +187,10 @@ def _snippet(hit: dict[str, Any]) -> str:
     highlight = hit.get("highlight", {})
     if highlight.get("body"):
         return str(highlight["body"][0])
-    summary = html.escape(str(hit["_source"].get("summary", "")))
-    return summary[:240]
+    summary = str(hit["_source"].get("summary", ""))
+    if len(summary) > 240:
+        summary = summary[:240].rsplit(" ", 1)[0] + "…"  # cut at a word, and say so
+    return html.escape(summary)
 
 
 def shape(reply: dict[str, Any], params: SearchParams) -> dict[str, Any]:

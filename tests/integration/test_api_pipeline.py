@@ -5,7 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from services.common.dlq import DeadLetter
 from services.common.settings import Settings
+from services.ingest.publisher import Publisher
 from tests.factories import make_articles
 from tests.integration.pipeline_helpers import publish, running_indexer, wait_until
 
@@ -45,3 +47,33 @@ async def test_lag_is_zero_after_catch_up_and_grows_when_the_indexer_stops(
     assert {p["status"] for p in lagging} == {"STOP"}
     assert all(p["lag_seconds"] >= 0 for p in lagging)
     assert kafka["dlq_depth"] == 0  # type: ignore[index]
+
+
+async def test_status_before_the_index_exists_is_not_an_error(
+    settings: Settings, api: httpx.AsyncClient
+) -> None:
+    view = await status(api)
+    assert view["index"]["documents"] == 0  # type: ignore[index]
+    assert view["health"]["elasticsearch"] == "up"  # type: ignore[index]
+
+
+async def test_the_newest_dead_letters_carry_their_reasons(
+    settings: Settings, api: httpx.AsyncClient
+) -> None:
+    async with Publisher(settings) as publisher:
+        for n in range(3):
+            letter = DeadLetter(
+                f"bad {n}".encode(),
+                "malformed_header",
+                f"reason {n}",
+                f"inbox/bad-{n}.txt",
+                "ingest",
+            )
+            await (await publisher.dead_letter(letter))
+    reply = await api.get("/v1/pipeline/dead-letters", params={"limit": 2})
+    assert reply.status_code == 200
+    items = reply.json()["items"]
+    assert len(items) == 2
+    assert {i["code"] for i in items} == {"malformed_header"}
+    assert {i["source"] for i in items} <= {f"inbox/bad-{n}.txt" for n in range(3)}
+    assert all(i["payload_head"].startswith("bad ") for i in items)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from services.api.deps import TrackerDep
-from services.api.models import PipelineStatus
+from services.api.models import DeadLetters, PipelineStatus, problem_responses
 from services.api.responses import FastJSON
+from services.common.errors import KafkaUnavailable
 
 router = APIRouter(tags=["pipeline"])
 
@@ -15,3 +18,20 @@ router = APIRouter(tags=["pipeline"])
 async def pipeline_status(tracker: TrackerDep) -> FastJSON:
     """Lag per partition (records, seconds, Burrow-like status), DLQ depth, index, health."""
     return FastJSON(await tracker.status())
+
+
+@router.get(
+    "/v1/pipeline/dead-letters",
+    response_model=DeadLetters,
+    response_class=FastJSON,
+    responses=problem_responses(422, 503),
+)
+async def dead_letters(
+    tracker: TrackerDep, limit: Annotated[int, Query(ge=1, le=100)] = 20
+) -> FastJSON:
+    """The newest rejects with their reasons (the original payload stays in the DLQ topic)."""
+    try:
+        letters = await tracker.dead_letters(limit)
+    except Exception as exc:
+        raise KafkaUnavailable("Kafka does not answer") from exc
+    return FastJSON({"items": letters})

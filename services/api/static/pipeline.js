@@ -189,6 +189,11 @@ function render(status) {
   $("partitions").tBodies[0].replaceChildren(...rows);
 
   $("dlq-depth").textContent = fmtNumber(status.dlqDepth);
+  // Ask for the rejects only when their number changed: one small request, not one per poll.
+  if (status.dlqDepth !== lastDlqDepth) {
+    lastDlqDepth = status.dlqDepth;
+    loadRejects();
+  }
 
   $("doc-count").textContent = fmtNumber(status.docCount);
   $("freshness").textContent =
@@ -227,6 +232,28 @@ function renderNewest(newest) {
   const link = el("a", { href: `/?article=${encodeURIComponent(id)}` }, titles.get(id));
   const when = newest.indexed_at ? ` (indexed ${fmtDateTime(newest.indexed_at)})` : "";
   box.replaceChildren("Newest: ", link, when);
+}
+
+// ---- latest rejects -----------------------------------------------------------------------
+
+let lastDlqDepth = null;
+
+async function loadRejects() {
+  const list = $("dlq-latest");
+  try {
+    const reply = await fetchJson("/v1/pipeline/dead-letters?limit=5");
+    const items = reply.items.map((d) =>
+      el("li", {},
+        el("span", { class: "badge" }, d.code),
+        " ",
+        el("span", { class: "reject-source" }, d.source || "unknown source"),
+        el("div", { class: "sub" }, `${d.message} (${d.stage}, ${d.failed_at})`),
+      ),
+    );
+    list.replaceChildren(...(items.length ? items : [el("li", { class: "sub" }, "None.")]));
+  } catch (err) {
+    list.replaceChildren(el("li", {}, problemBox(err)));
+  }
 }
 
 // ---- polling ----------------------------------------------------------------------------
