@@ -13,6 +13,7 @@ from services.common.es import es_client
 from services.common.settings import Settings
 from services.indexer.mapping import ensure_index, to_document
 from tests.factories import make_article, tweet_paragraph
+from tests.integration.pipeline_helpers import asgi_client
 
 CORPUS_SPECS = [
     # (category, date, lede, tweets)
@@ -93,8 +94,5 @@ async def indexed(settings: Settings) -> list[Article]:
 @pytest.fixture
 async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client talking to the API app (lifespan run) for this test's settings."""
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
-            yield client
+    async with asgi_client(create_app(settings), "http://api") as client:
+        yield client

@@ -10,8 +10,10 @@ import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import httpx
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from elasticsearch import AsyncElasticsearch, NotFoundError
+from fastapi import FastAPI
 
 from services.bench.procs import child_env
 from services.common.article import Article
@@ -92,3 +94,15 @@ async def read_topic(
     finally:
         await consumer.stop()
     return records
+
+
+@contextlib.asynccontextmanager
+async def asgi_client(
+    app: FastAPI, base_url: str = "http://app"
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to ``app`` in-process, its lifespan run around the block."""
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url) as client,
+    ):
+        yield client

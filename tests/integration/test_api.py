@@ -11,6 +11,7 @@ from services.api.app import create_app
 from services.bench.procs import free_port
 from services.common.article import Article
 from services.common.settings import Settings
+from tests.integration.pipeline_helpers import asgi_client
 
 pytestmark = pytest.mark.integration
 
@@ -159,12 +160,7 @@ async def test_trends_surface_the_words_of_the_window(
 
 async def test_elasticsearch_down_is_503(settings: Settings) -> None:
     broken = settings.model_copy(update={"es_url": f"http://127.0.0.1:{free_port()}"})
-    app = create_app(broken)
-    transport = httpx.ASGITransport(app=app)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://api") as client,
-    ):
+    async with asgi_client(create_app(broken), "http://api") as client:
         search = await client.get("/v1/search", params={"q": "x"})
         ready = await client.get("/readyz")
     assert search.status_code == ready.status_code == 503

@@ -13,18 +13,15 @@ from services.common.dlq import H_CODE, decode_headers
 from services.common.settings import Settings
 from services.ingest.app import create_app
 from tests.factories import REFERENCE_SEED, seed_text
-from tests.integration.pipeline_helpers import read_topic
+from tests.integration.pipeline_helpers import asgi_client, read_topic
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as http:
-            yield http
+    async with asgi_client(create_app(settings), "http://ingest") as http:
+        yield http
 
 
 async def test_seed_text_is_accepted_and_published(
@@ -88,21 +85,21 @@ async def test_an_oversized_article_is_413(client: httpx.AsyncClient, settings: 
 
 async def test_the_api_key_is_enforced_when_set(settings: Settings) -> None:
     app = create_app(settings.model_copy(update={"api_key": SecretStr("s3cret")}))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as http:
-            text = {"content": seed_text().encode(), "headers": {"content-type": "text/plain"}}
-            denied = await http.post("/v1/articles", **text)  # type: ignore[arg-type]
-            wrong = await http.post(
-                "/v1/articles",
-                content=seed_text().encode(),
-                headers={"content-type": "text/plain", "authorization": "Bearer nope"},
-            )
-            allowed = await http.post(
-                "/v1/articles",
-                content=seed_text().encode(),
-                headers={"content-type": "text/plain", "authorization": "Bearer s3cret"},
-            )
+    async with asgi_client(app, "http://ingest") as http:
+        body = seed_text().encode()
+        denied = await http.post(
+            "/v1/articles", content=body, headers={"content-type": "text/plain"}
+        )
+        wrong = await http.post(
+            "/v1/articles",
+            content=body,
+            headers={"content-type": "text/plain", "authorization": "Bearer nope"},
+        )
+        allowed = await http.post(
+            "/v1/articles",
+            content=body,
+            headers={"content-type": "text/plain", "authorization": "Bearer s3cret"},
+        )
     assert denied.status_code == wrong.status_code == 401
     assert denied.json()["code"] == "unauthorized"
     assert allowed.status_code == 202
