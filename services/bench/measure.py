@@ -33,9 +33,11 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=1000, method="inclusive")[int(q * 10) - 1]
 
 
-def bench_parse(count: int, seed: int) -> tuple[float, list[Article]]:
+def bench_parse(
+    count: int, seed: int, *, corpus: Corpus | None = None
+) -> tuple[float, list[Article]]:
     """Articles parsed per second on one core, and the articles."""
-    texts = [d.text.encode() for d in Corpus(seed).docs(count)]
+    texts = [d.text.encode() for d in (corpus or Corpus(seed)).docs(count)]
     started = time.perf_counter()
     articles = []
     for n, text in enumerate(texts):

@@ -145,7 +145,8 @@ def _freshness(settings: Settings, plan: Plan, tag: str, work: Path) -> dict[str
 
     fresh = scoped(settings, tag)
     extra = Corpus(plan.seed + 1, malformed_share=0.0, update_share=0.0)
-    articles = measure.bench_parse(int(plan.fresh_rate * plan.fresh_seconds) + 10, extra.seed)[1]
+    count = int(plan.fresh_rate * plan.fresh_seconds) + 10
+    articles = measure.bench_parse(count, extra.seed, corpus=extra)[1]
     # The indexer's own batching wait is part of freshness: keep the service defaults.
     child = Child("services.indexer", fresh, work / "indexer-fresh.log").start()
     try:
