@@ -52,6 +52,8 @@ def served(settings: Settings) -> Iterator[str]:
     thread.join(timeout=10)
 
 
+# schemathesis's own strategies draw from `random`; Hypothesis warns about it (not our code).
+@pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies")
 def test_no_5xx_and_no_schema_violations(served: str, indexed: list[Article]) -> None:
     schema = schemathesis.openapi.from_url(f"{served}/openapi.json")
     failures: list[str] = []
