@@ -8,7 +8,6 @@ import os
 import platform
 import shutil
 import tempfile
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -171,8 +170,3 @@ def write_report(report: dict[str, Any], path: Path) -> None:
     """Write the JSON report."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
-
-
-def elapsed_since(started: float) -> float:
-    """Seconds since ``started`` (a perf_counter reading)."""
-    return time.perf_counter() - started
