@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
 from collections import deque
@@ -80,16 +81,25 @@ class Tracker:
     _consumer: AIOKafkaConsumer | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _task: asyncio.Task[None] | None = None
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def start(self) -> None:
         """Begin sampling (Kafka may be down: then status says so)."""
         self._task = asyncio.create_task(self._sample_forever(), name="status-sampler")
 
     async def close(self) -> None:
-        """Stop sampling and close the Kafka clients; safe to call twice."""
+        """Stop sampling and close the Kafka clients; safe to call twice.
+
+        The sampler is asked to stop, not cancelled: aiokafka leaks a connection when a
+        request is cancelled half-way, and every request here is bounded by its timeout.
+        """
+        self._stop.set()
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), 15)
+            except TimeoutError:
+                self._task.cancel()
+                await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
         await self._disconnect()
 
@@ -122,12 +132,13 @@ class Tracker:
         return self._admin, self._consumer
 
     async def _sample_forever(self) -> None:
-        while True:
+        while not self._stop.is_set():
             try:
                 await self.kafka_view()
             except Exception as exc:  # the sampler must outlive any outage
                 log.debug("status sample failed", error=repr(exc))
-            await asyncio.sleep(SAMPLE_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), SAMPLE_S)
 
     async def kafka_view(self) -> dict[str, Any]:
         """Offsets, lag and group state of the article topic, plus the DLQ depth."""

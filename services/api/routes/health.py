@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter
 
 from services.api.backend import call
@@ -25,7 +23,9 @@ async def readyz(es: ESDep, tracker: TrackerDep) -> dict[str, str]:
     """Elasticsearch and Kafka both answer."""
     await call(es.cluster.health(timeout="2s"))
     try:
-        await asyncio.wait_for(tracker.kafka_view(), 5)
+        # No outer timeout: the clients bound every request (5 s), and cancelling aiokafka
+        # half-way through a request leaks its connection.
+        await tracker.kafka_view()
     except Exception as exc:
         raise KafkaUnavailable("Kafka does not answer") from exc
     return {"status": "ready"}
