@@ -1,4 +1,4 @@
-"""Dependency aliases for the routes: the settings, the one Elasticsearch client, the tracker."""
+"""Dependency aliases for the routes: settings, the Elasticsearch client, index, tracker."""
 
 from __future__ import annotations
 
@@ -7,25 +7,34 @@ from typing import Annotated
 from elasticsearch import AsyncElasticsearch
 from fastapi import Depends, Request
 
+from services.api.index_fields import IndexFields
 from services.api.pipeline_status import Tracker
 from services.common.settings import Settings
 
+# Async on purpose: FastAPI runs a plain function in its thread pool, a thread hop per request.
 
-def _settings(request: Request) -> Settings:
+
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _es(request: Request) -> AsyncElasticsearch:
+async def _es(request: Request) -> AsyncElasticsearch:
     es: AsyncElasticsearch = request.app.state.es
     return es
 
 
-def _tracker(request: Request) -> Tracker:
+async def _combined(request: Request) -> bool:
+    fields: IndexFields = request.app.state.index_fields
+    return await fields.combined()
+
+
+async def _tracker(request: Request) -> Tracker:
     tracker: Tracker = request.app.state.tracker
     return tracker
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
 ESDep = Annotated[AsyncElasticsearch, Depends(_es)]
+CombinedDep = Annotated[bool, Depends(_combined)]
 TrackerDep = Annotated[Tracker, Depends(_tracker)]
