@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from services.api.index_fields import IndexFields
 from services.api.metrics import MetricsMiddleware
 from services.api.pipeline_status import Tracker
 from services.api.routes import articles, health, pipeline, search, trends
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         es = make_client(settings, timeout=10)
         tracker = Tracker(settings, es)
         app.state.settings, app.state.es, app.state.tracker = settings, es, tracker
+        app.state.index_fields = IndexFields(es, settings.index_alias)
         await tracker.start()
         try:
             yield

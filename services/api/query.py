@@ -207,3 +207,12 @@ def to_es(ast: Ast, fields: list[str]) -> dict[str, Any]:
 
 def _negated(ast: Ast) -> bool:
     return isinstance(ast, Node) and ast.op == "not"
+
+
+def positive_words(ast: Ast) -> str:
+    """The words and phrases a query asks for, negations and prefixes left out, as plain text."""
+    if isinstance(ast, Leaf):
+        return "" if ast.kind == "prefix" else ast.text
+    if ast.op == "not":
+        return ""
+    return " ".join(filter(None, (positive_words(child) for child in ast.children)))

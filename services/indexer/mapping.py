@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
+import structlog
 from elasticsearch import AsyncElasticsearch, BadRequestError, TransportError
 
 from services.common.clock import utc_now_iso
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 _PACKAGED = Path(__file__).resolve().parent / "news-articles.json"
 _REPO = Path(__file__).resolve().parents[2] / "deploy" / "elasticsearch" / "news-articles.json"
 MAPPING_FILE = _PACKAGED if _PACKAGED.is_file() else _REPO
+log = structlog.get_logger(__name__)
 
 
 @lru_cache(maxsize=1)
@@ -61,7 +63,9 @@ async def ensure_index(es: AsyncElasticsearch, settings: Settings) -> str:
     try:
         if await es.indices.exists_alias(name=alias):
             current = await es.indices.get_alias(name=alias)
-            return str(sorted(current.body)[-1])
+            index = str(sorted(current.body)[-1])
+            await _warn_if_outdated(es, index)
+            return index
         index = settings.index_name
         if not await es.indices.exists(index=index):
             try:
@@ -74,3 +78,22 @@ async def ensure_index(es: AsyncElasticsearch, settings: Settings) -> str:
     except TransportError as exc:
         raise SearchUnavailable(f"cannot prepare index {alias!r}: {exc}") from exc
     return index
+
+
+def mapping_version(mapping: dict[str, Any]) -> int:
+    """The ``_meta.mapping_version`` of an index's mappings (1 before it was recorded)."""
+    return int(mapping.get("_meta", {}).get("mapping_version", 1))
+
+
+async def _warn_if_outdated(es: AsyncElasticsearch, index: str) -> None:
+    # An older index still works (searches fall back), but misses what newer mappings add.
+    reply = await es.indices.get_mapping(index=index)
+    have = mapping_version(reply.body.get(index, {}).get("mappings", {}))
+    want = mapping_version(load_mapping()["mappings"])
+    if have < want:
+        log.warning(
+            "index has an older mapping; run `newswire reindex`",
+            index=index,
+            mapping_version=have,
+            current=want,
+        )

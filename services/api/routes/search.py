@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from services.api import search
 from services.api.backend import body, call
-from services.api.deps import ESDep, SettingsDep
+from services.api.deps import CombinedDep, ESDep, SettingsDep
 from services.api.models import SearchResponse, problem_responses
 from services.api.responses import FastJSON
 from services.common.errors import QueryError
@@ -27,6 +27,7 @@ FIELDS = ("title", "summary", "body")
 async def search_articles(
     es: ESDep,
     settings: SettingsDep,
+    combined: CombinedDep,
     q: Annotated[
         str,
         Query(
@@ -77,6 +78,6 @@ async def search_articles(
         facet_size=facet_size,
         max_query_chars=settings.max_query_chars,
     )
-    request = search.build(params, settings.index_alias)
+    request = search.build(params, settings.index_alias, combined=combined)
     reply = await call(es.search(**request))
     return FastJSON(search.shape(body(reply), params))
