@@ -195,6 +195,24 @@ def normalise_category(raw: str) -> str:
     return " ".join(raw.split()).lower()
 
 
+# Every character str.split() splits at but ' ' (a unit test checks the list is complete).
+_ASCII_SPACES = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f"
+_SPACES = (
+    _ASCII_SPACES
+    + "\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+def is_collapsed(text: str) -> bool:
+    """True when ``text`` is whitespace-collapsed already: no whitespace but single inner spaces."""
+    if text[:1] == " " or text[-1:] == " " or "  " in text:
+        return False
+    # A test per kind of space is a memchr each, many times faster than split() or
+    # isprintable(), which look every character up in the Unicode tables.
+    return not any(map(text.__contains__, _ASCII_SPACES if text.isascii() else _SPACES))
+
+
 def identity_text(text: str) -> str:
     """Text as identity sees it: NFKC, casefolded, whitespace collapsed."""
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())

@@ -38,6 +38,7 @@ from services.common.article import (
     derive_summary,
     derive_title,
     detect_language,
+    is_collapsed,
     normalise_category,
     utc_ms,
 )
@@ -285,33 +286,31 @@ def _tweet(paragraph: str) -> Tweet | None:
     )
 
 
-def _is_clean(chunk: str) -> bool:
-    # isprintable() is false for every whitespace character but ' ': with the other tests it
-    # proves a paragraph is one line with single spaces, nothing to collapse.
-    return chunk.isprintable() and "  " not in chunk and chunk[0] != " " and chunk[-1] != " "
+def _body(text: str, start: int = 0) -> tuple[str, list[str]]:
+    """The body of ``text[start:]`` and its paragraphs, split at blank lines and collapsed."""
+    # Whitespace around the body means nothing: it is the Updated line's end or a file's last
+    # newline, a paragraph of its own or part of the first or last paragraph's edges.
+    body = text[start:].strip() if start else text.strip()
+    if not body:
+        return "", []
+    parts = body.split("\n\n")
+    # One test of the whole body, not one per paragraph: joined by spaces, the parts are all
+    # one line with single spaces (none empty) exactly when the result is collapsed. Almost
+    # every article's are, and then the body is already final.
+    if is_collapsed(" ".join(parts)):
+        return body, parts
+    paragraphs = _paragraphs(body)
+    return "\n\n".join(paragraphs), paragraphs
 
 
-def _paragraphs(text: str, start: int = 0) -> list[str]:
-    """Paragraphs of ``text[start:]`` split at blank lines, each one line with single spaces."""
-    # str.split at "\n\n" is much faster than the regex, and splitting the whole text saves
-    # copying it from ``start``: the parts before ``start`` are dropped instead.
-    parts = text.split("\n\n")
-    if start:
-        offset = 0
-        for index, part in enumerate(parts):
-            if offset + len(part) >= start:
-                parts = parts[index:]
-                # Whitespace before the first paragraph means nothing (the Updated line's end).
-                parts[0] = part[max(0, start - offset) :].lstrip()
-                break
-            offset += len(part) + 2
-        else:
-            return []
+def _paragraphs(text: str) -> list[str]:
+    """Paragraphs of ``text`` split at blank lines, each one line with single spaces."""
+    # str.split at "\n\n" is much faster than the regex, which only splits what is left.
     paragraphs = []
-    for part in parts:
+    for part in text.split("\n\n"):
         if not part:
             continue
-        if _is_clean(part):
+        if is_collapsed(part):
             paragraphs.append(part)
         elif "\n" in part:
             # Blank lines holding spaces, a third newline, wrapped or indented lines.
@@ -340,13 +339,16 @@ def build_article(
     source: str,
     title: str | None = None,
     ingested_at: datetime | None = None,
+    body: str | None = None,
 ) -> Article:
     """An Article from already-validated parts, every derived field computed here.
 
-    ``category`` must be normalised and ``paragraphs`` non-empty and whitespace-collapsed.
+    ``category`` must be normalised and ``paragraphs`` non-empty and whitespace-collapsed;
+    ``body``, when the caller has it, must be the paragraphs joined by blank lines.
     """
     lede = paragraphs[0]
-    body = "\n\n".join(paragraphs)
+    if body is None:
+        body = "\n\n".join(paragraphs)
     # Every value is valid by construction (checked by the callers or computed here), so
     # validation is skipped: it would cost ~5% of the parse. Property tests re-validate whatever
     # the parser makes from arbitrary input, so a gap here fails the test suite, not production.
@@ -398,7 +400,7 @@ def parse_article(
     if updated_line is not None:
         updated = parse_updated(updated_line[1], source)
         position = updated_line.end()
-    paragraphs = _paragraphs(text, position)
+    body, paragraphs = _body(text, position)
     if not paragraphs:
         raise _reject("empty_body", "the article has a header but no paragraphs", source)
     return build_article(
@@ -408,6 +410,7 @@ def parse_article(
         paragraphs=paragraphs,
         source=source,
         ingested_at=ingested_at,
+        body=body,
     )
 
 
@@ -496,7 +499,7 @@ def _from_full(obj: dict[str, Any], source: str, ingested_at: datetime | None) -
     except ValidationError as exc:
         raise _reject("invalid_article", _validation_message(exc), source) from None
     category = _canonical(normalise_category(given.category))
-    paragraphs = _paragraphs(_canonical(given.body))
+    body, paragraphs = _body(_canonical(given.body))
     if not category:
         raise _reject("invalid_article", "category is blank", source)
     if not paragraphs:
@@ -509,6 +512,7 @@ def _from_full(obj: dict[str, Any], source: str, ingested_at: datetime | None) -
         source=given.source or source,
         title=None if given.title_derived else _canonical(_collapse(given.title)) or None,
         ingested_at=ingested_at,
+        body=body,
     )
 
 
@@ -539,7 +543,7 @@ def _from_minimal(obj: dict[str, Any], source: str, ingested_at: datetime | None
         )
     updated = _json_updated(_string_field(obj, "updated_at", source, required=False), source)
     body = _string_field(obj, "body", source, required=True) or ""
-    paragraphs = _paragraphs(_canonical(body))
+    body, paragraphs = _body(_canonical(body))
     if not paragraphs:
         raise _reject("empty_body", "the article body has no paragraphs", source)
     title = _collapse(_string_field(obj, "title", source, required=False) or "")
@@ -551,6 +555,7 @@ def _from_minimal(obj: dict[str, Any], source: str, ingested_at: datetime | None
         source=_string_field(obj, "source", source, required=False) or source,
         title=_canonical(title) or None,
         ingested_at=ingested_at,
+        body=body,
     )
 
 

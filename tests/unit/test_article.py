@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 
@@ -24,6 +27,7 @@ from services.common.article import (
     detect_language,
     first_sentence,
     identity_text,
+    is_collapsed,
     normalise_category,
     schema_text,
     version_of,
@@ -175,6 +179,27 @@ def test_normalise_category() -> None:
 
 def test_identity_text_folds_case_width_and_whitespace() -> None:
     assert identity_text("  Straße\u00a0ＡＢＣ \n x ") == "strasse abc x"
+
+
+# Text heavy in the characters collapsing and case folding care about.
+_spacey_text = st.text(
+    alphabet=st.sampled_from(list("ab AZ.ß\u0130\uff21\u00a8\t\n\r\x0b\x1f\x85\xa0\u2028\u3000")),
+    max_size=40,
+)
+
+
+def test_is_collapsed_knows_every_space() -> None:
+    spaces = [char for char in map(chr, range(sys.maxunicode + 1)) if char.isspace()]
+    assert len(spaces) > 20
+    for space in spaces:
+        assert is_collapsed(f"a{space}b") is (space == " "), hex(ord(space))
+        assert is_collapsed(f"ä{space}b") is (space == " "), hex(ord(space))
+        assert not is_collapsed(f"a{space}"), hex(ord(space))
+
+
+@given(_spacey_text | st.text(max_size=40))
+def test_is_collapsed_means_split_and_join_change_nothing(text: str) -> None:
+    assert is_collapsed(text) is (" ".join(text.split()) == text)
 
 
 def test_compute_id_is_stable_and_sixteen_hex_chars() -> None:

@@ -824,6 +824,28 @@ def test_seed_like_text_parses_or_is_rejected(text: str) -> None:
         assert Article.model_validate_json(result.model_dump_json()) == result
 
 
+_bodyish = st.text(
+    alphabet=st.sampled_from(list("ab. \n\n\n\t\r\u00a0\u2028\x85\x1c\x00")), max_size=200
+)
+
+
+@FAST
+@given(_bodyish)
+def test_body_is_the_blocks_between_blank_lines_collapsed(text: str) -> None:
+    # The rule the fast paths must keep: a run of whitespace holding two or more line ends
+    # separates paragraphs; every paragraph is collapsed to single spaces; empty ones go.
+    lines = text.replace("\r\n", "\n").replace("\r", "\n")
+    paragraphs = [" ".join(block.split()) for block in re.split(r"\n\s*\n", lines)]
+    body = "\n\n".join(filter(None, paragraphs))
+    result = outcome(lambda: parse_article((HEADER + "\n" + text).encode(), source="fuzz"))
+    if body:
+        assert isinstance(result, Article)
+        assert result.body == body
+    else:
+        assert isinstance(result, ArticleRejected)
+        assert result.code == "empty_body"
+
+
 _zone = st.sampled_from(["IST", "ET", "pt", "UTC+5:30", "+0530", "GMT-4", "XYZ", "Asia/Tokyo", ""])
 _updated_lines = st.builds(
     "Updated: {} {}, {} {}:{:02d} {} {}".format,
