@@ -215,6 +215,10 @@ def is_collapsed(text: str) -> bool:
 
 def identity_text(text: str) -> str:
     """Text as identity sees it: NFKC, casefolded, whitespace collapsed."""
+    if text.isascii():
+        # ASCII is NFKC already and casefolds as it lowercases; a lede is collapsed already.
+        text = text.lower()
+        return text if is_collapsed(text) else " ".join(text.split())
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -186,6 +187,12 @@ _spacey_text = st.text(
     alphabet=st.sampled_from(list("ab AZ.ß\u0130\uff21\u00a8\t\n\r\x0b\x1f\x85\xa0\u2028\u3000")),
     max_size=40,
 )
+
+
+@given(_spacey_text | st.text(max_size=40))
+def test_identity_text_is_nfkc_casefolded_and_collapsed(text: str) -> None:
+    expected = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    assert identity_text(text) == expected
 
 
 def test_is_collapsed_knows_every_space() -> None:
