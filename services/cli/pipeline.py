@@ -17,10 +17,8 @@ from rich.console import Console
 from rich.table import Table
 
 from services.common.errors import NewswireError, StackError
-from services.common.es import es_client
 from services.common.kafka import ensure_topics
 from services.common.settings import Settings, get_settings
-from services.indexer.mapping import ensure_index
 from services.ingest.parser import parse_path
 from services.stack.process import ManagedProcess, port_in_use, tail
 from services.stack.runner import LocalStack
@@ -59,6 +57,10 @@ def services(settings: Settings) -> list[Service]:
 
 async def initialise(settings: Settings) -> None:
     """Create the topics and the index behind its alias (idempotent)."""
+    # Imported here: the Elasticsearch client costs every other command half a second to load.
+    from services.common.es import es_client
+    from services.indexer.mapping import ensure_index
+
     await ensure_topics(settings)
     async with es_client(settings) as es:
         await ensure_index(es, settings)
@@ -219,6 +221,7 @@ def status() -> None:
 
 def reindex_command() -> None:
     """Build the next versioned index, copy every document, swap the alias (no downtime)."""
+    from services.common.es import es_client
     from services.indexer.reindex import reindex
 
     async def run() -> None:
