@@ -2,9 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from services.common.article import EXAMPLE_TWEET, EXAMPLES
+
+_ITEM_EXAMPLE: dict[str, Any] = {
+    "id": EXAMPLES["id"],
+    "title": "Iran launched more than a dozen ballistic missiles at two bases in Iraq",
+    "title_html": "Iran launched more than a dozen <mark>ballistic missiles</mark> at two bases…",
+    "category": "world",
+    "published_date": "2020-01-08",
+    "updated_at": "2020-01-08T03:36:00.000Z",
+    "snippet": "…confirmed that Iran launched more than a dozen <mark>ballistic missiles</mark>…",
+    "score": 12.7,
+    "has_tweets": True,
+}
+_SEARCH_EXAMPLE: dict[str, Any] = {
+    "total": {"value": 42, "exact": True},
+    "items": [_ITEM_EXAMPLE],
+    "facets": {
+        "category": [{"value": "world", "count": 30}, {"value": "business", "count": 12}],
+        "handle": [{"value": "realdonaldtrump", "count": 5}],
+        "published": [{"date": "2020-01-01", "count": 40}, {"date": "2020-02-01", "count": 2}],
+    },
+    "next_cursor": "eyJhIjpbMTIuNywiMTRkMzg0ODllMjA0ZmYwNyJdLCJmIjoiYWJjIn0",
+    "took_ms": 4,
+}
 
 
 class Total(BaseModel):
@@ -53,6 +78,8 @@ class Facets(BaseModel):
 class SearchResponse(BaseModel):
     """A page of results."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [_SEARCH_EXAMPLE]})
+
     total: Total
     items: list[SearchItem]
     facets: Facets
@@ -72,7 +99,14 @@ class TweetOut(BaseModel):
 class ArticleOut(BaseModel):
     """A stored article (the contract of services/common/article.py plus index fields)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {**EXAMPLES, "schema_version": 1, "title_derived": True, "tweets": [EXAMPLE_TWEET]}
+            ]
+        },
+    )
 
     id: str
     schema_version: int
@@ -95,16 +129,18 @@ class ArticleOut(BaseModel):
 class RelatedResponse(BaseModel):
     """Articles like the given one (never the article itself)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_ITEM_EXAMPLE]}]})
+
     items: list[SearchItem]
 
 
 class Trend(BaseModel):
     """A term that stands out in the selection against the whole archive."""
 
-    term: str
-    score: float
-    doc_count: int
-    bg_count: int
+    term: str = Field(examples=["missiles"])
+    score: float = Field(examples=[3.81])
+    doc_count: int = Field(description="Documents of the selection with the term.", examples=[9])
+    bg_count: int = Field(description="Documents of the archive with the term.", examples=[14])
 
 
 class TrendsResponse(BaseModel):
@@ -114,12 +150,72 @@ class TrendsResponse(BaseModel):
     terms: list[Trend]
 
 
+class PartitionLag(BaseModel):
+    """One partition of the article topic as the indexer group sees it."""
+
+    partition: int = Field(examples=[0])
+    end_offset: int = Field(examples=[1200])
+    committed_offset: int = Field(examples=[1180])
+    lag: int = Field(description="Records not committed by the group.", examples=[20])
+    lag_seconds: float = Field(
+        description="Age of the oldest record not committed by the group.", examples=[1.42]
+    )
+    status: Literal["OK", "WARN", "STALL", "STOP", "REWIND"] = Field(
+        description="Burrow-like evaluation over a sliding window of samples.", examples=["OK"]
+    )
+
+
+class KafkaView(BaseModel):
+    """Lag of the indexer group per partition and the dead-letter topic's depth."""
+
+    topic: str = Field(examples=["news.articles.v1"])
+    group: str = Field(examples=["newswire-indexer"])
+    group_members: int = Field(examples=[1])
+    partitions: list[PartitionLag]
+    total_lag: int = Field(examples=[20])
+    dlq_depth: int = Field(examples=[3])
+
+
+class Newest(BaseModel):
+    """The most recently indexed article."""
+
+    id: str = Field(examples=["14d38489e204ff07"])
+    indexed_at: str = Field(examples=["2026-11-24T10:15:02.311Z"])
+
+
+class IndexView(BaseModel):
+    """The article index behind the alias."""
+
+    alias: str = Field(examples=["news-articles"])
+    documents: int = Field(examples=[100000])
+    newest: Newest | None
+    freshness_seconds: float | None = Field(
+        description="Seconds since the newest article was indexed.", examples=[0.8]
+    )
+
+
+class Unavailable(BaseModel):
+    """A backend that could not be asked."""
+
+    error: str = Field(examples=["Kafka unavailable: KafkaConnectionError"])
+
+
 class PipelineStatus(BaseModel):
     """Kafka lag per partition, DLQ depth, index freshness and health of every component."""
 
-    kafka: dict[str, Any]
-    index: dict[str, Any]
-    health: dict[str, str]
+    kafka: KafkaView | Unavailable
+    index: IndexView | Unavailable
+    health: dict[str, Literal["up", "down", "unhealthy"]] = Field(
+        examples=[
+            {
+                "api": "up",
+                "kafka": "up",
+                "elasticsearch": "up",
+                "ingest": "up",
+                "indexer": "down",
+            }
+        ]
+    )
 
 
 class DeadLetter(BaseModel):

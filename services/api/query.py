@@ -6,7 +6,8 @@
     AND OR NOT     boolean operators (upper case), with ( parentheses )
     prefix*        words starting with "prefix"
 
-User text never reaches a query parser of Elasticsearch: every leaf becomes a multi_match.
+User text never reaches a query parser of Elasticsearch: every leaf becomes a multi_match
+(match / match_phrase / phrase prefix over the chosen fields), combined with bool queries.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from typing import Any
 from services.common.errors import QueryError
 
 MAX_TERMS = 64
-MAX_DEPTH = 16
+MAX_DEPTH = 12  # parentheses and negations
+# Elasticsearch refuses bool queries nested deeper than 30 (indices.query.bool.max_nested_depth);
+# the search request wraps the text query in two more levels.
+MAX_BOOL_DEPTH = 24
 _SPECIAL = '()"'
 
 
@@ -130,7 +134,10 @@ class _Parser:
             raise _error("dangling_operator", "the query ends where a term was expected")
         if token.kind in ("NOT", "MINUS"):
             self.take()
-            return Node("not", (self.unary(depth),))
+            # Negations nest like parentheses (NOT NOT NOT ...): bound them the same way.
+            if depth >= MAX_DEPTH:
+                raise _error("too_deep", f"operators nest deeper than {MAX_DEPTH}", token.pos)
+            return Node("not", (self.unary(depth + 1),))
         if token.kind == "PLUS":
             self.take()
             return self.unary(depth)
@@ -180,19 +187,19 @@ def parse_query(text: str, *, max_chars: int = 500) -> Ast | None:
     return _Parser(tokens, len(text)).parse()
 
 
-def to_es(ast: Ast, fields: list[str]) -> dict[str, Any]:
+def to_es(ast: Ast, fields: list[str], *, negated: bool = False, depth: int = 0) -> dict[str, Any]:
     """The Elasticsearch query for a syntax tree, searching ``fields`` (with boosts)."""
+    if depth > MAX_BOOL_DEPTH:
+        raise QueryError("the query nests too deeply", code="too_deep")
     if isinstance(ast, Leaf):
-        if ast.kind == "phrase":
-            return {"multi_match": {"query": ast.text, "fields": fields, "type": "phrase"}}
-        if ast.kind == "prefix":
-            return {"multi_match": {"query": ast.text, "fields": fields, "type": "phrase_prefix"}}
-        return {"multi_match": {"query": ast.text, "fields": fields, "operator": "and"}}
-    children = [to_es(child, fields) for child in ast.children]
+        return _leaf(ast, fields, negated)
+    deeper = depth + 1
     if ast.op == "and":
-        must = [c for c, a in zip(children, ast.children, strict=True) if not _negated(a)]
+        must = [
+            to_es(a, fields, negated=negated, depth=deeper) for a in ast.children if not _negated(a)
+        ]
         must_not = [
-            to_es(a.children[0], fields)
+            to_es(a.children[0], fields, negated=not negated, depth=deeper)
             for a in ast.children
             if isinstance(a, Node) and _negated(a)
         ]
@@ -201,8 +208,27 @@ def to_es(ast: Ast, fields: list[str]) -> dict[str, Any]:
             body["must_not"] = must_not
         return {"bool": body}
     if ast.op == "or":
-        return {"bool": {"should": children, "minimum_should_match": 1}}
-    return {"bool": {"must": [{"match_all": {}}], "must_not": children}}
+        should = [to_es(a, fields, negated=negated, depth=deeper) for a in ast.children]
+        return {"bool": {"should": should, "minimum_should_match": 1}}
+    inner = [to_es(a, fields, negated=not negated, depth=deeper) for a in ast.children]
+    return {"bool": {"must": [{"match_all": {}}], "must_not": inner}}
+
+
+def _leaf(leaf: Leaf, fields: list[str], negated: bool) -> dict[str, Any]:
+    # A word the analyzer drops entirely (a stop word such as "the") must not empty the result:
+    # it matches everything where it is required and excludes nothing where it is negated.
+    query: dict[str, Any] = {
+        "query": leaf.text,
+        "fields": fields,
+        "zero_terms_query": "none" if negated else "all",
+    }
+    if leaf.kind == "phrase":
+        query["type"] = "phrase"
+    elif leaf.kind == "prefix":
+        query["type"] = "phrase_prefix"
+    else:
+        query["operator"] = "and"  # "covid-19" is two tokens, both required
+    return {"multi_match": query}
 
 
 def _negated(ast: Ast) -> bool:

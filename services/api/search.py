@@ -91,17 +91,36 @@ def encode_cursor(sort_values: list[Any], params: SearchParams) -> str:
 
 
 def decode_cursor(cursor: str, params: SearchParams) -> list[Any]:
-    """The sort values in a cursor; a tampered or foreign cursor is a 400."""
+    """The sort values in a cursor; a tampered or foreign cursor is a 400 ``invalid_cursor``."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = orjson.loads(raw)
-        values = data["a"]
-        ok = isinstance(values, list) and data["f"] == params.fingerprint()
+        values, fingerprint = data["a"], data["f"]
     except (binascii.Error, ValueError, KeyError, TypeError) as exc:
         raise QueryError("the cursor is not valid", code="invalid_cursor") from exc
-    if not ok:
+    if fingerprint != params.fingerprint():
         raise QueryError("the cursor belongs to another search", code="invalid_cursor")
+    if not _fits_sort(values, params.sort):
+        # Caught here, not by Elasticsearch: its refusal would be a less helpful error.
+        raise QueryError("the cursor is not valid", code="invalid_cursor")
     return list(values)
+
+
+def _fits_sort(values: Any, sort: Sort) -> bool:
+    """Whether ``values`` can be the sort values of a hit: numbers, then the id (a string)."""
+    if not isinstance(values, list) or len(values) != len(_SORTS[sort]):
+        return False
+    *numbers, tiebreak = values
+    return isinstance(tiebreak, str) and all(_sort_number(v, sort) for v in numbers)
+
+
+def _sort_number(value: Any, sort: Sort) -> bool:
+    """A score (any number) or a date: epoch milliseconds in a long (missing: its extremes)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, float):
+        return sort == "relevance"
+    return isinstance(value, int) and -(2**63) <= value < 2**63
 
 
 def _terms(field_name: str, values: tuple[str, ...]) -> dict[str, Any]:

@@ -1,8 +1,6 @@
-"""The query API against a corpus indexed on the live Elasticsearch."""
+"""The query API against the live stack: articles, related, trends, health, errors, metrics."""
 
 from __future__ import annotations
-
-from collections import Counter
 
 import httpx
 import pytest
@@ -14,118 +12,6 @@ from services.common.settings import Settings
 from tests.integration.pipeline_helpers import asgi_client
 
 pytestmark = pytest.mark.integration
-
-
-async def test_a_distinctive_phrase_finds_its_article_first(
-    api: httpx.AsyncClient, indexed: list[Article]
-) -> None:
-    reply = await api.get("/v1/search", params={"q": '"ballistic missiles"'})
-    assert reply.status_code == 200
-    body = reply.json()
-    assert body["items"][0]["id"] == indexed[0].id
-    assert body["total"] == {"value": 1, "exact": True}
-    assert "<mark>ballistic missiles</mark>" in body["items"][0]["snippet"]
-
-
-async def test_boolean_syntax(api: httpx.AsyncClient, indexed: list[Article]) -> None:
-    async def ids(q: str) -> set[str]:
-        reply = await api.get("/v1/search", params={"q": q, "size": 100})
-        assert reply.status_code == 200, reply.text
-        return {item["id"] for item in reply.json()["items"]}
-
-    missile = {indexed[0].id, indexed[1].id, indexed[3].id}
-    assert await ids("missile*") == missile
-    assert await ids("missile* -oil") == missile - {indexed[3].id}
-    assert await ids("cricket OR marathon") == {indexed[5].id, indexed[6].id}
-    assert await ids("(cricket OR marathon) AND rain") == {indexed[6].id}
-    assert await ids("satellite NOT monsoon") == set()
-
-
-async def test_every_filter_narrows(api: httpx.AsyncClient, indexed: list[Article]) -> None:
-    async def ids(**params: object) -> set[str]:
-        reply = await api.get("/v1/search", params={"size": 100, **params})
-        assert reply.status_code == 200, reply.text
-        return {item["id"] for item in reply.json()["items"]}
-
-    everything = {a.id for a in indexed}
-    assert await ids() == everything
-    assert await ids(category="sports") == {a.id for a in indexed if a.category == "sports"}
-    assert await ids(category=["sports", "health"]) == {
-        a.id for a in indexed if a.category in ("sports", "health")
-    }
-    assert await ids(**{"from": "2022-01-01"}) == {
-        a.id for a in indexed if a.published_date.isoformat() >= "2022-01-01"
-    }
-    assert await ids(to="2020-01-31") == {
-        a.id for a in indexed if a.published_date.isoformat() <= "2020-01-31"
-    }
-    assert await ids(handle="@ISRO") == {indexed[7].id}
-    assert await ids(has_tweets="true") == {a.id for a in indexed if a.tweets}
-    assert await ids(has_tweets="false") == {a.id for a in indexed if not a.tweets}
-    assert await ids(q="missiles", search_in="title") <= everything
-
-
-async def test_facet_counts_are_right_and_disjunctive(
-    api: httpx.AsyncClient, indexed: list[Article]
-) -> None:
-    reply = await api.get(
-        "/v1/search",
-        params={
-            "category": "world",
-            "facet": ["category", "published", "handle"],
-            "interval": "year",
-        },
-    )
-    body = reply.json()
-    everyone = Counter(a.category for a in indexed)
-    # Disjunctive: the category facet ignores the category selection itself.
-    assert {b["value"]: b["count"] for b in body["facets"]["category"]} == dict(everyone)
-    years = Counter(a.published_date.year for a in indexed if a.category == "world")
-    assert {b["date"][:4]: b["count"] for b in body["facets"]["published"]} == {
-        str(y): n for y, n in years.items()
-    }
-    handles = Counter(t.handle.lower() for a in indexed if a.category == "world" for t in a.tweets)
-    assert {b["value"]: b["count"] for b in body["facets"]["handle"]} == dict(handles)
-    assert body["total"]["value"] == everyone["world"]
-
-
-async def test_cursor_paging_returns_every_match_exactly_once(
-    api: httpx.AsyncClient, indexed: list[Article]
-) -> None:
-    seen: list[str] = []
-    cursor = None
-    for _ in range(10):
-        params = {"size": 3, "sort": "newest", **({"cursor": cursor} if cursor else {})}
-        body = (await api.get("/v1/search", params=params)).json()
-        seen += [item["id"] for item in body["items"]]
-        cursor = body["next_cursor"]
-        if cursor is None:
-            break
-    assert sorted(seen) == sorted(a.id for a in indexed)
-    dates = [
-        a.published_date for a in sorted(indexed, key=lambda a: a.published_date, reverse=True)
-    ]
-    assert [next(a.published_date for a in indexed if a.id == i) for i in seen] == dates
-
-
-async def test_bad_cursor_and_bad_query_are_400_problems(
-    api: httpx.AsyncClient, indexed: list[Article]
-) -> None:
-    for params, code in [
-        ({"q": '"unterminated'}, "unterminated_phrase"),
-        ({"q": "(a"}, "unbalanced_parentheses"),
-        ({"cursor": "not-a-cursor"}, "invalid_cursor"),
-        ({"search_in": "title,nope"}, "invalid_search_in"),
-        ({"page": 200, "size": 100}, "page_too_deep"),
-    ]:
-        reply = await api.get("/v1/search", params=params)
-        assert reply.status_code == 400, (params, reply.text)
-        assert reply.headers["content-type"] == "application/problem+json"
-        assert reply.json()["code"] == code
-    # A cursor from one search is refused by another.
-    first = (await api.get("/v1/search", params={"size": 2, "q": "story"})).json()
-    reply = await api.get("/v1/search", params={"cursor": first["next_cursor"], "q": "other"})
-    assert reply.json()["code"] == "invalid_cursor"
 
 
 async def test_article_lookup_and_404(api: httpx.AsyncClient, indexed: list[Article]) -> None:
@@ -166,3 +52,46 @@ async def test_elasticsearch_down_is_503(settings: Settings) -> None:
     assert search.status_code == ready.status_code == 503
     assert search.json()["code"] == "search_unavailable"
     assert "Traceback" not in search.text
+
+
+async def test_health_endpoints(api: httpx.AsyncClient) -> None:
+    assert (await api.get("/livez")).json() == {"status": "ok"}
+    ready = await api.get("/readyz")
+    assert ready.status_code == 200, ready.text
+
+
+async def test_unknown_paths_are_problems(api: httpx.AsyncClient) -> None:
+    reply = await api.get("/v1/nope")
+    assert reply.status_code == 404
+    assert reply.headers["content-type"] == "application/problem+json"
+    assert reply.json()["code"] == "not_found"
+
+
+async def test_metrics_use_route_templates(api: httpx.AsyncClient, indexed: list[Article]) -> None:
+    await api.get(f"/v1/articles/{indexed[0].id}")
+    await api.get("/v1/articles/0000000000000000")
+    text = (await api.get("/metrics")).text
+    template = 'route="/v1/articles/{article_id}"'
+    assert f'newswire_api_requests_total{{method="GET",{template},status="200"}}' in text
+    assert f'newswire_api_requests_total{{method="GET",{template},status="404"}}' in text
+    assert f'newswire_api_request_duration_seconds_count{{method="GET",{template}}}' in text
+    assert indexed[0].id not in text
+
+
+async def test_cors_allows_the_configured_origins(settings: Settings) -> None:
+    allowed = settings.model_copy(update={"cors_origins": ["https://news.example"]})
+    async with asgi_client(create_app(allowed), "http://api") as client:
+        ok = await client.get("/livez", headers={"Origin": "https://news.example"})
+        other = await client.get("/livez", headers={"Origin": "https://evil.example"})
+    assert ok.headers["access-control-allow-origin"] == "https://news.example"
+    assert "access-control-allow-origin" not in other.headers
+
+
+async def test_openapi_documents_examples_and_problems(api: httpx.AsyncClient) -> None:
+    spec = (await api.get("/openapi.json")).json()
+    search = spec["paths"]["/v1/search"]["get"]
+    assert {"400", "422", "503"} <= set(search["responses"])
+    assert "application/problem+json" in search["responses"]["400"]["content"]
+    assert spec["components"]["schemas"]["SearchResponse"]["examples"]
+    assert "/" not in spec["paths"]
+    assert (await api.get("/docs")).status_code == 200

@@ -12,6 +12,7 @@ from services.api.backend import body, call
 from services.api.deps import CombinedDep, ESDep, SettingsDep
 from services.api.models import SearchResponse, problem_responses
 from services.api.responses import FastJSON
+from services.common.article import normalise_category
 from services.common.errors import QueryError
 
 router = APIRouter(tags=["search"])
@@ -64,10 +65,10 @@ async def search_articles(
     params = search.SearchParams(
         q=q,
         search_in=chosen,
-        categories=tuple(c.strip().lower() for c in category or ()),
+        categories=tuple(normalise_category(c) for c in category or ()),
         date_from=from_,
         date_to=to,
-        handles=tuple(h.lstrip("@") for h in handle or ()),
+        handles=tuple(h.strip().lstrip("@") for h in handle or ()),
         has_tweets=has_tweets,
         sort=sort,
         size=size,

@@ -11,6 +11,7 @@ from services.api.backend import body, call
 from services.api.deps import ESDep, SettingsDep
 from services.api.models import TrendsResponse, problem_responses
 from services.api.responses import FastJSON
+from services.common.article import normalise_category
 
 router = APIRouter(tags=["trends"])
 
@@ -35,7 +36,7 @@ async def trends(
         bounds = {k: v.isoformat() for k, v in (("gte", from_), ("lte", to)) if v}
         filters.append({"range": {"published_date": bounds}})
     if category:
-        filters.append({"terms": {"category": [c.lower() for c in category]}})
+        filters.append({"terms": {"category": [normalise_category(c) for c in category]}})
     reply = await call(
         es.search(
             index=settings.index_alias,
