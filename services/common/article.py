@@ -181,6 +181,22 @@ class Article(BaseModel):
         return version_of(self.published_date, self.updated_at)
 
 
+_FIELDS = frozenset(Article.model_fields)
+_set_slot = object.__setattr__
+
+
+def trusted_article(fields: dict[str, Any]) -> Article:
+    """An Article from every field's value, all valid already: no validation, no copies."""
+    # What model_construct does for this model (no aliases, defaults, extra or private
+    # attributes, no post-init hook), without its per-field alias lookups: a tenth of a parse.
+    article = Article.__new__(Article)
+    _set_slot(article, "__dict__", fields)
+    _set_slot(article, "__pydantic_fields_set__", set(_FIELDS))
+    _set_slot(article, "__pydantic_extra__", None)
+    _set_slot(article, "__pydantic_private__", None)
+    return article
+
+
 def version_of(published_date: date, updated_at: datetime | None) -> int:
     """Epoch milliseconds of ``updated_at``, or of ``published_date`` at 00:00 UTC."""
     moment = updated_at or datetime(

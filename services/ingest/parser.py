@@ -40,6 +40,7 @@ from services.common.article import (
     detect_language,
     is_collapsed,
     normalise_category,
+    trusted_article,
     utc_ms,
 )
 from services.common.errors import ArticleRejected
@@ -326,7 +327,7 @@ def _ingest_time(ingested_at: datetime | None) -> datetime:
     if ingested_at is None:
         ingested_at = datetime.now(UTC)
     # A naive time from a caller is taken as UTC.
-    # model_construct skips the model's own truncation to the milliseconds the wire carries.
+    # Construction skips the model's own truncation to the milliseconds the wire carries.
     return utc_ms(ingested_at if ingested_at.tzinfo else ingested_at.replace(tzinfo=UTC))
 
 
@@ -352,29 +353,31 @@ def build_article(
     # Every value is valid by construction (checked by the callers or computed here), so
     # validation is skipped: it would cost ~5% of the parse. Property tests re-validate whatever
     # the parser makes from arbitrary input, so a gap here fails the test suite, not production.
-    return Article.model_construct(
-        id=compute_id(published_date, category, lede),
-        schema_version=SCHEMA_VERSION,
-        category=category,
-        published_date=published_date,
-        updated_at=utc_ms(updated_at) if updated_at else None,
-        title=title or derive_title(lede),
-        title_derived=not title,
-        summary=derive_summary(lede),
-        body=body,
-        # Only a paragraph ending in a digit (the tweet's year) can quote a tweet.
-        tweets=tuple(filter(None, [_tweet(p) for p in paragraphs if p[-1].isdigit()])),
-        word_count=count_words(body, paragraphs=len(paragraphs)),
-        language=detect_language(body),
-        content_hash=compute_content_hash(
-            category=category,
-            published_date=published_date,
-            updated_at=updated_at,
-            title=title,
-            body=body,
-        ),
-        source=source,
-        ingested_at=_ingest_time(ingested_at),
+    return trusted_article(
+        {
+            "id": compute_id(published_date, category, lede),
+            "schema_version": SCHEMA_VERSION,
+            "category": category,
+            "published_date": published_date,
+            "updated_at": utc_ms(updated_at) if updated_at else None,
+            "title": title or derive_title(lede),
+            "title_derived": not title,
+            "summary": derive_summary(lede),
+            "body": body,
+            # Only a paragraph ending in a digit (the tweet's year) can quote a tweet.
+            "tweets": tuple(filter(None, [_tweet(p) for p in paragraphs if p[-1].isdigit()])),
+            "word_count": count_words(body, paragraphs=len(paragraphs)),
+            "language": detect_language(body),
+            "content_hash": compute_content_hash(
+                category=category,
+                published_date=published_date,
+                updated_at=updated_at,
+                title=title,
+                body=body,
+            ),
+            "source": source,
+            "ingested_at": _ingest_time(ingested_at),
+        }
     )
 
 

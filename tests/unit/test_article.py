@@ -31,6 +31,7 @@ from services.common.article import (
     is_collapsed,
     normalise_category,
     schema_text,
+    trusted_article,
     version_of,
     write_schema,
 )
@@ -180,6 +181,29 @@ def test_normalise_category() -> None:
 
 def test_identity_text_folds_case_width_and_whitespace() -> None:
     assert identity_text("  Straße\u00a0ＡＢＣ \n x ") == "strasse abc x"
+
+
+def test_trusted_article_is_what_validation_makes() -> None:
+    tweet = {"text": "Hi.", "author": "Ann Lee", "handle": "annlee", "posted_date": "2020-01-08"}
+    validated = Article.model_validate(make_article(tweets=[tweet]).model_dump())
+    fields = {name: getattr(validated, name) for name in Article.model_fields}
+    trusted = trusted_article(fields)
+    assert type(trusted) is Article
+    assert trusted == validated
+    assert list(trusted.__dict__.items()) == list(validated.__dict__.items())
+    assert trusted.model_fields_set == validated.model_fields_set
+    assert trusted.model_fields_set is not trusted_article(dict(fields)).model_fields_set
+    assert trusted.__pydantic_extra__ == validated.__pydantic_extra__
+    assert trusted.__pydantic_private__ == validated.__pydantic_private__
+    assert trusted.model_dump_json() == validated.model_dump_json()
+    with pytest.raises(ValidationError):
+        trusted.title = "changed"  # type: ignore[misc]
+    # What trusted_article leaves out, the model must not use.
+    assert Article.__pydantic_post_init__ is None
+    assert not Article.__private_attributes__
+    assert all(
+        f.alias is None and f.validation_alias is None for f in Article.model_fields.values()
+    )
 
 
 # Text heavy in the characters collapsing and case folding care about.
