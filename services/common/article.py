@@ -12,6 +12,7 @@ import json
 import re
 import unicodedata
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
@@ -238,9 +239,14 @@ def identity_text(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
+# A wire has a few dozen categories: each one's identity text is worth keeping.
+_category_identity = lru_cache(maxsize=1024)(identity_text)
+
+
 def compute_id(published_date: date, category: str, lede: str) -> str:
     """The article id: 16 hex chars of sha256 over date, category and normalised lede."""
-    key = f"{published_date.isoformat()}\x1f{identity_text(category)}\x1f{identity_text(lede)}"
+    category_key = _category_identity(category)
+    key = f"{published_date.isoformat()}\x1f{category_key}\x1f{identity_text(lede)}"
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
