@@ -18,11 +18,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
-from functools import lru_cache
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 from pydantic import ValidationError
@@ -44,43 +42,9 @@ from services.common.article import (
     utc_ms,
 )
 from services.common.errors import ArticleRejected
+from services.ingest.dates import MONTHS, calendar_date, parse_updated, quote
 
 DEFAULT_MAX_BYTES = 1_048_576
-
-_MONTHS: dict[str, int] = {}
-for _number, _name in enumerate(
-    "january february march april may june july august september october november december".split(),
-    start=1,
-):
-    _MONTHS[_name] = _number
-    _MONTHS[_name[:3]] = _number
-_MONTHS["sept"] = 9
-
-# Abbreviations with one fixed meaning, as UTC offsets in minutes. IST is India (the seeds'
-# newsroom), CST is US Central: the readings a news wire means by them.
-_FIXED_ZONES: dict[str, int] = {
-    "UTC": 0, "UT": 0, "GMT": 0, "Z": 0, "WET": 0,
-    "WEST": 60, "BST": 60, "CET": 60, "WAT": 60,
-    "CEST": 120, "EET": 120, "SAST": 120, "CAT": 120,
-    "EEST": 180, "MSK": 180, "EAT": 180, "AST": -240,
-    "GST": 240, "PKT": 300, "IST": 330, "NPT": 345, "BDT": 360, "ICT": 420, "WIB": 420,
-    "SGT": 480, "HKT": 480, "AWST": 480, "PHT": 480,
-    "JST": 540, "KST": 540, "ACST": 570, "ACDT": 630, "AEST": 600, "AEDT": 660,
-    "NZST": 720, "NZDT": 780,
-    "EST": -300, "EDT": -240, "CST": -360, "CDT": -300,
-    "MST": -420, "MDT": -360, "PST": -480, "PDT": -420,
-    "AKST": -540, "AKDT": -480, "HST": -600, "NST": -210, "NDT": -150,
-    "BRT": -180, "ART": -180,
-}  # fmt: skip
-# Generic zones that switch with daylight saving: the date decides which offset applies.
-_REGION_ZONES: dict[str, str] = {
-    "ET": "America/New_York",
-    "CT": "America/Chicago",
-    "MT": "America/Denver",
-    "PT": "America/Los_Angeles",
-    "AKT": "America/Anchorage",
-    "UK": "Europe/London",
-}
 
 _PARAGRAPH_SPLIT_RE = re.compile(r"\n\s*\n")
 # Case-insensitive only where needed: a whole-pattern IGNORECASE makes sre several times slower.
@@ -89,20 +53,8 @@ _HEADER_RE = re.compile(
     r"(?:\s+(?P<category>.+))?"
 )
 _DATE_LIKE_RE = re.compile(r"[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}")
-_UPDATED_PREFIX_RE = re.compile(r"(?i:updated)\s*:")
 _FIRST_LINE_RE = re.compile(r"\s*(\S[^\n]*)")
 _UPDATED_LINE_RE = re.compile(r"\s*((?i:updated)\s*:[^\n]*)")
-_UPDATED_RE = re.compile(
-    r"(?i:updated)\s*:\s*"
-    r"(?P<month>[A-Za-z]+)\.?\s+(?P<day>[0-9]{1,2})(?i:st|nd|rd|th)?,?\s+(?P<year>[0-9]{4}),?\s+"
-    r"(?:(?i:at)\s+)?(?P<hour>[0-9]{1,2})[:.](?P<minute>[0-9]{2})(?::(?P<second>[0-9]{2}))?\s*"
-    r"(?P<ampm>[AaPp]\.?\s?[Mm]\.?(?![A-Za-z]))?\s*"
-    r"(?P<zone>\S.*)?"
-)
-_OFFSET_RE = re.compile(
-    r"(?:(?i:UTC|GMT|UT)\s*)?(?P<sign>[+\-−])\s*(?P<hours>[0-9]{1,2})(?::?(?P<minutes>[0-9]{2}))?"
-)
-_IANA_RE = re.compile(r"[A-Za-z_]+(?:/[A-Za-z0-9_+\-]+){1,2}")
 _TWEET_RE = re.compile(
     r"(?:—|–|--)\s*(?P<author>(?:(?!--)[^()—–]){1,100}?)\s*\(@(?P<handle>[A-Za-z0-9_]{1,15})\)"
     r"\s*(?P<month>[A-Za-z]{3,9})\.?\s+(?P<day>[0-9]{1,2}),?\s+(?P<year>[0-9]{4})$"
@@ -114,12 +66,6 @@ _MINIMAL_KEYS = frozenset({"category", "published_date", "body", "updated_at", "
 
 def _reject(code: str, message: str, source: str) -> ArticleRejected:
     return ArticleRejected(code, message, source=source)
-
-
-def _quote(text: str, limit: int = 40) -> str:
-    """``text`` in quotes for an error message, shortened with an ellipsis."""
-    text = text.strip()
-    return repr(text if len(text) <= limit else text[: limit - 1].rstrip() + "…")
 
 
 def _collapse(text: str) -> str:
@@ -151,13 +97,6 @@ def _canonical(text: str) -> str:
     return text if text.isascii() else unicodedata.normalize("NFC", text)
 
 
-def _calendar_date(year: int, month: int, day: int) -> date | None:
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None
-
-
 def _parse_header(line: str, source: str) -> tuple[date, str]:
     match = _HEADER_RE.fullmatch(line)
     if match is None:
@@ -165,14 +104,14 @@ def _parse_header(line: str, source: str) -> tuple[date, str]:
         if not line.lower().startswith("date") and not _DATE_LIKE_RE.search(line[:40]):
             raise _reject(
                 "missing_header",
-                f"first line must be a header like {hint}, got {_quote(line)}",
+                f"first line must be a header like {hint}, got {quote(line)}",
                 source,
             )
         raise _reject(
-            "malformed_header", f"header line must look like {hint}, got {_quote(line)}", source
+            "malformed_header", f"header line must look like {hint}, got {quote(line)}", source
         )
     year, month, day = int(match["year"]), int(match["month"]), int(match["day"])
-    published = _calendar_date(year, month, day)
+    published = calendar_date(year, month, day)
     if published is None:
         raise _reject(
             "impossible_date",
@@ -183,84 +122,16 @@ def _parse_header(line: str, source: str) -> tuple[date, str]:
     if not category:
         raise _reject(
             "malformed_header",
-            f"header line has no category after the date: {_quote(line)}",
+            f"header line has no category after the date: {quote(line)}",
             source,
         )
     if len(category) > CATEGORY_MAX_CHARS:
         raise _reject(
             "malformed_header",
-            f"category is {len(category)} chars, over {CATEGORY_MAX_CHARS}: {_quote(category)}",
+            f"category is {len(category)} chars, over {CATEGORY_MAX_CHARS}: {quote(category)}",
             source,
         )
     return published, category
-
-
-@lru_cache(maxsize=64)
-def _region_zone(key: str) -> tzinfo | None:
-    try:
-        return ZoneInfo(key)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        return None
-
-
-@lru_cache(maxsize=256)
-def _resolve_zone(name: str) -> tzinfo | None:
-    """A tzinfo for a zone abbreviation, numeric offset or IANA name; None when unknown."""
-    upper = name.upper()
-    if upper in _FIXED_ZONES:
-        return timezone(timedelta(minutes=_FIXED_ZONES[upper]), upper)
-    if upper in _REGION_ZONES:
-        return _region_zone(_REGION_ZONES[upper])
-    offset = _OFFSET_RE.fullmatch(name)
-    if offset is not None:
-        hours, minutes = int(offset["hours"]), int(offset["minutes"] or 0)
-        if hours > 14 or minutes >= 60 or (hours == 14 and minutes):
-            return None
-        total = hours * 60 + minutes
-        return timezone(timedelta(minutes=-total if offset["sign"] in "-−" else total))
-    if _IANA_RE.fullmatch(name):
-        return _region_zone(name)
-    return None
-
-
-def parse_updated(text: str, source: str = "") -> datetime:
-    """The UTC time of an ``Updated: Mon DD, YYYY HH:MM TZ`` line; ArticleRejected otherwise."""
-    line = text.strip()
-    if not _UPDATED_PREFIX_RE.match(line):
-        line = "Updated: " + line
-    fail = "malformed_updated"
-    match = _UPDATED_RE.fullmatch(line)
-    if match is None:
-        raise _reject(
-            fail,
-            f"Updated line must look like 'Updated: Jan 08, 2020 09:06 IST', got {_quote(line)}",
-            source,
-        )
-    month = _MONTHS.get(match["month"].lower())
-    if month is None:
-        raise _reject(fail, f"unknown month {match['month']!r} in Updated line", source)
-    day = _calendar_date(int(match["year"]), month, int(match["day"]))
-    if day is None:
-        raise _reject(fail, f"Updated line has an impossible date: {_quote(line)}", source)
-    hour, minute, second = int(match["hour"]), int(match["minute"]), int(match["second"] or 0)
-    if match["ampm"]:
-        if not 1 <= hour <= 12:
-            raise _reject(fail, f"hour {hour} is not on a 12-hour clock: {_quote(line)}", source)
-        # 12:xx am is just after midnight, 12:xx pm just after noon.
-        hour = hour % 12 + (12 if match["ampm"][0] in "pP" else 0)
-    if hour > 23 or minute > 59 or second > 59:
-        raise _reject(fail, f"impossible time of day in Updated line: {_quote(line)}", source)
-    zone_name = (match["zone"] or "").strip().rstrip(".").strip()
-    if not zone_name:
-        raise _reject(fail, f"Updated line has no time zone: {_quote(line)}", source)
-    zone = _resolve_zone(zone_name)
-    if zone is None:
-        raise _reject(fail, f"unknown time zone {_quote(zone_name, 20)} in Updated line", source)
-    local = datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=zone)
-    try:
-        return local.astimezone(UTC)
-    except OverflowError:
-        raise _reject(fail, f"Updated time is out of range: {_quote(line)}", source) from None
 
 
 def _tweet(paragraph: str) -> Tweet | None:
@@ -275,8 +146,8 @@ def _tweet(paragraph: str) -> Tweet | None:
     match = _TWEET_RE.search(paragraph, max(0, at - 110))
     if match is None:
         return None
-    month = _MONTHS.get(match["month"].lower())
-    posted = _calendar_date(int(match["year"]), month, int(match["day"])) if month else None
+    month = MONTHS.get(match["month"].lower())
+    posted = calendar_date(int(match["year"]), month, int(match["day"])) if month else None
     author = match["author"].strip()
     if posted is None or not author:
         return None
@@ -443,13 +314,13 @@ def _json_updated(value: str | None, source: str) -> datetime | None:
         return parse_updated(text, source)
     if moment.tzinfo is None:
         raise _reject(
-            "malformed_updated", f"updated_at {_quote(text)} has no time zone offset", source
+            "malformed_updated", f"updated_at {quote(text)} has no time zone offset", source
         )
     try:
         return moment.astimezone(UTC)
     except OverflowError:
         raise _reject(
-            "malformed_updated", f"updated_at {_quote(text)} is out of range", source
+            "malformed_updated", f"updated_at {quote(text)} is out of range", source
         ) from None
 
 
@@ -539,9 +410,9 @@ def _from_minimal(obj: dict[str, Any], source: str, ingested_at: datetime | None
     match = _ISO_DATE_RE.fullmatch(raw_date.strip())
     if match is None:
         raise _reject(
-            "invalid_article", f"published_date must be YYYY-MM-DD, got {_quote(raw_date)}", source
+            "invalid_article", f"published_date must be YYYY-MM-DD, got {quote(raw_date)}", source
         )
-    published = _calendar_date(int(match["year"]), int(match["month"]), int(match["day"]))
+    published = calendar_date(int(match["year"]), int(match["month"]), int(match["day"]))
     if published is None:
         raise _reject(
             "impossible_date", f"published_date {raw_date.strip()} is not a calendar date", source

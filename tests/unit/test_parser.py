@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from services.common.article import Article
 from services.common.errors import ArticleRejected
-from services.ingest.parser import parse_article, parse_json_article, parse_path, parse_updated
+from services.ingest.dates import parse_updated
+from services.ingest.parser import parse_article, parse_json_article, parse_path
 from tests.factories import (
     DEFAULT_LEDE,
     INGESTED_AT,
