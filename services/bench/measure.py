@@ -65,6 +65,23 @@ def bench_ingest(settings: Settings, folder: Path, files: int, log: Path) -> dic
     }
 
 
+async def settle(settings: Settings, *, timeout: float = 120.0) -> float:
+    """Wait until Elasticsearch runs no merge (seen twice), at most ``timeout``; seconds waited.
+
+    Phases run one after the other: without this, the merges a phase leaves behind would be
+    paid for by the next one and not by the phase that caused them.
+    """
+    started = time.perf_counter()
+    quiet = 0
+    async with es_client(settings) as es:
+        while quiet < 2 and time.perf_counter() - started < timeout:
+            stats = await es.nodes.stats(metric="indices", index_metric="merge")
+            running = sum(n["indices"]["merges"]["current"] for n in stats["nodes"].values())
+            quiet = quiet + 1 if running == 0 else 0
+            await asyncio.sleep(0.5)
+    return time.perf_counter() - started
+
+
 async def bench_raw_bulk(settings: Settings, docs: list[dict[str, Any]], chunk: int) -> float:
     """A plain ``_bulk`` loader, one request at a time: documents per second."""
     async with es_client(settings, timeout=120) as es:

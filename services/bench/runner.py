@@ -114,12 +114,15 @@ def run(settings: Settings, plan: Plan, *, work: Path | None = None) -> dict[str
         report["peak_rss_mb"]["ingest"] = ingest.pop("ingest_peak_rss") / MB
         report.update(ingest)
         shutil.rmtree(folder)
-        # 3. Raw _bulk loader and the indexer on the same documents, one after the other.
+        # 3. Raw _bulk loader and the indexer on the same documents, one after the other,
+        # each starting on an Elasticsearch with no merge left over from before.
         docs = measure.documents(articles)
+        settled = [asyncio.run(measure.settle(settings))]
         report["raw_bulk_docs_per_s"] = asyncio.run(
             measure.bench_raw_bulk(scoped(settings, tags[1]), docs, settings.batch_max_docs)
         )
         published = sum(1 for _ in articles)
+        settled.append(asyncio.run(measure.settle(settings)))
         rate, rss = asyncio.run(
             measure.bench_indexer(ingest_settings, published, work / "indexer.log")
         )
@@ -130,6 +133,9 @@ def run(settings: Settings, plan: Plan, *, work: Path | None = None) -> dict[str
         report.update(_freshness(settings, plan, tags[2], work))
         # 5. API on the indexed corpus, next to the same queries sent straight to ES.
         from services.bench.api import bench_api
+
+        settled.append(asyncio.run(measure.settle(settings)))
+        report["settle_s"] = [round(seconds, 1) for seconds in settled]
 
         api = asyncio.run(bench_api(ingest_settings, plan, work / "api.log"))
         report["peak_rss_mb"]["api"] = api.pop("peak_rss_mb")
