@@ -65,6 +65,7 @@ def quote(text: str, limit: int = 40) -> str:
 
 
 def calendar_date(year: int, month: int, day: int) -> date | None:
+    """The date, or None when it is not on the calendar (February 30th)."""
     try:
         return date(year, month, day)
     except ValueError:

@@ -164,7 +164,7 @@ def _body(text: str, start: int = 0) -> tuple[str, list[str]]:
     """The body of ``text[start:]`` and its paragraphs, split at blank lines and collapsed."""
     # Whitespace around the body (the Updated line's end, the file's last newline) means
     # nothing: it would be an empty paragraph or the edge of the first or last one.
-    body = text[start:].strip() if start else text.strip()
+    body = text[start:].strip()  # text[0:] is text itself: no copy
     if not body:
         return "", []
     parts = body.split("\n\n")
