@@ -30,6 +30,10 @@ CATEGORY_MAX_CHARS = 64
 ELLIPSIS = "…"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Elasticsearch refuses negative external versions, and news archives reach back centuries:
+# versions count milliseconds from 0001-01-01 UTC, so every date from year 1 to 9999 has one,
+# in time order, and the largest (about 3.2e14) is far below the 2^63 limit.
+VERSION_OFFSET_MS: Final = 62_135_596_800_000  # 0001-01-01 to 1970-01-01
 
 
 def utc_ms(moment: datetime) -> datetime:
@@ -178,7 +182,7 @@ class Article(BaseModel):
 
     @property
     def version(self) -> int:
-        """External version for Elasticsearch: epoch ms of updated_at, else of the publish day."""
+        """External version for Elasticsearch: see ``version_of``."""
         return version_of(self.published_date, self.updated_at)
 
 
@@ -199,7 +203,12 @@ def trusted_article(fields: dict[str, Any]) -> Article:
 
 
 def version_of(published_date: date, updated_at: datetime | None) -> int:
-    """Epoch milliseconds of ``updated_at``, or of ``published_date`` at 00:00 UTC."""
+    """The external version: ms since 0001-01-01 UTC of ``updated_at``, else of the day."""
+    return epoch_ms(published_date, updated_at) + VERSION_OFFSET_MS
+
+
+def epoch_ms(published_date: date, updated_at: datetime | None) -> int:
+    """Unix epoch milliseconds of ``updated_at``, or of ``published_date`` at 00:00 UTC."""
     moment = updated_at or datetime(
         published_date.year, published_date.month, published_date.day, tzinfo=UTC
     )
@@ -260,7 +269,7 @@ def compute_content_hash(
 ) -> str:
     """'sha256:<hex>' over category, dates, given title and body (already normalised)."""
     # The update time enters as its epoch milliseconds: exact, and far cheaper than ISO text.
-    updated = version_of(published_date, updated_at) if updated_at else ""
+    updated = epoch_ms(published_date, updated_at) if updated_at else ""
     head = f"v{SCHEMA_VERSION}\x1f{category}\x1f{published_date}\x1f{updated}\x1f{title or ''}\x1f"
     digest = hashlib.sha256(head.encode())
     digest.update(body.encode())

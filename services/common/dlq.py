@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from services.common.clock import utc_now_iso
 
@@ -12,6 +12,7 @@ H_MESSAGE = "newswire.error.message"
 H_SOURCE = "newswire.source"
 H_STAGE = "newswire.stage"
 H_FAILED_AT = "newswire.failed_at"
+H_TRUNCATED_FROM = "newswire.payload.truncated_from"
 
 
 @dataclass(frozen=True)
@@ -24,16 +25,36 @@ class DeadLetter:
     source: str
     stage: str  # "ingest" or "indexer"
     key: bytes | None = None
+    truncated_from: int | None = None  # the payload's size before it was cut to fit Kafka
 
     def headers(self) -> list[tuple[str, bytes]]:
         """Kafka headers carrying the reason; messages are cut to stay well under limits."""
-        return [
+        headers = [
             (H_CODE, self.code.encode()),
             (H_MESSAGE, self.message[:2000].encode()),
             (H_SOURCE, self.source[:1000].encode()),
             (H_STAGE, self.stage.encode()),
             (H_FAILED_AT, utc_now_iso().encode()),
         ]
+        if self.truncated_from is not None:
+            headers.append((H_TRUNCATED_FROM, str(self.truncated_from).encode()))
+        return headers
+
+
+# Room left for the key, the headers and the record's framing.
+_HEADROOM = 16 * 1024
+
+
+def fit_for_kafka(letter: DeadLetter, max_record_bytes: int) -> DeadLetter:
+    """The letter with its payload cut to fit one record, the original size in a header.
+
+    Only for a letter the broker refused as too large: the original record stays in its own
+    topic (``source`` says where), so what is cut is still there to be read.
+    """
+    room = max(1024, max_record_bytes - _HEADROOM)
+    if len(letter.payload) <= room:
+        return letter
+    return replace(letter, payload=letter.payload[:room], truncated_from=len(letter.payload))
 
 
 def decode_headers(

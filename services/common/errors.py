@@ -7,6 +7,8 @@ NewswireError
 ├── QueryError                  a search request that cannot be run (stable ``code``)
 ├── NotFound                    a requested resource does not exist
 ├── Unauthorized                a missing or wrong API key
+├── BatchAbandoned              the indexer gave a batch up unwritten (shutdown, revocation)
+├── BulkRefused                 Elasticsearch refused a bulk request as a whole (``disposition``)
 └── BackendUnavailable          Kafka or Elasticsearch cannot be reached (retriable)
     ├── KafkaUnavailable
     └── SearchUnavailable
@@ -79,6 +81,26 @@ class Unauthorized(NewswireError):
     """The request lacks a valid API key."""
 
     code = "unauthorized"
+
+
+class BatchAbandoned(NewswireError):
+    """A batch given up before Elasticsearch took all of it; it is read again, never skipped."""
+
+    code = "batch_abandoned"
+    retriable = True
+
+
+class BulkRefused(NewswireError):
+    """A bulk request refused whole; ``disposition`` says wait, retry a few times, or split."""
+
+    code = "bulk_refused"
+
+    def __init__(self, status: int | None, message: str, disposition: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.disposition = disposition
+        # Waiting is for the server's troubles; a split is for the records'.
+        self.retriable = disposition != "split"
 
 
 class BackendUnavailable(NewswireError):

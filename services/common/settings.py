@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     batch_max_bytes: int = Field(default=8_000_000, ge=1024)
     batch_max_wait_ms: int = Field(default=250, ge=1)
     bulk_max_retries: int = Field(default=8, ge=0)
+    # What one bulk request carries, uncompressed: well under Elasticsearch's
+    # http.max_content_length (100 MB), whatever Kafka fetched (its limits count compressed bytes).
+    bulk_max_bytes: int = Field(default=10_485_760, ge=65_536)
     bulk_backoff_max_s: float = Field(default=10.0, gt=0)
 
     # HTTP services.

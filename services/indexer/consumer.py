@@ -17,12 +17,14 @@ from pydantic import ValidationError
 
 from services.common.article import Article
 from services.common.clock import parse_iso, utc_now_iso
-from services.common.dlq import DeadLetter
+from services.common.dlq import DeadLetter, fit_for_kafka
+from services.common.errors import BatchAbandoned
 from services.common.es import make_client
 from services.common.kafka import ensure_topics, make_producer, max_message_bytes
 from services.common.settings import Settings
 from services.indexer import metrics
-from services.indexer.bulk import BatchAbandoned, BulkDoc, BulkWriter
+from services.indexer.bulk import BulkDoc, BulkLimits, BulkWriter
+from services.indexer.bulk_target import EsBulkTarget
 from services.indexer.mapping import document_source, ensure_index
 
 log = structlog.get_logger(__name__)
@@ -34,6 +36,16 @@ Record = Any
 class _Decoded:
     record: Record
     article: Article
+
+
+def bulk_limits(settings: Settings) -> BulkLimits:
+    """The bulk request bounds and retry budget from the settings."""
+    return BulkLimits(
+        max_bytes=settings.bulk_max_bytes,
+        max_docs=settings.batch_max_docs,
+        max_retries=settings.bulk_max_retries,
+        backoff_cap=settings.bulk_backoff_max_s,
+    )
 
 
 class _Revocation(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -83,9 +95,11 @@ class Indexer:
                 client_id=self.client_id,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",  # a new group must not skip what is already there
-                # Big fetches: a batch of articles is megabytes; small ones cost round trips.
-                max_partition_fetch_bytes=max(max_message_bytes(s), 16 * 1024 * 1024),
-                fetch_max_bytes=max(52_428_800, s.batch_max_bytes),
+                # Fetch limits count compressed bytes (zstd packs articles 3:1, repetitive ones
+                # far more): kept to a few records' worth so memory stays bounded; requests to
+                # Elasticsearch are bounded separately, by what is sent (BulkLimits).
+                max_partition_fetch_bytes=max_message_bytes(s),
+                fetch_max_bytes=max(4 * max_message_bytes(s), s.batch_max_bytes),
                 max_poll_records=s.batch_max_docs,
             )
             self._consumer.subscribe([s.topic_articles], listener=_Revocation(self))
@@ -93,12 +107,7 @@ class Indexer:
         except BaseException:
             await self.close()
             raise
-        self._writer = BulkWriter(
-            self._es,
-            s.index_alias,
-            max_item_retries=s.bulk_max_retries,
-            backoff_cap=s.bulk_backoff_max_s,
-        )
+        self._writer = BulkWriter(EsBulkTarget(self._es, s.index_alias), bulk_limits(s))
         return self
 
     async def __aexit__(
@@ -194,6 +203,7 @@ class Indexer:
                 d.article.id,
                 d.article.version,
                 document_source(d.article, d.record.value, indexed_at=now),
+                d.article.content_hash,
             )
             for d in decoded
         ]
@@ -232,19 +242,19 @@ class Indexer:
         return DeadLetter(record.value or b"", code, message, source, "indexer", key=record.key)
 
     async def _send_dead_letters(self, dead: list[DeadLetter], stop: asyncio.Event) -> None:
-        """Produce every dead letter and wait for the acks: only then may offsets move on."""
+        """Produce every dead letter and wait for the acks: only then may offsets move on.
+
+        Retriable Kafka errors are retried until shutdown; a letter the broker refuses for good
+        (too large once the reason's headers are added) is sent again cut to fit, marked so.
+        """
         assert self._producer is not None
         attempt = 0
         while dead:
             try:
-                futures = [
-                    await self._producer.send(
-                        self.settings.topic_dlq, d.payload, key=d.key, headers=d.headers()
-                    )
-                    for d in dead
-                ]
-                await asyncio.gather(*futures)
+                await asyncio.gather(*[await self._send_one(d) for d in dead])
             except KafkaError as exc:
+                if not exc.retriable:
+                    dead = [fit_for_kafka(d, max_message_bytes(self.settings)) for d in dead]
                 attempt += 1
                 if stop.is_set() or self.revoking:
                     raise BatchAbandoned(f"dead letters not acknowledged: {exc!r}") from exc
@@ -254,6 +264,13 @@ class Indexer:
                 metrics.DLQ.labels(code=d.code).inc()
                 log.warning("dead-lettered", code=d.code, source=d.source, reason=d.message)
             return
+
+    async def _send_one(self, letter: DeadLetter) -> asyncio.Future[object]:
+        assert self._producer is not None
+        future: asyncio.Future[object] = await self._producer.send(
+            self.settings.topic_dlq, letter.payload, key=letter.key, headers=letter.headers()
+        )
+        return future
 
     def _record_success(
         self, decoded: list[_Decoded], indexed: int, stale: int, failed: int

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,7 +12,8 @@ import orjson
 import structlog
 from elasticsearch import AsyncElasticsearch, BadRequestError, TransportError
 
-from services.common.clock import utc_now_iso
+from services.common.article import version_of
+from services.common.clock import parse_iso, utc_now_iso
 from services.common.errors import SearchUnavailable
 from services.common.settings import Settings
 
@@ -42,7 +44,22 @@ def document_source(article: Article, value: bytes, *, indexed_at: str) -> bytes
         {"has_tweets": bool(article.tweets), "version": article.version, "indexed_at": indexed_at}
     )
     body = value.rstrip()
+    if b"\n" in body or b"\r" in body:
+        # Valid JSON may span lines (a foreign producer pretty-printing); a bulk body may not.
+        body = orjson.dumps(orjson.loads(body))
     return body[:-1] + b"," + extra[1:]
+
+
+def source_version(source: dict[str, Any]) -> int:
+    """The external version a stored document must have, from its own dates.
+
+    Recomputed rather than copied, so a reindex also moves documents written under an older
+    versioning rule (epoch milliseconds, negative before 1970) to the current one.
+    """
+    updated = source.get("updated_at")
+    return version_of(
+        date.fromisoformat(source["published_date"]), parse_iso(updated) if updated else None
+    )
 
 
 def to_document(article: Article, *, indexed_at: str | None = None) -> dict[str, Any]:

@@ -18,6 +18,14 @@ BULK_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 BULK_RETRIES = Counter("newswire_indexer_bulk_retries_total", "Bulk retries by cause.", ["reason"])
+BULK_SPLITS = Counter(
+    "newswire_indexer_bulk_splits_total",
+    "Bulk requests refused as a whole and split in halves to find the records at fault.",
+)
+VERSION_CONFLICTS = Counter(
+    "newswire_indexer_version_conflicts_total",
+    "Records with the version of an indexed document but other content (dead-lettered).",
+)
 BATCH_SIZE = Histogram(
     "newswire_indexer_batch_size",
     "Records per batch.",
@@ -36,5 +44,13 @@ COMMITS_FAILED = Counter(
 )
 
 # Series that exist from the start (at 0): dashboards and alerts see "none yet", not "no data".
-for _code in ("not_json", "invalid_article", "index_rejected", "index_retries_exhausted"):
+for _code in (
+    "not_json",
+    "invalid_article",
+    "index_rejected",
+    "index_retries_exhausted",
+    "too_large",
+    "invalid_version",
+    "version_conflict",
+):
     DLQ.labels(code=_code)

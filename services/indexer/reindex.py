@@ -18,7 +18,8 @@ from elasticsearch import AsyncElasticsearch
 from services.common.clock import utc_now_iso
 from services.common.settings import Settings
 from services.indexer.bulk import BulkDoc, BulkWriter
-from services.indexer.mapping import ensure_index, load_mapping
+from services.indexer.bulk_target import EsBulkTarget
+from services.indexer.mapping import ensure_index, load_mapping, source_version
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,12 @@ def next_index(alias: str, existing: list[str]) -> str:
     return f"{alias}-v{max(numbers, default=0) + 1}"
 
 
+def _copy_of(doc_id: str, source: dict[str, Any]) -> BulkDoc:
+    version = source_version(source)
+    source["version"] = version
+    return BulkDoc(doc_id, version, orjson.dumps(source))
+
+
 async def _copy(
     es: AsyncElasticsearch, source: str, writer: BulkWriter, query: dict[str, Any]
 ) -> int:
@@ -46,10 +53,7 @@ async def _copy(
     scroll_id = page.get("_scroll_id")
     try:
         while hits := page["hits"]["hits"]:
-            docs = [
-                BulkDoc(h["_id"], int(h["_source"]["version"]), orjson.dumps(h["_source"]))
-                for h in hits
-            ]
+            docs = [_copy_of(h["_id"], h["_source"]) for h in hits]
             result = await writer.write(docs, should_abort=lambda: False)
             copied += result.indexed + result.stale
             if result.failures:
@@ -69,7 +73,7 @@ async def reindex(es: AsyncElasticsearch, settings: Settings) -> Reindexed:
     existing = list((await es.indices.get(index=f"{alias}-v*")).body)
     new = next_index(alias, existing)
     await es.indices.create(index=new, **load_mapping())
-    writer = BulkWriter(es, new)
+    writer = BulkWriter(EsBulkTarget(es, new))
     started = utc_now_iso()
     await es.indices.refresh(index=old)  # the copy reads through search: make writes visible
     copied = await _copy(es, old, writer, {"match_all": {}})

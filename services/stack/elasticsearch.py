@@ -41,6 +41,10 @@ def service_user() -> str | None:
     return SERVICE_USER
 
 
+# Kept equal in docker-compose.yml (a unit test checks).
+HTTP_MAX_CONTENT = "32mb"
+
+
 class ElasticsearchServer:
     """The Elasticsearch process with its own config, data and logs under the state dir."""
 
@@ -83,6 +87,9 @@ class ElasticsearchServer:
                 f"transport.port: {self.port + 100}",
                 "discovery.type: single-node",
                 "xpack.security.enabled: false",
+                # Smaller than the default 100mb: a runaway request costs less heap. The
+                # indexer's requests stay far under it (NEWSWIRE_BULK_MAX_BYTES); compose too.
+                f"http.max_content_length: {HTTP_MAX_CONTENT}",
                 # A nearly full developer disk must not turn the index read-only mid-test.
                 "cluster.routing.allocation.disk.threshold_enabled: false",
                 "",

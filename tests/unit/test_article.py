@@ -18,6 +18,7 @@ from services.common.article import (
     EXAMPLES,
     SCHEMA_PATH,
     SCHEMA_VERSION,
+    VERSION_OFFSET_MS,
     Article,
     Tweet,
     article_json_schema,
@@ -157,12 +158,40 @@ def test_json_round_trip_with_tweets() -> None:
     assert Article.model_validate_json(article.model_dump_json()) == article
 
 
-def test_version_is_epoch_milliseconds() -> None:
+def test_version_counts_milliseconds_from_year_one() -> None:
     updated = datetime(2020, 1, 8, 3, 36, 0, 250000, tzinfo=UTC)
-    assert version_of(date(2020, 1, 8), updated) == 1578454560250
-    assert version_of(date(2020, 1, 8), None) == 1578441600000
-    assert version_of(date(1969, 12, 31), None) == -86_400_000
-    assert make_article(updated=None, date="2020-01-08").version == 1578441600000
+    offset = VERSION_OFFSET_MS
+    assert offset == (datetime(1970, 1, 1, tzinfo=UTC) - datetime(1, 1, 1, tzinfo=UTC)) // (
+        timedelta(milliseconds=1)
+    )
+    assert version_of(date(2020, 1, 8), updated) == 1578454560250 + offset
+    assert version_of(date(2020, 1, 8), None) == 1578441600000 + offset
+    assert make_article(updated=None, date="2020-01-08").version == 1578441600000 + offset
+
+
+def test_every_version_from_year_one_to_9999_is_a_valid_external_version() -> None:
+    # Elasticsearch takes external versions from 0 to 2^63 - 1.
+    first = version_of(date(1, 1, 1), None)
+    last = version_of(date(9999, 12, 31), datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC))
+    assert first == 0
+    assert 0 < last < 2**63 - 1
+    assert version_of(date(1969, 12, 31), None) > 0
+
+
+def test_versions_keep_time_order_across_1970() -> None:
+    days = [
+        date(1, 1, 1),
+        date(1066, 10, 14),
+        date(1890, 5, 1),
+        date(1969, 12, 31),
+        date(1970, 1, 1),
+    ]
+    versions = [version_of(day, None) for day in days]
+    assert versions == sorted(versions)
+    assert len(set(versions)) == len(versions)
+    older = version_of(date(1890, 5, 1), datetime(1890, 5, 1, 9, 0, tzinfo=UTC))
+    newer = version_of(date(1890, 5, 1), datetime(1890, 5, 2, 9, 0, tzinfo=UTC))
+    assert version_of(date(1890, 5, 1), None) < older < newer
 
 
 def test_version_never_uses_the_ingest_time() -> None:

@@ -198,3 +198,14 @@ def test_the_mapping_travels_in_the_wheel() -> None:
         pyproject
     )
     assert Path(REPO / "deploy" / "elasticsearch" / "news-articles.json").is_file()
+
+
+def test_compose_elasticsearch_takes_requests_of_the_local_stack_size() -> None:
+    from services.common.settings import Settings
+    from services.stack.elasticsearch import HTTP_MAX_CONTENT
+
+    env = compose()["services"]["elasticsearch"]["environment"]
+    assert env["http.max_content_length"] == HTTP_MAX_CONTENT
+    assert HTTP_MAX_CONTENT.endswith("mb")
+    # The indexer's bulk requests stay well under what the server takes.
+    assert Settings().bulk_max_bytes * 2 <= int(HTTP_MAX_CONTENT[:-2]) * 1024 * 1024

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.common.article import Article
+from services.common.article import Article, version_of
 from services.common.errors import ArticleRejected
 from services.ingest.dates import parse_updated
 from services.ingest.parser import parse_article, parse_json_article, parse_path
@@ -496,9 +496,9 @@ def test_content_hash_changes_with_content_but_not_with_source_or_ingest_time() 
 
 def test_version_falls_back_to_the_published_day_not_the_ingest_time() -> None:
     article = make_article(updated=None, date="2020-01-08")
-    assert article.version == int(datetime(2020, 1, 8, tzinfo=UTC).timestamp() * 1000)
+    assert article.version == version_of(date(2020, 1, 8), None)
     updated = make_article(updated="Jan 08, 2020 09:06 IST")
-    assert updated.version == int(datetime(2020, 1, 8, 3, 36, tzinfo=UTC).timestamp() * 1000)
+    assert updated.version == version_of(date(2020, 1, 8), datetime(2020, 1, 8, 3, 36, tzinfo=UTC))
 
 
 # --- rejections -------------------------------------------------------------------------------
