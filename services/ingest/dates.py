@@ -7,7 +7,11 @@ from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from services.common.clock import to_iso
 from services.common.errors import ArticleRejected
+
+# How far ahead of this machine's clock an article's time may be (clock skew, time zones).
+DEFAULT_MAX_FUTURE_S = 86_400.0
 
 MONTHS: dict[str, int] = {}
 for _number, _name in enumerate(
@@ -150,3 +154,37 @@ def parse_updated(text: str, source: str = "") -> datetime:
         raise ArticleRejected(
             fail, f"Updated time is out of range: {quote(line)}", source=source
         ) from None
+
+
+def check_not_future(
+    published: date,
+    updated: datetime | None,
+    source: str,
+    *,
+    max_future_s: float = DEFAULT_MAX_FUTURE_S,
+    now: datetime | None = None,
+) -> None:
+    """Reject an article dated further ahead than ``max_future_s`` from now.
+
+    The article's time is its version: a typo ("2062") or an attacker's 9999-12-31 would
+    otherwise lock the article against every real correction.
+    """
+    now = now or datetime.now(UTC)
+    try:
+        limit = now + timedelta(seconds=max_future_s)
+    except OverflowError:
+        return  # a bound past year 9999 bounds nothing
+    if updated is not None and updated > limit:
+        raise ArticleRejected(
+            "future_updated",
+            f"updated_at {to_iso(updated)} is more than {max_future_s:g} s ahead of now "
+            f"({to_iso(now)})",
+            source=source,
+        )
+    if datetime(published.year, published.month, published.day, tzinfo=UTC) > limit:
+        raise ArticleRejected(
+            "future_date",
+            f"published date {published.isoformat()} is more than {max_future_s:g} s ahead of "
+            f"now ({to_iso(now)})",
+            source=source,
+        )
