@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import random
 import time
-import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -15,10 +13,17 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from services.bench.corpus import Corpus
-from services.bench.measure import Progress, bench_parse
+from services.bench.loads import (
+    Item,
+    Load,
+    check_dead_letters,
+    corpus_load,
+    large_burst_load,
+    poison_load,
+)
+from services.bench.measure import Progress
 from services.bench.procs import Child
 from services.bench.runner import scoped
-from services.common.article import Article
 from services.common.es import es_client
 from services.common.kafka import ensure_topics, make_producer, topic_offsets
 from services.common.settings import Settings
@@ -40,6 +45,7 @@ class Outcome:
     lost: int = 0
     duplicated: int = 0
     seconds: float = 0.0
+    dlq_by_code: dict[str, int] = field(default_factory=dict)  # expected, checked in notes
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -49,12 +55,11 @@ class Outcome:
 
 
 class Stream:
-    """Publishes articles (and optional poison) at a steady pace, re-sending what failed."""
+    """Publishes records at a steady pace, re-sending what failed."""
 
-    def __init__(self, settings: Settings, articles: list[Article], poison: int, rate: float):
+    def __init__(self, settings: Settings, items: list[Item], rate: float):
         self.settings = settings
-        self.articles = articles
-        self.poison = poison
+        self.items = items
         self.rate = rate
         self.sent = 0
 
@@ -63,15 +68,9 @@ class Stream:
         producer = make_producer(self.settings, client_id="chaos")
         await producer.start()
         try:
-            items: list[tuple[bytes, bytes]] = [
-                (a.id.encode(), a.model_dump_json().encode()) for a in self.articles
-            ]
-            rng = random.Random(7)
-            for n in range(self.poison):
-                items.insert(rng.randrange(len(items)), (f"poison-{n}".encode(), b"{not json"))
             start = time.perf_counter()
-            pending: list[tuple[asyncio.Future[Any], tuple[bytes, bytes]]] = []
-            for n, item in enumerate(items):
+            pending: list[tuple[asyncio.Future[Any], Item]] = []
+            for n, item in enumerate(self.items):
                 await asyncio.sleep(max(0.0, start + n / self.rate - time.perf_counter()))
                 pending.append((await self._send(producer, item), item))
                 self.sent += 1
@@ -82,9 +81,7 @@ class Stream:
         finally:
             await producer.stop()
 
-    async def _send(
-        self, producer: AIOKafkaProducer, item: tuple[bytes, bytes]
-    ) -> asyncio.Future[Any]:
+    async def _send(self, producer: AIOKafkaProducer, item: Item) -> asyncio.Future[Any]:
         while True:
             try:
                 future: asyncio.Future[Any] = await producer.send(
@@ -97,7 +94,7 @@ class Stream:
     async def _settle(
         self,
         producer: AIOKafkaProducer,
-        pending: list[tuple[asyncio.Future[Any], tuple[bytes, bytes]]],
+        pending: list[tuple[asyncio.Future[Any], Item]],
     ) -> None:
         for future, item in pending:
             while True:
@@ -154,35 +151,34 @@ async def _wait_committed(settings: Settings, total: int, timeout: float) -> boo
 async def scenario(
     settings: Settings,
     name: str,
-    count: int,
+    load: Load,
     work: Path,
     fault: Fault,
     *,
-    poison_share: float = 0.0,
     rate: float = 2000.0,
+    indexer: dict[str, Any] | None = None,
 ) -> Outcome:
-    """Stream ``count`` articles through a running indexer while ``fault`` runs beside it."""
+    """Stream ``load`` through a running indexer while ``fault`` runs beside it."""
     s = scoped(settings, f"chaos-{name}-{int(time.time())}")
     await ensure_topics(s)
     outcome = Outcome(name)
     started = time.perf_counter()
-    articles = bench_parse(count, seed=zlib.crc32(name.encode()) % 10_000)[1]
-    poison = int(count * poison_share)
-    stream = Stream(s, articles, poison, rate)
-    indexers = [Child("services.indexer", s, work / f"{name}-indexer-0.log").start()]
+    stream = Stream(s, load.items, rate)
+    child_settings = s.model_copy(update=indexer or {})
+    indexers = [Child("services.indexer", child_settings, work / f"{name}-indexer-0.log").start()]
     try:
         await asyncio.to_thread(indexers[0].wait_ready, s.indexer_port)
-        await asyncio.gather(stream.run(), fault(s, work, indexers))
-        if not await _wait_committed(s, len(articles) + poison, timeout=300):
+        await asyncio.gather(stream.run(), fault(child_settings, work, indexers))
+        if not await _wait_committed(s, len(load.items), timeout=300):
             outcome.notes.append("indexer did not commit everything within 5 minutes")
     finally:
         for child in indexers:
             child.stop()
     outcome.sent = stream.sent
-    outcome.accepted = len(articles)
-    await verify(s, {a.id for a in articles}, outcome)
-    if outcome.dlq != poison:
-        outcome.notes.append(f"expected {poison} dead letters, found {outcome.dlq}")
+    outcome.accepted = len(load.articles)
+    await verify(s, {a.id for a in load.articles}, outcome)
+    outcome.dlq_by_code = dict(load.dead)
+    outcome.notes.extend(await check_dead_letters(s, load))
     outcome.seconds = round(time.perf_counter() - started, 1)
     return outcome
 
@@ -275,29 +271,46 @@ SCENARIOS = [
     "es_restart",
     "kafka_restart",
     "poison_1pct",
+    "poison_records",
+    "large_burst",
     "ingest_killed",
     "rebalance",
 ]
+# Records over this are dead-lettered unsent in poison_records (it carries a few on purpose).
+POISON_BULK_MAX_BYTES = 256 * 1024
 
 
 async def run_scenarios(
     settings: Settings, stack: LocalStack | None, count: int, work: Path, names: list[str]
 ) -> list[Outcome]:
     """Run the named scenarios one after the other."""
+
+    def run(name: str, fault: Fault, **kwargs: Any) -> Callable[[], Awaitable[Outcome]]:
+        return lambda: scenario(settings, name, corpus_load(name, count), work, fault, **kwargs)
+
     table: dict[str, Callable[[], Awaitable[Outcome]]] = {
-        "indexer_kill9": lambda: scenario(settings, "indexer_kill9", count, work, kill_indexer),
-        "es_restart": lambda: scenario(
-            settings, "es_restart", count, work, restart_server(stack, "elasticsearch", 10)
-        ),
-        "kafka_restart": lambda: scenario(
-            settings, "kafka_restart", count, work, restart_server(stack, "kafka", 5)
-        ),
+        "indexer_kill9": run("indexer_kill9", kill_indexer),
+        "es_restart": run("es_restart", restart_server(stack, "elasticsearch", 10)),
+        "kafka_restart": run("kafka_restart", restart_server(stack, "kafka", 5)),
         "poison_1pct": lambda: scenario(
-            settings, "poison_1pct", count, work, nothing, poison_share=0.01
+            settings, "poison_1pct", corpus_load("poison_1pct", count, 0.01), work, nothing
+        ),
+        "poison_records": lambda: scenario(
+            settings,
+            "poison_records",
+            poison_load(count, POISON_BULK_MAX_BYTES),
+            work,
+            nothing,
+            indexer={"bulk_max_bytes": POISON_BULK_MAX_BYTES},
+        ),
+        # 500 articles of about 1 MB as fast as Kafka takes them.
+        "large_burst": lambda: scenario(
+            settings, "large_burst", large_burst_load(500), work, nothing, rate=10_000
         ),
         "ingest_killed": lambda: ingest_killed(settings, count, work),
-        "rebalance": lambda: scenario(settings, "rebalance", count, work, rebalance),
+        "rebalance": run("rebalance", rebalance),
     }
+    names = [name.replace("-", "_") for name in names]  # poison-records as well as poison_records
     unknown = sorted(set(names) - set(table))
     if unknown:
         raise ValueError(f"unknown scenarios {unknown}; known: {sorted(table)}")

@@ -28,6 +28,7 @@ _FIELDS = (
     "batch_max_docs",
     "batch_max_bytes",
     "batch_max_wait_ms",
+    "bulk_max_bytes",
     "api_port",
     "ingest_port",
     "indexer_port",
