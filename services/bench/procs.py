@@ -49,6 +49,8 @@ def child_env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWIRE_")}
     env.update({f"NEWSWIRE_{name.upper()}": str(getattr(settings, name)) for name in _FIELDS})
     env["NEWSWIRE_LOG_LEVEL"] = "WARNING"
+    if settings.api_key is not None:
+        env["NEWSWIRE_API_KEY"] = settings.api_key.get_secret_value()
     return env
 
 

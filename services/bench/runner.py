@@ -35,10 +35,15 @@ class Plan:
     api_concurrency: int = 8
     seed: int = 42
 
+    burst_uploads: int = 500
+    slow_connections: int = 400
+
     @classmethod
     def quick(cls) -> Plan:
         """Under three minutes on two cores."""
-        return cls(size=5000, fresh_seconds=10.0, api_seconds=10.0)
+        return cls(
+            size=5000, fresh_seconds=10.0, api_seconds=10.0, burst_uploads=100, slow_connections=50
+        )
 
 
 def machine() -> dict[str, Any]:
@@ -140,6 +145,19 @@ def run(settings: Settings, plan: Plan, *, work: Path | None = None) -> dict[str
         api = asyncio.run(bench_api(ingest_settings, plan, work / "api.log"))
         report["peak_rss_mb"]["api"] = api.pop("peak_rss_mb")
         report.update(api)
+        # 6. The ingest service under 500 concurrent 1 MB uploads and 400 slow connections.
+        from services.bench.burst import bench_burst
+
+        burst = bench_burst(
+            scoped(settings, tags[0]),
+            work,
+            uploads=plan.burst_uploads,
+            slow=plan.slow_connections,
+            slow_seconds=15.0 if plan.size < 50_000 else 30.0,
+        )
+        report["ingest_burst"] = burst
+        report["peak_rss_mb"]["ingest_burst"] = burst["burst_peak_rss_mb"]
+        report["peak_rss_mb"]["ingest_slow"] = burst["slow_peak_rss_mb"]
     finally:
         asyncio.run(_cleanup(settings, tags))
     return report

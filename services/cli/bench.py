@@ -108,3 +108,30 @@ def bench_parse(
 
     rate, articles = measure_parse(size, seed=42)
     console.print(f"parsed {size:,} inputs ({len(articles):,} accepted): {rate:,.0f} articles/s")
+
+
+@app.command("burst")
+def bench_burst(
+    uploads: Annotated[int, typer.Option(help="1 MB uploads sent at once.")] = 500,
+    slow: Annotated[int, typer.Option(help="Slow connections trickling a 1 MB body.")] = 400,
+    report: Annotated[Path, typer.Option(help="Where to write the JSON report.")] = Path(
+        "reports/bench-burst.json"
+    ),
+) -> None:
+    """Only the ingest burst: peak RSS and answers under big uploads and slow clients."""
+    import tempfile
+
+    from services.bench.burst import bench_burst as measure_burst
+    from services.bench.runner import machine, scoped, write_report
+
+    settings = get_settings()
+    ensure_stack(settings)
+    work = Path(tempfile.mkdtemp(prefix="newswire-burst-"))
+    result = {
+        "machine": machine(),
+        **measure_burst(scoped(settings, "burst"), work, uploads=uploads, slow=slow),
+    }
+    write_report(result, report)
+    for key, value in result.items():
+        if key != "machine":
+            console.print(f"{key}: {value}")
