@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -22,7 +23,9 @@ from services.stack.runner import LocalStack
 pytest_plugins = ["tests.integration.api_fixtures"]
 
 KAFKA_IMAGE = "apache/kafka:4.1.1"
-ES_IMAGE = "docker.elastic.co/elasticsearch/elasticsearch:9.5.0"
+# Elasticsearch with Newswire's analysis plugin, as compose builds it.
+ES_DOCKERFILE = "deploy/elasticsearch/Dockerfile"
+REPO = Path(__file__).resolve().parents[1]
 
 
 # The local stack of this session, when that is what runs the servers (fault-injection tests
@@ -40,12 +43,14 @@ def _docker_answers() -> bool:
 
 
 def _containers() -> Iterator[Settings]:
+    from testcontainers.core.image import DockerImage
     from testcontainers.elasticsearch import ElasticSearchContainer
     from testcontainers.kafka import KafkaContainer
 
     with (
+        DockerImage(path=REPO, dockerfile_path=ES_DOCKERFILE, tag="newswire-es:test") as image,
         KafkaContainer(KAFKA_IMAGE).with_kraft() as kafka,
-        ElasticSearchContainer(ES_IMAGE, mem_limit="2g") as es,
+        ElasticSearchContainer(str(image), mem_limit="2g") as es,
     ):
         yield Settings(kafka_bootstrap=kafka.get_bootstrap_server(), es_url=es.get_url())
 

@@ -40,14 +40,32 @@ def document_source(article: Article, value: bytes, *, indexed_at: str) -> bytes
     ``value`` must be the article's validated JSON object; the derived fields are spliced in
     before its closing brace, which is far cheaper than a model dump and a new encoding.
     """
-    extra = orjson.dumps(
-        {"has_tweets": bool(article.tweets), "version": article.version, "indexed_at": indexed_at}
-    )
+    fields: dict[str, Any] = {
+        "has_tweets": bool(article.tweets),
+        "version": article.version,
+        "indexed_at": indexed_at,
+    }
+    fields.update(language_fields(article.language, article.title, article.body))
+    extra = orjson.dumps(fields)
     body = value.rstrip()
     if b"\n" in body or b"\r" in body:
         # Valid JSON may span lines (a foreign producer pretty-printing); a bulk body may not.
         body = orjson.dumps(orjson.loads(body))
     return body[:-1] + b"," + extra[1:]
+
+
+# Languages with an analyzer of their own, and the field that carries their text. Every
+# article's text is also analysed as English (``text``), so a query reaches every language.
+LANGUAGE_FIELDS = {"es": "text_es"}
+
+
+def language_fields(language: str, title: str, body: str) -> dict[str, str]:
+    """The per-language search field of an article, when its language has one.
+
+    Not kept in ``_source`` (the mapping excludes it): it is title and body again.
+    """
+    field = LANGUAGE_FIELDS.get(language)
+    return {field: f"{title}\n\n{body}"} if field else {}
 
 
 def source_version(source: dict[str, Any]) -> int:
@@ -68,6 +86,7 @@ def to_document(article: Article, *, indexed_at: str | None = None) -> dict[str,
     doc["has_tweets"] = bool(article.tweets)
     doc["version"] = article.version
     doc["indexed_at"] = indexed_at or utc_now_iso()
+    doc.update(language_fields(article.language, article.title, article.body))
     return doc
 
 

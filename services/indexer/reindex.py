@@ -19,7 +19,12 @@ from services.common.clock import utc_now_iso
 from services.common.settings import Settings
 from services.indexer.bulk import BulkDoc, BulkWriter
 from services.indexer.bulk_target import EsBulkTarget
-from services.indexer.mapping import ensure_index, load_mapping, source_version
+from services.indexer.mapping import (
+    ensure_index,
+    language_fields,
+    load_mapping,
+    source_version,
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,10 @@ def next_index(alias: str, existing: list[str]) -> str:
 def _copy_of(doc_id: str, source: dict[str, Any]) -> BulkDoc:
     version = source_version(source)
     source["version"] = version
+    # Fields the mapping keeps out of _source are derived again from what is kept.
+    source.update(
+        language_fields(source.get("language", ""), source.get("title", ""), source["body"])
+    )
     return BulkDoc(doc_id, version, orjson.dumps(source))
 
 

@@ -14,6 +14,7 @@ from services.stack.artifacts import Artifacts, resolve
 from services.stack.elasticsearch import ElasticsearchServer
 from services.stack.jdk import find_java_home
 from services.stack.kafka import KafkaServer
+from services.stack.plugin import ensure_plugin
 from services.stack.process import ManagedProcess, port_in_use, tail
 
 
@@ -58,6 +59,7 @@ class LocalStack:
         if self._servers is None:
             artifacts: Artifacts = resolve(self.settings.cache_dir)
             java_home = find_java_home(self.settings.java_home, self.settings.cache_dir)
+            ensure_plugin(artifacts.es_home, java_home)
             self._servers = [
                 KafkaServer(self.settings, artifacts, java_home),
                 ElasticsearchServer(self.settings, artifacts, java_home),

@@ -71,7 +71,7 @@ def test_the_mapping_fills_the_combined_field_from_title_and_body() -> None:
     assert copied == {"title", "body"}
     # Same analyzer everywhere: a word found in `text` is highlighted in title and body alike.
     assert fields[COMBINED]["analyzer"] == fields["title"]["analyzer"] == fields["body"]["analyzer"]
-    assert mapping_version(mapping) == 2
+    assert mapping_version(mapping) == 3
     assert mapping_version({}) == 1
 
 
