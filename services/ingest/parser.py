@@ -21,6 +21,7 @@ bytes: a property test feeds it arbitrary data.
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -49,6 +50,7 @@ from services.common.article import (
 )
 from services.common.errors import ArticleRejected
 from services.ingest.dates import MONTHS, calendar_date, parse_updated, quote
+from services.ingest.readers import kind_of, read_file
 
 DEFAULT_MAX_BYTES = 1_048_576
 
@@ -459,16 +461,21 @@ def _from_minimal(obj: dict[str, Any], source: str, ingested_at: datetime | None
 
 
 def parse_path(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Article:
-    """Read and parse one seed file; an unreadable file is rejected with code 'unreadable'."""
+    """Read and parse one seed file; an unreadable one (or not a file) is 'unreadable'."""
     source = str(path)
     try:
-        with path.open("rb") as handle:
-            # One byte over the limit is enough to know it is too large: never read a huge file.
-            data = handle.read(max_bytes + 1)
+        kind = kind_of(os.stat(path).st_mode)  # a link named is followed: the caller chose it
     except OSError as exc:
         raise _reject(
             "unreadable", f"cannot read {source}: {exc.strerror or exc}", source
         ) from None
+    if kind != "regular":  # a FIFO or a device is never opened: it could block forever
+        raise _reject("unreadable", f"cannot read {source}: {kind}, not a regular file", source)
+    # One byte over the limit is enough to know it is too large: never read a huge file.
+    read = read_file(Path(os.path.realpath(path)), max_bytes)
+    if read.error is not None or read.skipped is not None:
+        raise _reject("unreadable", read.error or f"cannot read {source}: {read.skipped}", source)
+    data = read.data
     if len(data) > max_bytes:
         raise _reject("too_large", f"the file is over the {max_bytes}-byte limit", source)
     return parse_article(data, source=source, max_bytes=max_bytes)

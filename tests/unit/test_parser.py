@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import unicodedata
 from collections.abc import Callable
@@ -612,6 +613,21 @@ def test_parse_path_rejects_unreadable_files(tmp_path: Path) -> None:
             parse_path(path)
         assert info.value.code == "unreadable"
         assert info.value.source == str(path)
+
+
+def test_parse_path_never_opens_a_fifo(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer forever
+    with pytest.raises(ArticleRejected) as info:
+        parse_path(fifo)
+    assert info.value.code == "unreadable"
+    assert info.value.message == f"cannot read {fifo}: fifo, not a regular file"
+
+
+def test_parse_path_follows_a_link_it_is_given(tmp_path: Path) -> None:
+    link = tmp_path / "link.txt"
+    link.symlink_to(REFERENCE_SEED)
+    assert parse_path(link).id == parse_path(REFERENCE_SEED).id
 
 
 def test_parse_path_reads_no_more_than_needed(tmp_path: Path) -> None:
