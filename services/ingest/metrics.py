@@ -30,3 +30,5 @@ for _code in (
     "internal_error",
 ):
     REJECTED.labels(code=_code)
+for _reason in ("symlink", "fifo", "character_device", "vanished", "replaced"):
+    SKIPPED.labels(reason=_reason)
