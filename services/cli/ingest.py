@@ -41,8 +41,10 @@ async def _stdin_items(limit: int) -> AsyncIterator[Item]:
     number = 0
     while line := await loop.run_in_executor(None, _read_line, limit):
         number += 1
-        if line.strip():
-            yield Item(line.strip(), f"stdin:{number}", json=True)
+        # A line cut at the limit stays as it is (stripped, it could seem to fit).
+        cut = len(line) > limit and not line.endswith(b"\n")
+        if cut or line.strip():
+            yield Item(line if cut else line.strip(), f"stdin:{number}", json=True)
 
 
 async def _ingest(paths: list[Path], force: bool, quiet: bool, workers: int) -> Summary:

@@ -150,18 +150,46 @@ async def test_json_input_whose_record_is_too_large_is_dead_lettered_with_its_by
     assert letter.value == raw
 
 
-def run_cli(settings: Settings, state: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    settings: Settings, state: Path, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """``newswire ingest ARGS`` as a user runs it; a hang fails after two minutes."""
     # Wide columns: rich must not wrap the messages the test looks for.
     env = {**child_env(settings), "NEWSWIRE_STATE_DIR": str(state), "COLUMNS": "1000"}
     return subprocess.run(
         [sys.executable, "-m", "services.cli", "ingest", *args],
         env=env,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+async def test_stdin_lines_too_large_as_input_or_as_record_are_dead_lettered_and_it_goes_on(
+    settings: Settings, tmp_path: Path
+) -> None:
+    minimal = {"category": "world", "published_date": "2020-01-08"}
+    tweet = "A long quoted tweet about the news. " * 5 + "— Jane Doe (@jane) January 8, 2020"
+    lines = [
+        json.dumps({**minimal, "body": "x " * 1_000_000}),  # 2 MB: over the input limit
+        json.dumps({**minimal, "body": "Lede.\n\n" + "\n\n".join([tweet] * 3500)}),
+        json.dumps({**minimal, "body": "A fine story."}),
+    ]
+    result = run_cli(settings, tmp_path / "state", "-", "--json", stdin="\n".join(lines) + "\n")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["published"], summary["rejected"]) == (1, 2)
+    letters = await read_topic(settings, settings.topic_dlq, 2)
+    by_source = {decode_headers(r.headers)[H_SOURCE]: r for r in letters}
+    assert {s: decode_headers(r.headers)[H_CODE] for s, r in by_source.items()} == {
+        "stdin:1": "too_large",
+        "stdin:2": "too_large",
+    }
+    # Dead letters share the record limit: an oversized line keeps its first bytes only.
+    assert by_source["stdin:1"].value == lines[0].encode()[: settings.max_article_bytes + 1]
+    assert by_source["stdin:2"].value == lines[1].encode()
 
 
 @pytest.mark.parametrize("workers", [1, 2])
