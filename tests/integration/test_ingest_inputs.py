@@ -110,6 +110,31 @@ async def test_a_slowly_written_file_is_published_once_whole(
     assert json.loads(records[0].value)["body"] == whole.body
 
 
+async def test_a_folder_moved_into_the_watch_folder_brings_its_files(
+    settings: Settings, tmp_path: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    batch = tmp_path / "batch"
+    (batch / "deeper").mkdir(parents=True)
+    (batch / "one.txt").write_text(seed_text(lede="First of a batch."))
+    (batch / "deeper" / "two.txt").write_text(seed_text(lede="Second of a batch."))
+    stop = asyncio.Event()
+    async with Publisher(settings) as publisher:
+        ingester = Ingester(publisher, None)
+        task = asyncio.create_task(watch(inbox, ingester, stop, quiet_ms=300))
+        await asyncio.sleep(1.0)
+        batch.rename(inbox / "batch")  # one event for the folder, none per file
+        await wait_until(lambda: ingester.summary.published >= 2, 30, "the batch's files")
+        stop.set()
+        await asyncio.wait_for(task, 10)
+    records = await read_topic(settings, settings.topic_articles, 2)
+    assert sorted(Path(json.loads(r.value)["source"]).name for r in records) == [
+        "one.txt",
+        "two.txt",
+    ]
+
+
 async def test_the_watcher_stops_promptly_while_files_wait_for_quiet(
     settings: Settings, tmp_path: Path
 ) -> None:
