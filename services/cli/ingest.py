@@ -26,13 +26,25 @@ from services.ingest.watch import watch as watch_folder
 console = Console(stderr=True)
 
 
-async def _stdin_items() -> AsyncIterator[Item]:
+def _read_line(limit: int) -> bytes:
+    """One line of stdin, cut after ``limit + 1`` bytes (the rest of a longer line is dropped)."""
+    line = sys.stdin.buffer.readline(limit + 1)
+    if len(line) > limit and not line.endswith(b"\n"):
+        # Too large anyway: keep what the parser needs to say so, skip to the next line.
+        while (rest := sys.stdin.buffer.readline(1 << 20)) and not rest.endswith(b"\n"):
+            pass
+    return line
+
+
+async def _stdin_items(limit: int) -> AsyncIterator[Item]:
     loop = asyncio.get_running_loop()
     number = 0
-    while line := await loop.run_in_executor(None, sys.stdin.buffer.readline):
+    while line := await loop.run_in_executor(None, _read_line, limit):
         number += 1
-        if line.strip():
-            yield Item(line.strip(), f"stdin:{number}", json=True)
+        # A line cut at the limit stays as it is (stripped, it could seem to fit).
+        cut = len(line) > limit and not line.endswith(b"\n")
+        if cut or line.strip():
+            yield Item(line if cut else line.strip(), f"stdin:{number}", json=True)
 
 
 async def _ingest(paths: list[Path], force: bool, quiet: bool, workers: int) -> Summary:
@@ -41,7 +53,7 @@ async def _ingest(paths: list[Path], force: bool, quiet: bool, workers: int) -> 
         with ledger_for(settings) as ledger:
             ingester = Ingester(publisher, ledger, force=force)
             if paths == [Path("-")]:
-                return await ingester.run(_stdin_items())
+                return await ingester.run(_stdin_items(settings.max_article_bytes))
             # Two lazy passes (count, then ingest) keep memory flat in the number of files.
             total = sum(1 for _ in iter_files(paths))
             columns = (TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -103,7 +115,9 @@ def ingest(
         return
     for source, code in summary.rejects[:20]:
         console.print(f"[yellow]rejected[/] {source}: {code}")
+    for source, reason in summary.skips[:20]:
+        console.print(f"[yellow]skipped[/] {source}: {reason}")
     console.print(
         f"published {summary.published}, rejected {summary.rejected}, "
-        f"already seen {summary.already_seen}"
+        f"already seen {summary.already_seen}, skipped {summary.skipped}"
     )

@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     max_article_bytes: int = Field(default=1_048_576, ge=1024)
     api_key: SecretStr | None = None
     watch_dir: Path | None = None  # the ingest service also watches this folder when set
+    # A watched file is read once its size and mtime stayed unchanged this long (complete).
+    watch_quiet_ms: int = Field(default=1000, ge=0)
 
     # Indexer batching and retries.
     batch_max_docs: int = Field(default=1000, ge=1)

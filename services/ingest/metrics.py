@@ -6,6 +6,11 @@ from prometheus_client import Counter
 
 PUBLISHED = Counter("newswire_ingest_published_total", "Articles acknowledged by Kafka.")
 REJECTED = Counter("newswire_ingest_rejected_total", "Inputs rejected, by error code.", ["code"])
+SKIPPED = Counter(
+    "newswire_ingest_skipped_total",
+    "Folder entries not read: links, FIFOs, devices, files gone or swapped.",
+    ["reason"],
+)
 ALREADY_SEEN = Counter(
     "newswire_ingest_already_seen_total", "Inputs skipped: this version was published before."
 )
@@ -22,5 +27,8 @@ for _code in (
     "empty_body",
     "invalid_json",
     "invalid_article",
+    "internal_error",
 ):
     REJECTED.labels(code=_code)
+for _reason in ("symlink", "fifo", "character_device", "vanished", "replaced"):
+    SKIPPED.labels(reason=_reason)

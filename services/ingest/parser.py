@@ -9,12 +9,19 @@ The seed format::
 
     Tweet text — Name (@handle) January 8, 2020
 
+Text is canonical before it is parsed, in the seed format and in every JSON field alike
+(body, title, category): CRLF and CR become LF, then control characters go (C0 and C1 but
+tab and LF, and DEL): those Python splits words at (VT, FF, FS, GS, RS, US, NEL) become a
+space, every other one is removed; then NFC. So an id never depends on invisible bytes, and
+the published JSON cannot balloon (JSON escapes a control character into 6 bytes).
+
 The parser raises only :class:`ArticleRejected` (stable ``code``) for bad input, whatever the
 bytes: a property test feeds it arbitrary data.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -43,6 +50,7 @@ from services.common.article import (
 )
 from services.common.errors import ArticleRejected
 from services.ingest.dates import MONTHS, calendar_date, parse_updated, quote
+from services.ingest.readers import kind_of, read_file
 
 DEFAULT_MAX_BYTES = 1_048_576
 
@@ -60,6 +68,13 @@ _TWEET_RE = re.compile(
     r"\s*(?P<month>[A-Za-z]{3,9})\.?\s+(?P<day>[0-9]{1,2}),?\s+(?P<year>[0-9]{4})$"
 )
 _ISO_DATE_RE = re.compile(r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})")
+
+# Control characters but tab and LF (CR is made LF before): the rule of the module docstring.
+_CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_TABLE = {
+    code: " " if chr(code) in "\x0b\x0c\x1c\x1d\x1e\x1f\x85" else None
+    for code in (*range(0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0))
+}
 
 _MINIMAL_KEYS = frozenset({"category", "published_date", "body", "updated_at", "title", "source"})
 
@@ -88,10 +103,17 @@ def _decode(data: bytes, source: str, max_bytes: int) -> str:
     return _canonical(text)
 
 
+def _without_controls(text: str) -> str:
+    """``text`` without control characters (but tab and LF), word-splitting ones as spaces."""
+    # One scan finds none in almost every text; translate() only runs when there are some.
+    return text.translate(_CONTROL_TABLE) if _CONTROL_RE.search(text) else text
+
+
 def _canonical(text: str) -> str:
-    """LF line ends and NFC, so CRLF files and NFD text (macOS) parse and hash alike."""
+    """LF line ends, no control characters and NFC: CRLF, NFD (macOS) text parse and hash alike."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _without_controls(text)
     # normalize() hands NFC text back as it is after a quick check of its own, which measures
     # ~30% faster than asking is_normalized() first.
     return text if text.isascii() else unicodedata.normalize("NFC", text)
@@ -374,7 +396,7 @@ def _from_full(obj: dict[str, Any], source: str, ingested_at: datetime | None) -
         given = Article.model_validate(obj)
     except ValidationError as exc:
         raise _reject("invalid_article", _validation_message(exc), source) from None
-    category = _canonical(normalise_category(given.category))
+    category = _canonical(normalise_category(_without_controls(given.category)))
     body, paragraphs = _body(_canonical(given.body))
     if not category:
         raise _reject("invalid_article", "category is blank", source)
@@ -386,7 +408,9 @@ def _from_full(obj: dict[str, Any], source: str, ingested_at: datetime | None) -
         updated_at=given.updated_at,
         paragraphs=paragraphs,
         source=given.source or source,
-        title=None if given.title_derived else _canonical(_collapse(given.title)) or None,
+        title=None
+        if given.title_derived
+        else _canonical(_collapse(_without_controls(given.title))) or None,
         ingested_at=ingested_at,
         body=body,
     )
@@ -401,7 +425,8 @@ def _from_minimal(obj: dict[str, Any], source: str, ingested_at: datetime | None
             f"allowed: {', '.join(sorted(_MINIMAL_KEYS))}",
             source,
         )
-    category = normalise_category(_string_field(obj, "category", source, required=True) or "")
+    raw_category = _string_field(obj, "category", source, required=True) or ""
+    category = normalise_category(_without_controls(raw_category))
     if not category or len(category) > CATEGORY_MAX_CHARS:
         raise _reject(
             "invalid_article", f"category must be 1 to {CATEGORY_MAX_CHARS} characters", source
@@ -422,7 +447,7 @@ def _from_minimal(obj: dict[str, Any], source: str, ingested_at: datetime | None
     body, paragraphs = _body(_canonical(body))
     if not paragraphs:
         raise _reject("empty_body", "the article body has no paragraphs", source)
-    title = _collapse(_string_field(obj, "title", source, required=False) or "")
+    title = _collapse(_without_controls(_string_field(obj, "title", source, required=False) or ""))
     return build_article(
         category=_canonical(category),
         published_date=published,
@@ -436,16 +461,21 @@ def _from_minimal(obj: dict[str, Any], source: str, ingested_at: datetime | None
 
 
 def parse_path(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Article:
-    """Read and parse one seed file; an unreadable file is rejected with code 'unreadable'."""
+    """Read and parse one seed file; an unreadable one (or not a file) is 'unreadable'."""
     source = str(path)
     try:
-        with path.open("rb") as handle:
-            # One byte over the limit is enough to know it is too large: never read a huge file.
-            data = handle.read(max_bytes + 1)
+        kind = kind_of(os.stat(path).st_mode)  # a link named is followed: the caller chose it
     except OSError as exc:
         raise _reject(
             "unreadable", f"cannot read {source}: {exc.strerror or exc}", source
         ) from None
+    if kind != "regular":  # a FIFO or a device is never opened: it could block forever
+        raise _reject("unreadable", f"cannot read {source}: {kind}, not a regular file", source)
+    # One byte over the limit is enough to know it is too large: never read a huge file.
+    read = read_file(Path(os.path.realpath(path)), max_bytes)
+    if read.error is not None or read.skipped is not None:
+        raise _reject("unreadable", read.error or f"cannot read {source}: {read.skipped}", source)
+    data = read.data
     if len(data) > max_bytes:
         raise _reject("too_large", f"the file is over the {max_bytes}-byte limit", source)
     return parse_article(data, source=source, max_bytes=max_bytes)

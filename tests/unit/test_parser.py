@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import unicodedata
 from collections.abc import Callable
@@ -614,6 +615,21 @@ def test_parse_path_rejects_unreadable_files(tmp_path: Path) -> None:
         assert info.value.source == str(path)
 
 
+def test_parse_path_never_opens_a_fifo(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.txt"
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer forever
+    with pytest.raises(ArticleRejected) as info:
+        parse_path(fifo)
+    assert info.value.code == "unreadable"
+    assert info.value.message == f"cannot read {fifo}: fifo, not a regular file"
+
+
+def test_parse_path_follows_a_link_it_is_given(tmp_path: Path) -> None:
+    link = tmp_path / "link.txt"
+    link.symlink_to(REFERENCE_SEED)
+    assert parse_path(link).id == parse_path(REFERENCE_SEED).id
+
+
 def test_parse_path_reads_no_more_than_needed(tmp_path: Path) -> None:
     path = tmp_path / "huge.txt"
     path.write_bytes(seed_text().encode() + b" filler" * 10_000)
@@ -836,6 +852,8 @@ def test_body_is_the_blocks_between_blank_lines_collapsed(text: str) -> None:
     # The rule the fast paths must keep: a run of whitespace holding two or more line ends
     # separates paragraphs; every paragraph is collapsed to single spaces; empty ones go.
     lines = text.replace("\r\n", "\n").replace("\r", "\n")
+    # The control-character rule: NUL is removed; \x1c and \x85 become spaces (whitespace still).
+    lines = lines.replace("\x00", "")
     paragraphs = [" ".join(block.split()) for block in re.split(r"\n\s*\n", lines)]
     body = "\n\n".join(filter(None, paragraphs))
     result = outcome(lambda: parse_article((HEADER + "\n" + text).encode(), source="fuzz"))
@@ -913,3 +931,64 @@ def test_arbitrary_json_bytes_parse_or_are_rejected(data: bytes) -> None:
 def test_seeds_dir_is_the_repo_seeds_folder() -> None:
     assert SEEDS_DIR.name == "seeds"
     assert REFERENCE_SEED.exists()
+
+
+# --- control characters ---------------------------------------------------------------------
+
+
+def test_control_characters_are_removed_from_the_body_and_the_id_ignores_them() -> None:
+    clean = parse(seed_text(lede="A story told plainly.", paragraphs=None))
+    dirty = parse(seed_text(lede="A st\x00ory\x7f told\x01 pla\x9binly.\x1b", paragraphs=None))
+    assert dirty.body == clean.body
+    assert dirty.id == clean.id
+    assert dirty.content_hash == clean.content_hash
+
+
+def test_word_splitting_control_characters_become_spaces() -> None:
+    # VT, FF, the separators FS..US and NEL split words today: they still do, as one space.
+    article = parse(seed_text(lede="one\x0btwo\x0cthree\x1cfour\x1ffive\x85six"))
+    assert article.body.split("\n\n")[0] == "one two three four five six"
+
+
+def test_tab_and_newlines_keep_their_meaning() -> None:
+    article = parse(seed_text(paragraphs=["first\tpart\nwrapped", "second"]))
+    assert article.body == "first part wrapped\n\nsecond"
+
+
+def test_a_body_of_control_characters_only_is_an_empty_body() -> None:
+    assert rejection(seed_text(paragraphs=["\x01" * 5000])).code == "empty_body"
+
+
+def test_control_characters_in_the_header_category() -> None:
+    article = parse(seed_text(category="wor\x00ld\x1b"))
+    assert article.category == "world"
+    assert parse(seed_text(category="science\x0band tech")).category == "science and tech"
+
+
+def test_control_characters_in_json_fields_follow_the_same_rule() -> None:
+    minimal = {
+        "category": "sci\x00ence\x0btech",
+        "published_date": "2020-01-08",
+        "title": "A \x01 title\x7f",
+        "body": "First\x02 paragraph.\n\nSecond\x1b one.",
+    }
+    article = parse_json_article(json.dumps(minimal).encode(), source="t", ingested_at=INGESTED_AT)
+    assert article.category == "science tech"
+    assert article.title == "A title"
+    assert article.body == "First paragraph.\n\nSecond one."
+    full = make_article().model_dump(mode="json")
+    full["body"] = "\x01" + full["body"].replace(" ", " \x02", 3)
+    full["category"] = "\x1bworld"
+    again = parse_json_article(json.dumps(full).encode(), source="t", ingested_at=INGESTED_AT)
+    assert (again.id, again.body, again.category) == (
+        make_article().id,
+        make_article().body,
+        "world",
+    )
+
+
+def test_a_json_category_of_control_characters_is_refused() -> None:
+    minimal = {"category": "\x01\x02", "published_date": "2020-01-08", "body": "Text."}
+    with pytest.raises(ArticleRejected) as info:
+        parse_json_article(json.dumps(minimal).encode(), source="t")
+    assert info.value.code == "invalid_article"

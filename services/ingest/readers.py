@@ -1,0 +1,100 @@
+"""Read input files safely: regular files only, no link followed, no FIFO or device opened."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+# (size, mtime in ns): what "unchanged" means for a file being written.
+Signature = tuple[int, int]
+
+_KINDS = (
+    (stat.S_ISLNK, "symlink"),
+    (stat.S_ISDIR, "directory"),
+    (stat.S_ISFIFO, "fifo"),
+    (stat.S_ISSOCK, "socket"),
+    (stat.S_ISCHR, "character device"),
+    (stat.S_ISBLK, "block device"),
+)
+
+
+@dataclass(frozen=True)
+class FileRead:
+    """What reading one path gave: its bytes, or why it was skipped, or why it failed."""
+
+    data: bytes = b""
+    signature: Signature | None = None  # as fstat saw the file once it was read
+    skipped: str | None = None  # not a file to read (link, FIFO, device, gone): the reason
+    error: str | None = None  # a regular file that could not be read: the reason
+
+
+def skip_label(reason: str) -> str:
+    """A short, bounded metric label for a skip reason ('fifo', 'symlink', 'vanished'...)."""
+    kind = reason.split(",")[0]
+    return kind.replace(" ", "_") if "," in reason else reason.split(" ")[0]
+
+
+def kind_of(mode: int) -> str:
+    """'regular', or what else a mode from lstat/fstat says the path is."""
+    for test, name in _KINDS:
+        if test(mode):
+            return name
+    return "regular" if stat.S_ISREG(mode) else "special file"
+
+
+def signature_of(st: os.stat_result) -> Signature:
+    """The (size, mtime) pair a quiet period compares."""
+    return st.st_size, st.st_mtime_ns
+
+
+def lstat_signature(path: Path) -> Signature | str:
+    """The signature of a regular file (not following links), or what the path is instead."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return "vanished"
+    except OSError as exc:
+        return f"cannot stat: {exc.strerror or exc}"
+    kind = kind_of(st.st_mode)
+    return signature_of(st) if kind == "regular" else kind
+
+
+def read_file(path: Path, max_bytes: int) -> FileRead:
+    """Up to ``max_bytes + 1`` bytes of ``path`` if it is a regular file, never following links.
+
+    lstat comes first so a FIFO or device is never opened; the open itself refuses links
+    (O_NOFOLLOW) and cannot block (O_NONBLOCK), and fstat afterwards checks that what was
+    opened is the regular file lstat saw (a swap in between is skipped, not read).
+    """
+    try:
+        before = os.lstat(path)
+    except FileNotFoundError:
+        return FileRead(skipped="vanished before it was read")
+    except OSError as exc:
+        return FileRead(error=f"cannot read {path}: {exc.strerror or exc}")
+    kind = kind_of(before.st_mode)
+    if kind != "regular":
+        return FileRead(skipped=f"{kind}, not a regular file")
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOENT, errno.ENXIO):
+            return FileRead(skipped="replaced while being opened")
+        return FileRead(error=f"cannot read {path}: {exc.strerror or exc}")
+    with os.fdopen(fd, "rb") as handle:
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode) or (opened.st_dev, opened.st_ino) != (
+            before.st_dev,
+            before.st_ino,
+        ):
+            return FileRead(skipped="replaced while being opened")
+        try:
+            # One byte past the limit is enough for the parser to say "too large".
+            data = handle.read(max_bytes + 1)
+        except OSError as exc:
+            return FileRead(error=f"cannot read {path}: {exc.strerror or exc}")
+        return FileRead(data, signature=signature_of(os.fstat(fd)))
