@@ -105,4 +105,7 @@ async def test_openapi_documents_examples_and_problems(api: httpx.AsyncClient) -
         assert "pattern" not in param["schema"]
         assert "404" in spec["paths"][path]["get"]["responses"]
     assert "504" in spec["paths"]["/v1/trends"]["get"]["responses"]
+    letters = spec["paths"]["/v1/pipeline/dead-letters"]["get"]
+    assert "401" in letters["responses"]
+    assert letters["security"] == [{"HTTPBearer": []}]
     assert (await api.get("/docs")).status_code == 200
