@@ -22,10 +22,11 @@ def trends_aggs(size: int) -> dict[str, Any]:
     """The aggregation: significant_text over a bounded sample, re-analysing summaries only.
 
     Measured on the live stack (300 articles of ~150 kB): over ``body`` with
-    ``filter_duplicate_text`` the request breaker needed over 64 MB and 31 s; over the
-    summaries without it, under 16 MB and under 1 s. A summary is at most SUMMARY_MAX_CHARS,
-    so the cost per document no longer grows with the article. Background counts stay those
-    of ``body`` (a lede is in its body), so scores still compare against the whole archive.
+    ``filter_duplicate_text``, over 256 MB of the request breaker and 31-82 s each (three at
+    once pass its limit, 60 % of a 1 GB heap); over the summaries without it, under 16 MB and
+    about 1 s. A summary is at most SUMMARY_MAX_CHARS: the cost per document no longer grows
+    with the article. Background counts stay those of ``body`` (a lede is in its body), so
+    scores still compare against the whole archive.
     """
     return {
         "sample": {
