@@ -75,3 +75,22 @@ async def test_a_closed_port_is_503_search_unavailable(settings: Settings) -> No
         assert reply.json()["code"] == "search_unavailable"
         assert reply.json()["detail"] == "Elasticsearch cannot be reached"
         assert reply.headers["Retry-After"]
+
+
+async def test_trends_beyond_the_concurrency_limit_are_503_search_busy(
+    settings: Settings, indexed: list[Article]
+) -> None:
+    app = create_app(settings.model_copy(update={"trends_concurrency": 1}))
+    window = {"from": "2020-01-01", "to": "2020-12-31"}
+    async with asgi_client(app, "http://api") as client:
+        # The one place is held, as by a trends request still running.
+        async with app.state.trends_gate.enter():
+            busy = await client.get("/v1/trends", params=window)
+            search = await client.get("/v1/search", params={"q": "missile"})
+        after = await client.get("/v1/trends", params=window)
+    assert busy.status_code == 503, busy.text
+    assert busy.json()["code"] == "search_busy"
+    assert int(busy.headers["Retry-After"]) > 0
+    assert search.status_code == 200  # searches are not rationed with trends
+    assert after.status_code == 200, after.text
+    assert after.json()["terms"]
