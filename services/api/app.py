@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from services.api.index_fields import IndexFields
+from services.api.limits import Gate
 from services.api.metrics import MetricsMiddleware
 from services.api.pipeline_status import Tracker
 from services.api.routes import articles, health, pipeline, search, trends
@@ -33,10 +34,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        es = make_client(settings, timeout=10)
+        # Every call of the API is bounded by the search timeout (the tracker's included).
+        es = make_client(settings, timeout=settings.search_timeout_s)
         tracker = Tracker(settings, es)
         app.state.settings, app.state.es, app.state.tracker = settings, es, tracker
         app.state.index_fields = IndexFields(es, settings.index_alias)
+        app.state.trends_gate = Gate(settings.trends_concurrency, "trends")
         await tracker.start()
         try:
             yield

@@ -8,6 +8,7 @@ from elasticsearch import AsyncElasticsearch
 from fastapi import Depends, Request
 
 from services.api.index_fields import IndexFields
+from services.api.limits import Gate
 from services.api.pipeline_status import Tracker
 from services.common.settings import Settings
 
@@ -34,7 +35,13 @@ async def _tracker(request: Request) -> Tracker:
     return tracker
 
 
+async def _trends_gate(request: Request) -> Gate:
+    gate: Gate = request.app.state.trends_gate
+    return gate
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 ESDep = Annotated[AsyncElasticsearch, Depends(_es)]
 CombinedDep = Annotated[bool, Depends(_combined)]
 TrackerDep = Annotated[Tracker, Depends(_tracker)]
+TrendsGateDep = Annotated[Gate, Depends(_trends_gate)]

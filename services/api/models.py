@@ -254,9 +254,11 @@ class Problem(BaseModel):
 
 _MEANINGS = {
     400: "Malformed query, cursor or parameter",
+    401: "Missing or wrong key (Authorization: Bearer)",
     404: "No such resource",
     422: "A parameter failed validation",
-    503: "Elasticsearch or Kafka unavailable",
+    503: "Elasticsearch or Kafka unavailable or busy (see Retry-After)",
+    504: "Elasticsearch did not answer within the search timeout",
 }
 
 

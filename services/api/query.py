@@ -18,6 +18,10 @@ from typing import Any
 from services.common.errors import QueryError
 
 MAX_TERMS = 64
+# A prefix expands to terms of the index: bound how many per prefix and how many prefixes,
+# so "ab* ac* ad* ..." cannot become thousands of term clauses over three fields.
+MAX_PREFIXES = 8
+MAX_EXPANSIONS = 30
 MAX_DEPTH = 12  # parentheses and negations
 # Elasticsearch refuses bool queries nested deeper than 30 (indices.query.bool.max_nested_depth);
 # the search request wraps the text query in two more levels.
@@ -97,6 +101,7 @@ class _Parser:
         self.i = 0
         self.length = length
         self.leaves = 0
+        self.prefixes = 0
 
     def peek(self) -> Token | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
@@ -173,6 +178,9 @@ class _Parser:
             stem = token.text.rstrip("*")
             if len(stem) < 2:
                 raise _error("short_prefix", "a prefix needs at least 2 characters", token.pos)
+            self.prefixes += 1
+            if self.prefixes > MAX_PREFIXES:
+                raise _error("too_many_prefixes", f"at most {MAX_PREFIXES} prefixes", token.pos)
             return Leaf("prefix", stem)
         return Leaf("word", token.text)
 
@@ -226,6 +234,7 @@ def _leaf(leaf: Leaf, fields: list[str], negated: bool) -> dict[str, Any]:
         query["type"] = "phrase"
     elif leaf.kind == "prefix":
         query["type"] = "phrase_prefix"
+        query["max_expansions"] = MAX_EXPANSIONS
     else:
         query["operator"] = "and"  # "covid-19" is two tokens, both required
     return {"multi_match": query}

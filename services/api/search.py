@@ -28,7 +28,7 @@ TITLE_BOOST = 3.0
 MAX_WINDOW = 10_000  # from + size: Elasticsearch's max_result_window
 SOURCE = ["id", "title", "category", "published_date", "updated_at", "has_tweets", "summary"]
 FILTER_PATH = (
-    "took,hits.total,hits.hits._score,hits.hits._source,hits.hits.highlight,hits.hits.sort,"
+    "took,timed_out,hits.total,hits.hits._score,hits.hits._source,hits.hits.highlight,hits.hits.sort,"
     "aggregations"
 )
 _SORTS: dict[str, list[dict[str, Any]]] = {

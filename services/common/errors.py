@@ -9,9 +9,11 @@ NewswireError
 ├── Unauthorized                a missing or wrong API key
 ├── BatchAbandoned              the indexer gave a batch up unwritten (shutdown, revocation)
 ├── BulkRefused                 Elasticsearch refused a bulk request as a whole (``disposition``)
+├── SearchTimeout               Elasticsearch did not answer in time (retriable)
 └── BackendUnavailable          Kafka or Elasticsearch cannot be reached (retriable)
     ├── KafkaUnavailable
-    └── SearchUnavailable
+    ├── SearchUnavailable
+    └── SearchBusy              Elasticsearch answered but is overloaded (breaker, 429)
 
 Foreign exceptions (aiokafka, elasticsearch, OSError) are converted at the boundary with
 ``raise ... from exc`` so callers handle one tree and the cause is never lost.
@@ -117,9 +119,22 @@ class KafkaUnavailable(BackendUnavailable):
 
 
 class SearchUnavailable(BackendUnavailable):
-    """Elasticsearch cannot be reached or is overloaded."""
+    """Elasticsearch cannot be reached (connection refused, DNS, reset) or has no index."""
 
     code = "search_unavailable"
+
+
+class SearchBusy(BackendUnavailable):
+    """Elasticsearch answered but refused the work for now (circuit breaker, full queues)."""
+
+    code = "search_busy"
+
+
+class SearchTimeout(NewswireError):
+    """Elasticsearch did not finish the request within the search timeout."""
+
+    code = "search_timeout"
+    retriable = True
 
 
 def _rebuild_rejection(code: str, message: str, source: str) -> ArticleRejected:

@@ -16,6 +16,7 @@ from services.common.errors import (
     NewswireError,
     NotFound,
     QueryError,
+    SearchTimeout,
     Unauthorized,
 )
 
@@ -41,6 +42,8 @@ def problem(
         **extra,
     }
     headers = {"Retry-After": "5"} if status == 503 else None
+    if status == 401:
+        headers = {"WWW-Authenticate": "Bearer"}  # RFC 9110: a 401 names its scheme
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
@@ -56,6 +59,8 @@ def status_for(exc: NewswireError) -> int:
         return 401
     if isinstance(exc, BackendUnavailable):
         return 503
+    if isinstance(exc, SearchTimeout):
+        return 504
     return 500
 
 
@@ -72,6 +77,7 @@ def install(app: FastAPI) -> None:
             413: "Payload too large",
             422: "Unprocessable content",
             503: "Service unavailable",
+            504: "Gateway timeout",
         }.get(status, "Error")
         return problem(status, title, exc.message, code=exc.code, instance=request.url.path)
 

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     indexer_url: str | None = None
     cors_origins: list[str] = Field(default_factory=list)
     max_query_chars: int = Field(default=500, ge=1)
+    # Query API bounds: every Elasticsearch call times out, trends (the costly one) are rationed.
+    search_timeout_s: float = Field(default=5.0, gt=0)
+    trends_concurrency: int = Field(default=2, ge=1)
+    # Opens GET /v1/pipeline/dead-letters (raw payloads); unset: the ingest key; neither: closed.
+    operator_key: SecretStr | None = None
 
     # Logs.
     log_level: str = "INFO"

@@ -9,10 +9,13 @@ from datetime import date
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from pydantic import SecretStr
 
 from services.common.article import Article
+from services.common.dlq import DeadLetter
 from services.common.kafka import ensure_topics
 from services.common.settings import Settings
+from services.ingest.publisher import Publisher
 from tests.browser.conftest import (
     ApiServer,
     Shot,
@@ -347,3 +350,30 @@ async def test_the_pipeline_page_shows_backlog_catch_up_then_a_growing_lag(
             await shot(page, "pipeline-3-growing-lag")
     finally:
         await drop_index(settings)
+
+
+async def test_the_pipeline_page_shows_rejects_only_with_the_operator_key(
+    settings: Settings, page: Page, shot: Shot
+) -> None:
+    key = "operator-key-of-this-test"
+    await ensure_topics(settings)
+    async with Publisher(settings) as publisher:
+        letter = DeadLetter(b"junk", "malformed_header", "no header", "inbox/junk.txt", "ingest")
+        await (await publisher.dead_letter(letter))
+    rejects = page.locator("#dlq-latest")
+    with ApiServer(settings.model_copy(update={"operator_key": SecretStr(key)})) as api:
+        await page.goto(f"{api.url}/pipeline")
+        # No key yet: the page says what it needs instead of failing (and asks for nothing).
+        await expect(rejects).to_contain_text("needs the operator key")
+        await page.fill("#operator-key", "wrong")
+        await page.click("#operator-form button[type=submit]")
+        await expect(rejects).to_contain_text("not accepted")
+        await page.fill("#operator-key", key)
+        await page.click("#operator-form button[type=submit]")
+        await expect(rejects).to_contain_text("malformed_header")
+        await expect(rejects).to_contain_text("inbox/junk.txt")
+        await shot(page, "pipeline-4-rejects-with-key")
+        await page.reload()  # the key stays for the tab (sessionStorage)
+        await expect(rejects).to_contain_text("malformed_header")
+        await page.click("#operator-forget")
+        await expect(rejects).to_contain_text("needs the operator key")

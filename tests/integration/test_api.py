@@ -22,8 +22,13 @@ async def test_article_lookup_and_404(api: httpx.AsyncClient, indexed: list[Arti
     missing = await api.get("/v1/articles/0000000000000000")
     assert missing.status_code == 404
     assert missing.json()["code"] == "not_found"
-    invalid = await api.get("/v1/articles/not-an-id")
-    assert invalid.status_code == 422
+    # A malformed id names no article either: the same 404 problem, never a 422.
+    for malformed in ("not-an-id", "14D38489E204FF07", "0" * 17, "%20", "a" * 3000):
+        for path in (f"/v1/articles/{malformed}", f"/v1/articles/{malformed}/related"):
+            invalid = await api.get(path)
+            assert invalid.status_code == 404, (path, invalid.text)
+            assert invalid.headers["content-type"] == "application/problem+json"
+            assert invalid.json()["code"] == "not_found"
 
 
 async def test_related_excludes_itself_and_favours_the_topic(
@@ -94,4 +99,13 @@ async def test_openapi_documents_examples_and_problems(api: httpx.AsyncClient) -
     assert "application/problem+json" in search["responses"]["400"]["content"]
     assert spec["components"]["schemas"]["SearchResponse"]["examples"]
     assert "/" not in spec["paths"]
+    for path in ("/v1/articles/{article_id}", "/v1/articles/{article_id}/related"):
+        # No pattern on the id: a malformed one is documented as the 404 it gets.
+        (param,) = [p for p in spec["paths"][path]["get"]["parameters"] if p["in"] == "path"]
+        assert "pattern" not in param["schema"]
+        assert "404" in spec["paths"][path]["get"]["responses"]
+    assert "504" in spec["paths"]["/v1/trends"]["get"]["responses"]
+    letters = spec["paths"]["/v1/pipeline/dead-letters"]["get"]
+    assert "401" in letters["responses"]
+    assert letters["security"] == [{"HTTPBearer": []}]
     assert (await api.get("/docs")).status_code == 200

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
+from services.api.app import create_app
 from services.common.dlq import DeadLetter
 from services.common.settings import Settings
 from services.ingest.publisher import Publisher
 from tests.factories import make_articles
-from tests.integration.pipeline_helpers import publish, running_indexer, wait_until
+from tests.integration.pipeline_helpers import asgi_client, publish, running_indexer, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -65,9 +67,10 @@ async def test_status_before_the_index_exists_is_not_an_error(
     assert view["health"]["elasticsearch"] == "up"  # type: ignore[index]
 
 
-async def test_the_newest_dead_letters_carry_their_reasons(
-    settings: Settings, api: httpx.AsyncClient
-) -> None:
+OPERATOR_KEY = "operator-key-of-this-test"
+
+
+async def test_the_newest_dead_letters_carry_their_reasons(settings: Settings) -> None:
     async with Publisher(settings) as publisher:
         for n in range(3):
             letter = DeadLetter(
@@ -78,10 +81,65 @@ async def test_the_newest_dead_letters_carry_their_reasons(
                 "ingest",
             )
             await (await publisher.dead_letter(letter))
-    reply = await api.get("/v1/pipeline/dead-letters", params={"limit": 2})
-    assert reply.status_code == 200
+    keyed = settings.model_copy(update={"operator_key": SecretStr(OPERATOR_KEY)})
+    async with asgi_client(create_app(keyed), "http://api") as api:
+        reply = await api.get(
+            "/v1/pipeline/dead-letters",
+            params={"limit": 2},
+            headers={"Authorization": f"Bearer {OPERATOR_KEY}"},
+        )
+    assert reply.status_code == 200, reply.text
     items = reply.json()["items"]
     assert len(items) == 2
     assert {i["code"] for i in items} == {"malformed_header"}
     assert {i["source"] for i in items} <= {f"inbox/bad-{n}.txt" for n in range(3)}
     assert all(i["payload_head"].startswith("bad ") for i in items)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer wrong-key"},
+        {"Authorization": f"Bearer {OPERATOR_KEY}x"},
+        {"Authorization": f"Basic {OPERATOR_KEY}"},
+        {"Authorization": OPERATOR_KEY},
+    ],
+)
+async def test_dead_letters_without_the_operator_key_are_401(
+    settings: Settings, headers: dict[str, str]
+) -> None:
+    keyed = settings.model_copy(update={"operator_key": SecretStr(OPERATOR_KEY)})
+    async with asgi_client(create_app(keyed), "http://api") as api:
+        reply = await api.get("/v1/pipeline/dead-letters", headers=headers)
+        status = await api.get("/v1/pipeline/status")  # the status itself stays open
+    assert reply.status_code == 401, reply.text
+    assert reply.headers["WWW-Authenticate"] == "Bearer"
+    assert reply.headers["content-type"] == "application/problem+json"
+    assert reply.json()["code"] == "unauthorized"
+    assert "payload_head" not in reply.text
+    assert status.status_code == 200
+
+
+async def test_the_ingest_key_opens_dead_letters_when_no_operator_key_is_set(
+    settings: Settings,
+) -> None:
+    keyed = settings.model_copy(update={"api_key": SecretStr("ingest-key"), "operator_key": None})
+    async with asgi_client(create_app(keyed), "http://api") as api:
+        right = await api.get(
+            "/v1/pipeline/dead-letters", headers={"Authorization": "Bearer ingest-key"}
+        )
+        wrong = await api.get("/v1/pipeline/dead-letters", headers={"Authorization": "Bearer no"})
+    assert right.status_code == 200, right.text
+    assert right.json() == {"items": []}
+    assert wrong.status_code == 401
+
+
+async def test_dead_letters_are_closed_when_no_key_is_configured(settings: Settings) -> None:
+    keyless = settings.model_copy(update={"api_key": None, "operator_key": None})
+    async with asgi_client(create_app(keyless), "http://api") as api:
+        for headers in ({}, {"Authorization": "Bearer "}, {"Authorization": "Bearer anything"}):
+            reply = await api.get("/v1/pipeline/dead-letters", headers=headers)
+            assert reply.status_code == 401, reply.text
+            assert reply.json()["code"] == "operator_key_unset"
+            assert "NEWSWIRE_OPERATOR_KEY" in reply.json()["detail"]

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from services.api import search
-from services.api.query import Leaf, Node, parse_query, to_es
+from services.api.query import MAX_EXPANSIONS, Leaf, Node, parse_query, to_es
 from services.common.errors import QueryError
 
 FIELDS = ["title^3", "body"]
@@ -58,7 +58,7 @@ def test_empty_query_is_none() -> None:
     assert parse_query("   ") is None
 
 
-def match(text: str, *, negated: bool = False, **extra: str) -> dict[str, object]:
+def match(text: str, *, negated: bool = False, **extra: object) -> dict[str, object]:
     """The multi_match a leaf compiles to."""
     query: dict[str, object] = {
         "query": text,
@@ -101,7 +101,10 @@ def test_compiled_or_and_prefix() -> None:
     es = to_es(parse_query("iran* OR iraq"), FIELDS)  # type: ignore[arg-type]
     assert es == {
         "bool": {
-            "should": [match("iran", type="phrase_prefix"), match("iraq", operator="and")],
+            "should": [
+                match("iran", type="phrase_prefix", max_expansions=MAX_EXPANSIONS),
+                match("iraq", operator="and"),
+            ],
             "minimum_should_match": 1,
         }
     }
@@ -163,6 +166,7 @@ def _bool_depth(query: object) -> int:
         ("a ()", "empty_group", 3),
         ('a ""', "empty_phrase", 3),
         ("m*", "short_prefix", 1),
+        (" ".join(f"a{c}*" for c in "bcdefghij"), "too_many_prefixes", 33),
         ("(" * 20 + "a" + ")" * 20, "too_deep", 13),
         ("NOT " * 13 + "a", "too_deep", 49),
         ("-" * 13 + "a", "too_deep", 13),

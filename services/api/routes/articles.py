@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
 from services.api import search
-from services.api.backend import body, call
+from services.api.backend import body, bounds, call
 from services.api.deps import ESDep, SettingsDep
 from services.api.models import ArticleOut, RelatedResponse, problem_responses
 from services.api.responses import FastJSON
+from services.common.errors import NotFound
 
 router = APIRouter(tags=["articles"])
-ArticleId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$", examples=["14d38489e204ff07"])]
-_404 = problem_responses(404, 422, 503)
+# No pattern on the parameter: a malformed id names no article, like an unknown one (404),
+# rather than failing validation (422). It is checked before Elasticsearch sees it.
+ArticleId = Annotated[
+    str, Path(description="16 lowercase hex digits.", examples=["14d38489e204ff07"])
+]
+_ID = re.compile(r"[0-9a-f]{16}")
+_404 = problem_responses(404, 422, 503, 504)
+
+
+def _missing(article_id: str) -> str:
+    """The NotFound message for ``article_id``; raises NotFound at once when it is malformed."""
+    message = f"no article with id {article_id[:40]!r}"
+    if _ID.fullmatch(article_id) is None:
+        raise NotFound(message)
+    return message
 
 
 @router.get(
@@ -22,10 +37,8 @@ _404 = problem_responses(404, 422, 503)
 )
 async def get_article(article_id: ArticleId, es: ESDep, settings: SettingsDep) -> FastJSON:
     """One article, in its newest indexed version."""
-    reply = await call(
-        es.get(index=settings.index_alias, id=article_id),
-        missing=f"no article with id {article_id}",
-    )
+    missing = _missing(article_id)
+    reply = await call(es.get(index=settings.index_alias, id=article_id), missing=missing)
     return FastJSON(body(reply)["_source"])
 
 
@@ -43,15 +56,14 @@ async def related_articles(
 ) -> FastJSON:
     """Stories like this one (more_like_this on title and body), never the article itself."""
     alias = settings.index_alias
-    await call(
-        es.get(index=alias, id=article_id, source=False), missing=f"no article with id {article_id}"
-    )
+    missing = _missing(article_id)
+    await call(es.get(index=alias, id=article_id, source=False), missing=missing)
     reply = await call(
         es.search(
             index=alias,
             size=size,
             source_includes=search.SOURCE,
-            filter_path="hits.hits._score,hits.hits._source",
+            filter_path="timed_out,hits.hits._score,hits.hits._source",
             query={
                 "bool": {
                     "must": {
@@ -68,6 +80,7 @@ async def related_articles(
                     "must_not": {"ids": {"values": [article_id]}},
                 }
             },
+            **bounds(settings),
         )
     )
     params = search.SearchParams(size=size)

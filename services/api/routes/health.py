@@ -18,7 +18,7 @@ async def livez() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses=problem_responses(503))
+@router.get("/readyz", responses=problem_responses(503, 504))
 async def readyz(es: ESDep, tracker: TrackerDep) -> dict[str, str]:
     """Elasticsearch and Kafka both answer."""
     await call(es.cluster.health(timeout="2s"))

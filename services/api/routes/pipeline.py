@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from services.api.auth import OperatorDep
 from services.api.deps import TrackerDep
 from services.api.models import DeadLetters, PipelineStatus, problem_responses
 from services.api.responses import FastJSON
@@ -24,12 +25,13 @@ async def pipeline_status(tracker: TrackerDep) -> FastJSON:
     "/v1/pipeline/dead-letters",
     response_model=DeadLetters,
     response_class=FastJSON,
-    responses=problem_responses(422, 503),
+    responses=problem_responses(401, 422, 503),
+    dependencies=[OperatorDep],
 )
 async def dead_letters(
     tracker: TrackerDep, limit: Annotated[int, Query(ge=1, le=100)] = 20
 ) -> FastJSON:
-    """The newest rejects with their reasons (the original payload stays in the DLQ topic)."""
+    """The newest rejects with their reasons and payload heads; needs the operator key."""
     try:
         letters = await tracker.dead_letters(limit)
     except Exception as exc:

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from services.api import search
-from services.api.backend import body, call
+from services.api.backend import body, bounds, call
 from services.api.deps import CombinedDep, ESDep, SettingsDep
 from services.api.models import SearchResponse, problem_responses
 from services.api.responses import FastJSON
@@ -23,7 +23,7 @@ FIELDS = ("title", "summary", "body")
     "/v1/search",
     response_model=SearchResponse,
     response_class=FastJSON,
-    responses=problem_responses(400, 422, 503),
+    responses=problem_responses(400, 422, 503, 504),
 )
 async def search_articles(
     es: ESDep,
@@ -80,5 +80,5 @@ async def search_articles(
         max_query_chars=settings.max_query_chars,
     )
     request = search.build(params, settings.index_alias, combined=combined)
-    reply = await call(es.search(**request))
+    reply = await call(es.search(**request, **bounds(settings)))
     return FastJSON(search.shape(body(reply), params))

@@ -237,11 +237,43 @@ function renderNewest(newest) {
 // ---- latest rejects -----------------------------------------------------------------------
 
 let lastDlqDepth = null;
+const KEY_STORE = "newswire.operatorKey"; // this tab only: sessionStorage, never localStorage
+let memoryKey = ""; // where the key stays when storage is disabled (until the page goes)
+
+function operatorKey() {
+  try {
+    return sessionStorage.getItem(KEY_STORE) || "";
+  } catch {
+    return memoryKey;
+  }
+}
+
+function rememberKey(key) {
+  memoryKey = key;
+  try {
+    if (key) sessionStorage.setItem(KEY_STORE, key);
+    else sessionStorage.removeItem(KEY_STORE);
+  } catch {
+    // Storage disabled: nothing to remember the key in.
+  }
+  $("operator-forget").hidden = !key;
+}
+
+function needsKey(text) {
+  $("dlq-latest").replaceChildren(el("li", { class: "sub needs-key" }, text));
+}
 
 async function loadRejects() {
   const list = $("dlq-latest");
+  const key = operatorKey();
+  if (!key) {
+    needsKey("Showing rejects needs the operator key (they hold the raw payloads).");
+    return;
+  }
   try {
-    const reply = await fetchJson("/v1/pipeline/dead-letters?limit=5");
+    const reply = await fetchJson("/v1/pipeline/dead-letters?limit=5", {
+      headers: { Accept: "application/json", Authorization: `Bearer ${key}` },
+    });
     const items = reply.items.map((d) =>
       el("li", {},
         el("span", { class: "badge" }, d.code),
@@ -252,9 +284,31 @@ async function loadRejects() {
     );
     list.replaceChildren(...(items.length ? items : [el("li", { class: "sub" }, "None.")]));
   } catch (err) {
-    list.replaceChildren(el("li", {}, problemBox(err)));
+    if (err.status !== 401) {
+      list.replaceChildren(el("li", {}, problemBox(err)));
+    } else if (err.code === "operator_key_unset") {
+      needsKey("Showing rejects needs an operator key, and the server has none configured.");
+    } else {
+      rememberKey("");
+      needsKey("The operator key was not accepted: showing rejects needs the operator key.");
+    }
   }
 }
+
+$("operator-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const field = $("operator-key");
+  rememberKey(field.value.trim());
+  field.value = "";
+  loadRejects();
+});
+
+$("operator-forget").addEventListener("click", () => {
+  rememberKey("");
+  loadRejects();
+});
+
+rememberKey(operatorKey()); // shows "Forget" when this tab already holds a key
 
 // ---- polling ----------------------------------------------------------------------------
 
