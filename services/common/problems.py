@@ -25,7 +25,8 @@ MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://newswire.dev/problems/"
 
 # Rejections whose cause is the request's form rather than its meaning.
-_STATUS_BY_CODE = {"too_large": 413, "undecodable": 400, "invalid_json": 400}
+# An input that hit a bug of ours is a 500: the client did nothing wrong (it is dead-lettered).
+_STATUS_BY_CODE = {"too_large": 413, "undecodable": 400, "invalid_json": 400, "internal_error": 500}
 
 
 def problem(

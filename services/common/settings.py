@@ -44,6 +44,8 @@ class Settings(BaseSettings):
 
     # Ingest.
     max_article_bytes: int = Field(default=1_048_576, ge=1024)
+    # An article's time is its version: one far ahead would lock it against every correction.
+    max_future_skew_s: float = Field(default=86_400.0, ge=0)
     api_key: SecretStr | None = None
     watch_dir: Path | None = None  # the ingest service also watches this folder when set
     # A watched file is read once its size and mtime stayed unchanged this long (complete).

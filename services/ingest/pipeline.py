@@ -16,7 +16,9 @@ from services.common.article import Article
 from services.common.dlq import DeadLetter
 from services.common.errors import ArticleRejected, KafkaUnavailable, NewswireError
 from services.common.kafka import max_record_bytes
+from services.common.settings import Settings
 from services.ingest import metrics
+from services.ingest.dates import check_not_future
 from services.ingest.ledger import Ledger, payload_key
 from services.ingest.parser import parse_article, parse_json_article
 from services.ingest.publisher import Delivery, Publisher, article_headers
@@ -145,8 +147,9 @@ class Ingester:
         self.publisher = publisher
         self.ledger = ledger
         self.force = force
-        self.max_bytes = publisher.settings.max_article_bytes
-        self.record_limit = max_record_bytes(publisher.settings)
+        self.limits = InputLimits.of(publisher.settings)
+        self.max_bytes = self.limits.max_bytes
+        self.record_limit = self.limits.record_limit
         self.summary = Summary()
         self.last_rejection: ArticleRejected | None = None
         self._pending: list[tuple[Delivery, str, bool]] = []
@@ -159,7 +162,7 @@ class Ingester:
             self.skip(item.source, item.skipped)
             return None
         try:
-            parsed = parse_item(item, self.max_bytes)
+            parsed = parse_item(item, self.limits)
             return await self.publish_parsed(item, parsed, trace_id=trace_id)
         except NewswireError:
             raise
@@ -269,7 +272,7 @@ class Ingester:
                     on_progress(1)
             await self.drain()
             return self.summary
-        async for results in parsed_in_workers(paths, workers, self.max_bytes, self.record_limit):
+        async for results in parsed_in_workers(paths, workers, self.limits):
             for item, prepared in results:
                 await self.publish_prepared(item, prepared)
             if on_progress is not None:
@@ -296,20 +299,44 @@ def internal_error(exc: Exception, source: str) -> ArticleRejected:
     )
 
 
-def parse_item(item: Item, max_bytes: int) -> Article | ArticleRejected:
+@dataclass(frozen=True)
+class InputLimits:
+    """What an input may be: its size, its record's size, how far ahead its time may lie."""
+
+    max_bytes: int
+    record_limit: int
+    max_future_s: float
+
+    @classmethod
+    def of(cls, settings: Settings) -> InputLimits:
+        """The limits the settings give."""
+        return cls(
+            settings.max_article_bytes, max_record_bytes(settings), settings.max_future_skew_s
+        )
+
+
+def parse_item(item: Item, limits: InputLimits) -> Article | ArticleRejected:
     """Parse one input, returning the rejection instead of raising it."""
     try:
         if item.error is not None:
             raise ArticleRejected("unreadable", item.error, source=item.source)
         if item.json:
-            return parse_json_article(item.data, source=item.source, max_bytes=max_bytes)
-        return parse_article(item.data, source=item.source, max_bytes=max_bytes)
+            article = parse_json_article(item.data, source=item.source, max_bytes=limits.max_bytes)
+        else:
+            article = parse_article(item.data, source=item.source, max_bytes=limits.max_bytes)
+        check_not_future(
+            article.published_date,
+            article.updated_at,
+            item.source,
+            max_future_s=limits.max_future_s,
+        )
     except ArticleRejected as exc:
         return exc
+    return article
 
 
 def parse_files(
-    paths: list[Path], max_bytes: int, record_limit: int
+    paths: list[Path], limits: InputLimits
 ) -> list[tuple[Item, Prepared | ArticleRejected]]:
     """Read, parse and serialise files (in a worker process); only rejects keep their bytes.
 
@@ -318,14 +345,14 @@ def parse_files(
     """
     results: list[tuple[Item, Prepared | ArticleRejected]] = []
     for path in paths:
-        item = read_item(path, max_bytes)
+        item = read_item(path, limits.max_bytes)
         if item.skipped is not None:
             results.append((item, ArticleRejected("skipped", item.skipped, source=item.source)))
             continue
         try:
-            parsed = parse_item(item, max_bytes)
+            parsed = parse_item(item, limits)
             if not isinstance(parsed, ArticleRejected):
-                prepared = prepare(parsed, limit=record_limit, source=item.source)
+                prepared = prepare(parsed, limit=limits.record_limit, source=item.source)
                 results.append((Item(b"", item.source), prepared))
                 continue
         except ArticleRejected as exc:
@@ -337,16 +364,14 @@ def parse_files(
 
 
 async def parsed_in_workers(
-    paths: Iterable[Path], workers: int, max_bytes: int, record_limit: int
+    paths: Iterable[Path], workers: int, limits: InputLimits
 ) -> AsyncIterator[list[tuple[Item, Prepared | ArticleRejected]]]:
     """Chunks of files read, parsed and serialised on ``workers`` processes, in input order."""
     loop = asyncio.get_running_loop()
     in_flight: deque[asyncio.Future[list[tuple[Item, Prepared | ArticleRejected]]]] = deque()
     with ProcessPoolExecutor(workers) as pool:
         for chunk in _chunks(paths, CHUNK):
-            in_flight.append(
-                loop.run_in_executor(pool, parse_files, chunk, max_bytes, record_limit)
-            )
+            in_flight.append(loop.run_in_executor(pool, parse_files, chunk, limits))
             # A bounded number of chunks in flight keeps memory flat for any number of files.
             if len(in_flight) >= 2 * workers:
                 yield await in_flight.popleft()
