@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 from services.common.errors import StackError
+from services.common.kafka import max_message_bytes
 from services.common.settings import Settings
 from services.stack.artifacts import Artifacts
 from services.stack.process import ManagedProcess
@@ -64,7 +65,7 @@ class KafkaServer:
     def _properties(self) -> str:
         cport = self.settings.kafka_controller_port
         # Topic-level max.message.bytes is set per topic; the broker default must allow it too.
-        max_bytes = self.settings.max_article_bytes * 2 + 65536
+        max_bytes = max_message_bytes(self.settings)
         return "\n".join(
             [
                 "process.roles=broker,controller",

@@ -209,3 +209,10 @@ def test_compose_elasticsearch_takes_requests_of_the_local_stack_size() -> None:
     assert HTTP_MAX_CONTENT.endswith("mb")
     # The indexer's bulk requests stay well under what the server takes.
     assert Settings().bulk_max_bytes * 2 <= int(HTTP_MAX_CONTENT[:-2]) * 1024 * 1024
+
+
+def test_compose_broker_takes_the_largest_record_the_topics_take() -> None:
+    from services.common.kafka import max_message_bytes
+
+    env = compose()["services"]["kafka"]["environment"]
+    assert int(env["KAFKA_MESSAGE_MAX_BYTES"]) == max_message_bytes(Settings())
