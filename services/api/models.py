@@ -85,6 +85,20 @@ class SearchResponse(BaseModel):
     facets: Facets
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
     took_ms: int
+    matched: Literal["all", "most", "any"] | None = Field(
+        default=None,
+        description=(
+            "How the words matched: all of them; when nothing had all, all but one (most) or "
+            "any one (any). Phrases, +word and -word always match. Null without words."
+        ),
+    )
+    typo_tolerant: bool = Field(
+        default=False,
+        description="True when nothing matched as typed and words of 5+ letters allowed typos.",
+    )
+    did_you_mean: str | None = Field(
+        default=None, description="The query with unknown words corrected from the index's words."
+    )
 
 
 class TweetOut(BaseModel):

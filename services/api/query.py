@@ -13,7 +13,7 @@ User text never reaches a query parser of Elasticsearch: every leaf becomes a mu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from services.common.errors import QueryError
 
@@ -27,6 +27,10 @@ MAX_DEPTH = 12  # parentheses and negations
 # the search request wraps the text query in two more levels.
 MAX_BOOL_DEPTH = 24
 _SPECIAL = '()"'
+# Typos: a word of 5 to 7 letters may be one edit off, a longer one two; the first letter is
+# taken as typed, and each word expands to a bounded number of the index's terms.
+FUZZY_MIN_CHARS = 5
+FUZZINESS = {"fuzziness": "AUTO:5,8", "prefix_length": 1, "max_expansions": 20}
 
 
 @dataclass(frozen=True)
@@ -40,10 +44,11 @@ class Token:
 
 @dataclass(frozen=True)
 class Leaf:
-    """A word, a phrase or a prefix."""
+    """A word, a phrase or a prefix; ``required`` for a word written +word."""
 
     kind: str  # word | phrase | prefix
     text: str
+    required: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,7 +150,9 @@ class _Parser:
             return Node("not", (self.unary(depth + 1),))
         if token.kind == "PLUS":
             self.take()
-            return self.unary(depth)
+            inner = self.unary(depth)
+            # +word is never relaxed nor matched loosely: it is marked so.
+            return Leaf(inner.kind, inner.text, True) if isinstance(inner, Leaf) else inner
         return self.primary(depth)
 
     def primary(self, depth: int) -> Ast:
@@ -195,16 +202,24 @@ def parse_query(text: str, *, max_chars: int = 500) -> Ast | None:
     return _Parser(tokens, len(text)).parse()
 
 
-def to_es(ast: Ast, fields: list[str], *, negated: bool = False, depth: int = 0) -> dict[str, Any]:
-    """The Elasticsearch query for a syntax tree, searching ``fields`` (with boosts)."""
+def to_es(
+    ast: Ast, fields: list[str], *, negated: bool = False, depth: int = 0, fuzzy: bool = False
+) -> dict[str, Any]:
+    """The Elasticsearch query for a syntax tree, searching ``fields`` (with boosts).
+
+    ``fuzzy``: words that may be relaxed (plain, not +word, not negated) also match with
+    typos (see ``FUZZINESS``).
+    """
     if depth > MAX_BOOL_DEPTH:
         raise QueryError("the query nests too deeply", code="too_deep")
     if isinstance(ast, Leaf):
-        return _leaf(ast, fields, negated)
+        return _leaf(ast, fields, negated, fuzzy=fuzzy)
     deeper = depth + 1
     if ast.op == "and":
         must = [
-            to_es(a, fields, negated=negated, depth=deeper) for a in ast.children if not _negated(a)
+            to_es(a, fields, negated=negated, depth=deeper, fuzzy=fuzzy)
+            for a in ast.children
+            if not _negated(a)
         ]
         must_not = [
             to_es(a.children[0], fields, negated=not negated, depth=deeper)
@@ -216,13 +231,15 @@ def to_es(ast: Ast, fields: list[str], *, negated: bool = False, depth: int = 0)
             body["must_not"] = must_not
         return {"bool": body}
     if ast.op == "or":
-        should = [to_es(a, fields, negated=negated, depth=deeper) for a in ast.children]
+        should = [
+            to_es(a, fields, negated=negated, depth=deeper, fuzzy=fuzzy) for a in ast.children
+        ]
         return {"bool": {"should": should, "minimum_should_match": 1}}
     inner = [to_es(a, fields, negated=not negated, depth=deeper) for a in ast.children]
     return {"bool": {"must": [{"match_all": {}}], "must_not": inner}}
 
 
-def _leaf(leaf: Leaf, fields: list[str], negated: bool) -> dict[str, Any]:
+def _leaf(leaf: Leaf, fields: list[str], negated: bool, *, fuzzy: bool = False) -> dict[str, Any]:
     # A word the analyzer drops entirely (a stop word such as "the") must not empty the result:
     # it matches everything where it is required and excludes nothing where it is negated.
     query: dict[str, Any] = {
@@ -237,6 +254,8 @@ def _leaf(leaf: Leaf, fields: list[str], negated: bool) -> dict[str, Any]:
         query["max_expansions"] = MAX_EXPANSIONS
     else:
         query["operator"] = "and"  # "covid-19" is two tokens, both required
+        if fuzzy and not negated and not leaf.required and len(leaf.text) >= FUZZY_MIN_CHARS:
+            query.update(FUZZINESS)
     return {"multi_match": query}
 
 
@@ -251,3 +270,50 @@ def positive_words(ast: Ast) -> str:
     if ast.op == "not":
         return ""
     return " ".join(filter(None, (positive_words(child) for child in ast.children)))
+
+
+Level = Literal["all", "most", "any"]
+
+
+def relaxable(ast: Ast) -> list[Leaf]:
+    """The plain words of the query's top level: the ones a relaxed search may leave out.
+
+    Phrases, prefixes, +words, negations and anything inside OR or parentheses stay required.
+    """
+    if isinstance(ast, Leaf):
+        return [ast] if ast.kind == "word" and not ast.required else []
+    if ast.op != "and":
+        return []
+    return [c for c in ast.children if isinstance(c, Leaf) and c.kind == "word" and not c.required]
+
+
+def levels(ast: Ast | None) -> list[Level]:
+    """The matching levels to try in turn: all words, then all but one, then any one."""
+    words = len(relaxable(ast)) if ast is not None else 0
+    found: list[Level] = ["all"]
+    if words >= 3:
+        found.append("most")
+    if words >= 2:
+        found.append("any")
+    return found
+
+
+def has_typo_candidates(ast: Ast | None) -> bool:
+    """Whether a typo-tolerant search could differ: a relaxable word of 5+ letters."""
+    return ast is not None and any(len(w.text) >= FUZZY_MIN_CHARS for w in relaxable(ast))
+
+
+def compile_query(
+    ast: Ast, fields: list[str], *, level: Level = "all", fuzzy: bool = False
+) -> dict[str, Any]:
+    """The query at one matching level: every word, all relaxable words but one, or any one."""
+    words = relaxable(ast)
+    if level == "all" or not words:
+        return to_es(ast, fields, fuzzy=fuzzy)
+    rest = [] if isinstance(ast, Leaf) else [c for c in ast.children if c not in words]
+    should = [_leaf(w, fields, False, fuzzy=fuzzy) for w in words]
+    need = len(words) - 1 if level == "most" else 1
+    body: dict[str, Any] = {"should": should, "minimum_should_match": need}
+    if rest:
+        body["must"] = [to_es(rest[0] if len(rest) == 1 else Node("and", tuple(rest)), fields)]
+    return {"bool": body}

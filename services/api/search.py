@@ -6,6 +6,8 @@ import base64
 import binascii
 import hashlib
 import html
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -13,7 +15,14 @@ from typing import Any, Literal
 import orjson
 
 from services.api.index_fields import COMBINED
-from services.api.query import parse_query, positive_words, to_es
+from services.api.query import (
+    Level,
+    compile_query,
+    has_typo_candidates,
+    levels,
+    parse_query,
+    positive_words,
+)
 from services.common.errors import QueryError
 
 Sort = Literal["relevance", "newest", "oldest"]
@@ -29,8 +38,13 @@ MAX_WINDOW = 10_000  # from + size: Elasticsearch's max_result_window
 SOURCE = ["id", "title", "category", "published_date", "updated_at", "has_tweets", "summary"]
 FILTER_PATH = (
     "took,timed_out,hits.total,hits.hits._score,hits.hits._source,hits.hits.highlight,hits.hits.sort,"
-    "aggregations"
+    "aggregations,suggest"
 )
+# Searching everywhere also searches the Spanish field: only Spanish articles fill it (mapping
+# v3; an older index simply has no such field, which Elasticsearch skips).
+LANGUAGE_FIELDS = ["text_es"]
+# Did-you-mean words come from ledes as written (lowercased and folded, not stemmed).
+SUGGEST_FIELD = "summary.plain"
 _SORTS: dict[str, list[dict[str, Any]]] = {
     "relevance": [{"_score": "desc"}, {"id": "asc"}],
     "newest": [
@@ -127,22 +141,46 @@ def _terms(field_name: str, values: tuple[str, ...]) -> dict[str, Any]:
     return {"terms": {field_name: list(values)}}
 
 
-def build(params: SearchParams, alias: str, *, combined: bool = True) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Attempt:
+    """One rung of the matching ladder: which words must match, and whether typos may."""
+
+    level: Level = "all"
+    fuzzy: bool = False
+
+
+def ladder(params: SearchParams) -> list[Attempt]:
+    """What to try, in turn, until something is found: every word as typed first.
+
+    Then every word with typos allowed (words of 5+ letters), then all words but one, then
+    any one (in the spirit of Meilisearch's matchingStrategy). Phrases, +word and -word are
+    never relaxed.
+    """
+    ast = parse_query(params.q, max_chars=params.max_query_chars)
+    typos = has_typo_candidates(ast)
+    steps = [Attempt(), *([Attempt("all", True)] if typos else [])]
+    return steps + [Attempt(level, typos) for level in levels(ast)[1:]]
+
+
+def build(
+    params: SearchParams, alias: str, *, combined: bool = True, attempt: Attempt | None = None
+) -> dict[str, Any]:
     """The Elasticsearch search request (keyword arguments of ``AsyncElasticsearch.search``).
 
     ``combined``: the index has the ``text`` field (mapping v2), used when searching everywhere.
     """
+    attempt = attempt or Attempt()
     everywhere = combined and set(params.search_in) == set(BOOSTS)
     ast = parse_query(params.q, max_chars=params.max_query_chars)
     boost: list[dict[str, Any]] = []
     if ast is None:
         text: dict[str, Any] = {"match_all": {}}
     elif everywhere:
-        text = to_es(ast, [COMBINED])
+        text = _compiled(ast, [COMBINED, *LANGUAGE_FIELDS], attempt)
         if words := positive_words(ast):
             boost = [{"match": {"title": {"query": words, "boost": TITLE_BOOST}}}]
     else:
-        text = to_es(ast, [BOOSTS[f] for f in params.search_in])
+        text = _compiled(ast, [BOOSTS[f] for f in params.search_in], attempt)
     filters: list[dict[str, Any]] = []
     if params.date_from or params.date_to:
         bounds = {
@@ -163,8 +201,8 @@ def build(params: SearchParams, alias: str, *, combined: bool = True) -> dict[st
     if everywhere and ast is not None:
         # The query names ``text``: each shown field is highlighted by the same query over it
         # (a phrase stays one <mark>, which term-by-term highlighting would split).
-        title_hl["highlight_query"] = to_es(ast, ["title"])
-        body_hl["highlight_query"] = to_es(ast, ["body"])
+        title_hl["highlight_query"] = _compiled(ast, ["title"], attempt)
+        body_hl["highlight_query"] = _compiled(ast, ["body"], attempt)
     request: dict[str, Any] = {
         "index": alias,
         "query": {"bool": {"must": [text], "should": boost, "filter": filters}},
@@ -195,7 +233,56 @@ def build(params: SearchParams, alias: str, *, combined: bool = True) -> dict[st
     aggs = _facet_aggs(params, facet_filters)
     if aggs:
         request["aggs"] = aggs
+    if attempt.fuzzy and ast is not None:
+        request["suggest"] = _suggest(ast)
     return request
+
+
+def _compiled(ast: Any, fields: list[str], attempt: Attempt) -> dict[str, Any]:
+    return compile_query(ast, fields, level=attempt.level, fuzzy=attempt.fuzzy)
+
+
+def _suggest(ast: Any) -> dict[str, Any]:
+    """Corrections of the words that may hold typos, from the index's own words."""
+    return {
+        "text": positive_words(ast),
+        "did_you_mean": {
+            "term": {
+                "field": SUGGEST_FIELD,
+                "suggest_mode": "missing",
+                "min_word_length": 5,
+                "prefix_length": 1,
+                "size": 1,
+            }
+        },
+    }
+
+
+def did_you_mean(reply: dict[str, Any], q: str) -> str | None:
+    """The query with each word the index does not know replaced by its best correction."""
+    fixes = {
+        entry["text"]: entry["options"][0]["text"]
+        for entry in reply.get("suggest", {}).get("did_you_mean", [])
+        if entry.get("options")
+    }
+    if not fixes:
+        return None
+
+    def fix(match: re.Match[str]) -> str:
+        word = match.group(0)
+        return str(fixes.get(_plain(word), word))
+
+    corrected = _WORD_RE.sub(fix, q)
+    return corrected if corrected != q else None
+
+
+_WORD_RE = re.compile(r"[^\W_]+")
+
+
+def _plain(word: str) -> str:
+    """A word as the suggestion field analyses it: lowercased and folded to ASCII."""
+    folded = unicodedata.normalize("NFKD", word.lower())
+    return "".join(c for c in folded if not unicodedata.combining(c))
 
 
 def _facet_aggs(
@@ -235,8 +322,11 @@ def _snippet(hit: dict[str, Any]) -> str:
     return html.escape(summary)
 
 
-def shape(reply: dict[str, Any], params: SearchParams) -> dict[str, Any]:
-    """The API's response from Elasticsearch's reply."""
+def shape(
+    reply: dict[str, Any], params: SearchParams, attempt: Attempt | None = None
+) -> dict[str, Any]:
+    """The API's response from Elasticsearch's reply (to the ``attempt`` that found it)."""
+    attempt = attempt or Attempt()
     hits = reply.get("hits", {}).get("hits", [])
     items = []
     for hit in hits:
@@ -274,4 +364,7 @@ def shape(reply: dict[str, Any], params: SearchParams) -> dict[str, Any]:
         "facets": facets,
         "next_cursor": next_cursor,
         "took_ms": reply.get("took", 0),
+        "matched": attempt.level if params.q.strip() else None,
+        "typo_tolerant": attempt.fuzzy,
+        "did_you_mean": did_you_mean(reply, params.q) if attempt.fuzzy else None,
     }

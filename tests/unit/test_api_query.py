@@ -40,7 +40,7 @@ def test_phrase_prefix_plus_minus_and_not() -> None:
         "and",
         (
             Leaf("phrase", "ballistic missiles"),
-            Leaf("word", "iran"),
+            Leaf("word", "iran", required=True),
             Node("not", (Leaf("word", "trump"),)),
             Node("not", (Leaf("word", "visa"),)),
             Leaf("prefix", "missil"),
@@ -78,7 +78,9 @@ def test_not_binds_tighter_than_and_and_or() -> None:
 
 def test_explicit_and_equals_juxtaposition() -> None:
     assert parse_query("a AND b") == parse_query("a b")
-    assert parse_query("+a +b") == parse_query("a b")
+    assert parse_query("+a +b") == Node(
+        "and", (Leaf("word", "a", required=True), Leaf("word", "b", required=True))
+    )
 
 
 def test_lower_case_operators_are_words() -> None:

@@ -14,9 +14,11 @@ def test_searching_everywhere_uses_the_combined_field_and_boosts_the_title() -> 
     request = search.build(search.SearchParams(q='iran "ballistic missiles" -trump'), ALIAS)
     query = request["query"]["bool"]
     leaves = [clause["multi_match"] for clause in query["must"][0]["bool"]["must"]]
-    assert [leaf["fields"] for leaf in leaves] == [[COMBINED], [COMBINED]]
+    # The combined field, and the Spanish one (filled for Spanish articles only).
+    everywhere = [COMBINED, *search.LANGUAGE_FIELDS]
+    assert [leaf["fields"] for leaf in leaves] == [everywhere, everywhere]
     excluded = query["must"][0]["bool"]["must_not"][0]["multi_match"]
-    assert excluded["fields"] == [COMBINED]
+    assert excluded["fields"] == everywhere
     assert query["should"] == [
         {"match": {"title": {"query": "iran ballistic missiles", "boost": search.TITLE_BOOST}}}
     ]

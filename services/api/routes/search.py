@@ -79,6 +79,11 @@ async def search_articles(
         facet_size=facet_size,
         max_query_chars=settings.max_query_chars,
     )
-    request = search.build(params, settings.index_alias, combined=combined)
-    reply = await call(es.search(**request, **bounds(settings)))
-    return FastJSON(search.shape(body(reply), params))
+    # The ladder's later rungs cost a search each, and only run when the one before found
+    # nothing: a query that matches as typed costs one request, as before.
+    for attempt in (steps := search.ladder(params)):
+        request = search.build(params, settings.index_alias, combined=combined, attempt=attempt)
+        found = body(await call(es.search(**request, **bounds(settings))))
+        if found.get("hits", {}).get("total", {}).get("value", 0) or attempt is steps[-1]:
+            break
+    return FastJSON(search.shape(found, params, attempt))
