@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from pathlib import Path
 
 import httpx
 import pytest
@@ -164,3 +165,12 @@ def test_judgements_refer_to_suite_files_and_cover_every_case() -> None:
 def test_judgements_file_is_plain_json() -> None:
     data = json.loads(relevance.JUDGEMENTS.read_text(encoding="utf-8"))
     assert set(data) >= {"queries", "grades"}
+
+
+def test_load_suite_refuses_two_files_with_one_id(tmp_path: Path) -> None:
+    text = relevance.suite_files()[0].read_bytes()
+    (tmp_path / "001_a.txt").write_bytes(text)
+    # The same article under another name and with CRLF: ingest gives it the same id.
+    (tmp_path / "002_b.txt").write_bytes(text.replace(b"\n", b"\r\n"))
+    with pytest.raises(ValueError, match=r"002_b\.txt has the same id as 001_a"):
+        load_suite(tmp_path)
