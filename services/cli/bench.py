@@ -135,3 +135,44 @@ def bench_burst(
     for key, value in result.items():
         if key != "machine":
             console.print(f"{key}: {value}")
+
+
+@app.command("relevance")
+def bench_relevance(
+    report: Annotated[Path, typer.Option(help="Where to write the JSON report.")] = Path(
+        "reports/relevance.json"
+    ),
+) -> None:
+    """Only relevance: the judged suite through the pipeline, scored query by query."""
+    from services.bench.relevance_run import run as run_relevance
+    from services.bench.runner import write_report
+
+    settings = get_settings()
+    try:
+        ensure_stack(settings)
+        result = run_relevance(settings)
+    except StackError as exc:
+        console.print(f"[red]error:[/] {exc.message}")
+        raise typer.Exit(code=1) from exc
+    write_report(result, report)
+    print_relevance(result)
+    console.print(f"report: {report}")
+
+
+def print_relevance(report: dict[str, Any]) -> None:
+    """Overall and per-tag relevance figures as a table on stdout."""
+    table = Table(
+        "queries", "tag", "success@1", "MRR@10", "nDCG@10", "zero results", title="relevance"
+    )
+    rows = [("all", report["overall"]), *sorted(report["by_tag"].items())]
+    for tag, fig in rows:
+        table.add_row(
+            str(fig["queries"]),
+            tag,
+            f"{fig['success_at_1']:.3f}",
+            f"{fig['mrr_at_10']:.3f}",
+            f"{fig['ndcg_at_10']:.3f}",
+            str(fig["zero_results"]),
+        )
+    Console().print(table)
+    console.print(f"matched: {report['matched']}")

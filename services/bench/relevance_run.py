@@ -1,0 +1,131 @@
+"""Run the relevance suite through the real pipeline: Kafka, the indexer, the query API.
+
+The suite goes into a fresh, scoped topic and index through the production path, so the
+analysis measured is whatever the mapping and the API do at the time of the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from services.bench import relevance
+from services.bench.measure import Progress
+from services.bench.procs import Child
+from services.bench.relevance import Outcome, Query
+from services.bench.runner import _cleanup, machine, scoped
+from services.common.es import es_client
+from services.common.settings import Settings
+from services.ingest.parser import parse_path
+from services.ingest.publisher import Publisher
+
+INDEX_TIMEOUT_S = 300.0
+
+
+def load_suite(folder: Path = relevance.SUITE_DIR) -> dict[str, Any]:
+    """Parse every judged article as ingest does; returns {article id: (file name, article)}."""
+    suite: dict[str, Any] = {}
+    for path in relevance.suite_files(folder):
+        article = parse_path(path)
+        if article.id in suite:
+            raise ValueError(f"{path.name} has the same id as {suite[article.id][0]}")
+        suite[article.id] = (path.stem, article)
+    return suite
+
+
+async def _publish(settings: Settings, suite: dict[str, Any]) -> None:
+    async with Publisher(settings, client_id="newswire-bench-relevance") as publisher:
+        deliveries = [await publisher.publish(article) for _, article in suite.values()]
+        await asyncio.gather(*deliveries)
+
+
+async def _wait_indexed(settings: Settings, expected: int) -> None:
+    """Until the indexer committed every record and the alias holds every document."""
+    deadline = time.monotonic() + INDEX_TIMEOUT_S
+    async with Progress(settings) as progress:
+        while await progress.committed() < expected:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the indexer did not index the suite in time")
+            await asyncio.sleep(0.2)
+    async with es_client(settings) as es:
+        await es.indices.refresh(index=settings.index_alias)
+        count = (await es.count(index=settings.index_alias))["count"]
+    if count != expected:
+        # A dead-lettered article would make every later figure wrong: stop here.
+        raise RuntimeError(f"{count} of {expected} suite articles were indexed")
+
+
+def index_suite(settings: Settings, suite: dict[str, Any], log: Path) -> None:
+    """Publish the suite to the scoped topic and let the indexer service write it."""
+    asyncio.run(_publish(settings, suite))
+    indexer = Child("services.indexer", settings, log).start()
+    try:
+        indexer.wait_ready(settings.indexer_port)
+        asyncio.run(_wait_indexed(settings, len(suite)))
+    finally:
+        indexer.stop()
+
+
+def ask(http: httpx.Client, query: Query, names: dict[str, str]) -> Outcome:
+    """One query to GET /v1/search, hits mapped back to suite file names."""
+    reply = http.get("/v1/search", params={"q": query.q, "size": str(relevance.K)})
+    if reply.status_code != 200:
+        return Outcome(query, (), 0, error=f"HTTP {reply.status_code}: {reply.text[:200]}")
+    body = reply.json()
+    ranked = tuple(names.get(item["id"], f"unknown:{item['id']}") for item in body["items"])
+    matched = body.get("matched")
+    return Outcome(
+        query,
+        ranked,
+        int(body["total"]["value"]),
+        matched=str(matched) if matched is not None else None,
+    )
+
+
+def search_all(settings: Settings, queries: list[Query], names: dict[str, str], log: Path) -> Any:
+    """Start the query API on the scoped alias and send every query, one at a time."""
+    api = Child("services.api", settings, log).start()
+    try:
+        api.wait_ready(settings.api_port)
+        base = f"http://127.0.0.1:{settings.api_port}"
+        with httpx.Client(base_url=base, timeout=30) as http:
+            return [ask(http, query, names) for query in queries]
+    finally:
+        api.stop()
+
+
+def run(settings: Settings, *, work: Path | None = None) -> dict[str, Any]:
+    """Index the suite into a fresh index, run every judged query, return the report."""
+    work = work or Path(tempfile.mkdtemp(prefix="newswire-relevance-"))
+    queries = relevance.load_judgements()
+    suite = load_suite()
+    problems = relevance.check_judgements(queries, (name for name, _ in suite.values()))
+    if problems:
+        raise ValueError("bad judgements: " + "; ".join(problems[:10]))
+    tag = f"{uuid.uuid4().hex[:8]}-relevance"
+    scope = scoped(settings, tag)
+    try:
+        index_suite(scope, suite, work / "indexer.log")
+        names = {article_id: name for article_id, (name, _) in suite.items()}
+        outcomes = search_all(scope, queries, names, work / "api.log")
+    finally:
+        asyncio.run(_cleanup(settings, [tag]))
+    return {
+        "machine": machine(),
+        "articles": len(suite),
+        "languages": _languages(suite),
+        **relevance.summarise(outcomes),
+    }
+
+
+def _languages(suite: dict[str, Any]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for _, article in suite.values():
+        counts[article.language] = counts.get(article.language, 0) + 1
+    return counts
