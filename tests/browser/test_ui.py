@@ -88,6 +88,31 @@ async def test_a_query_finds_the_seed_article_with_its_words_highlighted(
     )
 
 
+async def test_relaxed_matches_are_told_and_a_typo_gets_a_did_you_mean_link(
+    seeded: list[Article], api: ApiServer, page: Page, shot: Shot
+) -> None:
+    notice = page.locator("#match-notice")
+    await page.goto(f"{api.url}/?q=iran+missiles+zebrafish")
+    await expect(notice).to_contain_text("No story has all your words; showing stories with most")
+    first = page.locator("#result-list .result").first
+    await expect(first.locator("h3 a")).to_have_attribute("href", re.compile(REFERENCE_ID))
+    await shot(page, "forgiving-1-most-words")
+
+    await page.get_by_label("Search articles").fill("balistic missiles")
+    await page.keyboard.press("Enter")
+    await expect(notice).to_contain_text("Nothing matched as typed")
+    suggestion = page.locator("#did-you-mean")
+    await expect(suggestion).to_have_text("ballistic missiles")
+    await expect(first.locator("h3 a")).to_have_attribute("href", re.compile(REFERENCE_ID))
+    await shot(page, "forgiving-2-did-you-mean")
+
+    await suggestion.click()
+    await expect(page.get_by_label("Search articles")).to_have_value("ballistic missiles")
+    await expect(page.locator("#result-status")).to_contain_text("for “ballistic missiles”")
+    await expect(notice).to_be_hidden()
+    assert query_of(page.url)["q"] == ["ballistic missiles"]
+
+
 async def test_ticking_categories_filters_results_and_keeps_disjunctive_counts(
     seeded: list[Article], api: ApiServer, page: Page, shot: Shot
 ) -> None:

@@ -157,6 +157,7 @@ async function runSearch() {
     renderFacets({});
     $("histogram").hidden = true;
     announce(statusLine, "The search failed.");
+    $("match-notice").hidden = true;
     $("search-problem").replaceChildren(problemBox(err));
   } finally {
     if (!signal.aborted) {
@@ -214,9 +215,41 @@ function statusText(page) {
   return `${count} ${noun}${about}.`;
 }
 
+const RELAXED = {
+  most: "No story has all your words; showing stories with most of them.",
+  any: "No story has all your words; showing stories with any of them.",
+};
+
+/** How the words matched, told honestly, and a correction to try when there is one. */
+function renderMatchNotice(page) {
+  const notice = $("match-notice");
+  const parts = [];
+  if (RELAXED[page.matched]) parts.push(el("span", {}, `${RELAXED[page.matched]} `));
+  if (page.typo_tolerant) {
+    parts.push(el("span", {}, "Nothing matched as typed: words spelled close to yours count too. "));
+  }
+  if (page.did_you_mean) {
+    const params = new URLSearchParams(window.location.search);
+    params.set("q", page.did_you_mean);
+    params.delete("article");
+    const link = { href: `/?${params}`, id: "did-you-mean", onclick: useSuggestion };
+    parts.push(el("span", {}, "Did you mean "), el("a", link, page.did_you_mean), el("span", {}, "?"));
+  }
+  notice.replaceChildren(...parts);
+  notice.hidden = parts.length === 0;
+}
+
+function useSuggestion(event) {
+  if (!plainClick(event)) return;
+  event.preventDefault();
+  form.q.value = event.currentTarget.textContent;
+  form.requestSubmit();
+}
+
 function renderStatus(page) {
   const took = page.took_ms !== undefined ? ` Search took ${fmtNumber(page.took_ms)} ms.` : "";
   announce(statusLine, statusText(page) + took);
+  renderMatchNotice(page);
   if (!page.items.length) {
     list.replaceChildren(
       el("li", { class: "empty" }, "No article matches. Try fewer words or filters."),
