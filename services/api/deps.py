@@ -7,7 +7,7 @@ from typing import Annotated
 from elasticsearch import AsyncElasticsearch
 from fastapi import Depends, Request
 
-from services.api.index_fields import IndexFields
+from services.api.index_fields import IndexFeatures, IndexFields
 from services.api.limits import Gate
 from services.api.pipeline_status import Tracker
 from services.common.settings import Settings
@@ -25,9 +25,9 @@ async def _es(request: Request) -> AsyncElasticsearch:
     return es
 
 
-async def _combined(request: Request) -> bool:
+async def _features(request: Request) -> IndexFeatures:
     fields: IndexFields = request.app.state.index_fields
-    return await fields.combined()
+    return await fields.features()
 
 
 async def _tracker(request: Request) -> Tracker:
@@ -42,6 +42,6 @@ async def _trends_gate(request: Request) -> Gate:
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
 ESDep = Annotated[AsyncElasticsearch, Depends(_es)]
-CombinedDep = Annotated[bool, Depends(_combined)]
+FeaturesDep = Annotated[IndexFeatures, Depends(_features)]
 TrackerDep = Annotated[Tracker, Depends(_tracker)]
 TrendsGateDep = Annotated[Gate, Depends(_trends_gate)]

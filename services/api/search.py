@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import orjson
 
-from services.api.index_fields import COMBINED
+from services.api.index_fields import COMBINED, SUGGEST, IndexFeatures
 from services.api.query import (
     Level,
     compile_query,
@@ -44,7 +44,7 @@ FILTER_PATH = (
 # v3; an older index simply has no such field, which Elasticsearch skips).
 LANGUAGE_FIELDS = ["text_es"]
 # Did-you-mean words come from ledes as written (lowercased and folded, not stemmed).
-SUGGEST_FIELD = "summary.plain"
+SUGGEST_FIELD = SUGGEST
 _SORTS: dict[str, list[dict[str, Any]]] = {
     "relevance": [{"_score": "desc"}, {"id": "asc"}],
     "newest": [
@@ -163,14 +163,21 @@ def ladder(params: SearchParams) -> list[Attempt]:
 
 
 def build(
-    params: SearchParams, alias: str, *, combined: bool = True, attempt: Attempt | None = None
+    params: SearchParams,
+    alias: str,
+    *,
+    combined: bool = True,
+    attempt: Attempt | None = None,
+    features: IndexFeatures | None = None,
 ) -> dict[str, Any]:
     """The Elasticsearch search request (keyword arguments of ``AsyncElasticsearch.search``).
 
-    ``combined``: the index has the ``text`` field (mapping v2), used when searching everywhere.
+    ``combined``: the index has the ``text`` field (mapping v2), used when searching everywhere;
+    ``features`` says that and more (an older index has no spelling suggestions either).
     """
     attempt = attempt or Attempt()
-    everywhere = combined and set(params.search_in) == set(BOOSTS)
+    features = features or IndexFeatures(combined=combined)
+    everywhere = features.combined and set(params.search_in) == set(BOOSTS)
     ast = parse_query(params.q, max_chars=params.max_query_chars)
     boost: list[dict[str, Any]] = []
     if ast is None:
@@ -233,7 +240,7 @@ def build(
     aggs = _facet_aggs(params, facet_filters)
     if aggs:
         request["aggs"] = aggs
-    if attempt.fuzzy and ast is not None:
+    if attempt.fuzzy and ast is not None and features.suggest:
         request["suggest"] = _suggest(ast)
     return request
 

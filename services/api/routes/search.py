@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from services.api import search
 from services.api.backend import body, bounds, call
-from services.api.deps import CombinedDep, ESDep, SettingsDep
+from services.api.deps import ESDep, FeaturesDep, SettingsDep
 from services.api.models import SearchResponse, problem_responses
 from services.api.responses import FastJSON
 from services.common.article import normalise_category
@@ -28,7 +28,7 @@ FIELDS = ("title", "summary", "body")
 async def search_articles(
     es: ESDep,
     settings: SettingsDep,
-    combined: CombinedDep,
+    features: FeaturesDep,
     q: Annotated[
         str,
         Query(
@@ -82,7 +82,7 @@ async def search_articles(
     # The ladder's later rungs cost a search each, and only run when the one before found
     # nothing: a query that matches as typed costs one request, as before.
     for attempt in (steps := search.ladder(params)):
-        request = search.build(params, settings.index_alias, combined=combined, attempt=attempt)
+        request = search.build(params, settings.index_alias, features=features, attempt=attempt)
         found = body(await call(es.search(**request, **bounds(settings))))
         if found.get("hits", {}).get("total", {}).get("value", 0) or attempt is steps[-1]:
             break
