@@ -12,6 +12,9 @@ H_MESSAGE = "newswire.error.message"
 H_SOURCE = "newswire.source"
 H_STAGE = "newswire.stage"
 H_FAILED_AT = "newswire.failed_at"
+# Only on a cut payload (an oversized upload): the size announced and the bytes that arrived.
+H_SIZE_DECLARED = "newswire.size.declared"
+H_SIZE_RECEIVED = "newswire.size.received"
 
 
 @dataclass(frozen=True)
@@ -24,16 +27,25 @@ class DeadLetter:
     source: str
     stage: str  # "ingest" or "indexer"
     key: bytes | None = None
+    size_declared: int | None = None
+    size_received: int | None = None
 
     def headers(self) -> list[tuple[str, bytes]]:
         """Kafka headers carrying the reason; messages are cut to stay well under limits."""
-        return [
+        headers = [
             (H_CODE, self.code.encode()),
             (H_MESSAGE, self.message[:2000].encode()),
             (H_SOURCE, self.source[:1000].encode()),
             (H_STAGE, self.stage.encode()),
             (H_FAILED_AT, utc_now_iso().encode()),
         ]
+        for name, size in (
+            (H_SIZE_DECLARED, self.size_declared),
+            (H_SIZE_RECEIVED, self.size_received),
+        ):
+            if size is not None:
+                headers.append((name, str(size).encode()))
+        return headers
 
 
 def decode_headers(
