@@ -6,12 +6,12 @@ import asyncio
 from types import TracebackType
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 
 from services.common.article import SCHEMA_VERSION, Article
 from services.common.clock import to_iso
 from services.common.dlq import DeadLetter
-from services.common.errors import KafkaUnavailable
+from services.common.errors import ArticleRejected, KafkaUnavailable
 from services.common.kafka import ensure_topics, make_producer
 from services.common.settings import Settings
 
@@ -28,6 +28,13 @@ def article_headers(article: Article, trace_id: str | None) -> list[tuple[str, b
     if trace_id:
         headers.append(("trace-id", trace_id.encode()))
     return headers
+
+
+def too_large(what: str, exc: Exception) -> ArticleRejected:
+    """The rejection of a record Kafka will not take: the input's fault, not Kafka's."""
+    return ArticleRejected(
+        "too_large", f"the record for {what} is over Kafka's message size limit: {exc}"
+    )
 
 
 class Publisher:
@@ -83,6 +90,8 @@ class Publisher:
                 key=article.id.encode(),
                 headers=article_headers(article, trace_id),
             )
+        except MessageSizeTooLargeError as exc:
+            raise too_large(article.id, exc) from exc
         except KafkaError as exc:
             raise KafkaUnavailable(f"cannot publish {article.id}: {exc!r}") from exc
         return future
@@ -95,6 +104,8 @@ class Publisher:
             future: Delivery = await self.producer.send(
                 self.settings.topic_articles, value, key=key, headers=headers
             )
+        except MessageSizeTooLargeError as exc:
+            raise too_large(key.decode(), exc) from exc
         except KafkaError as exc:
             raise KafkaUnavailable(f"cannot publish {key.decode()}: {exc!r}") from exc
         return future
