@@ -65,9 +65,10 @@ async def test_beyond_the_upload_limit_is_503_ingest_busy_without_reading_the_bo
         )
         await slow.reading.wait()  # the first upload holds the only slot
         unread = SlowBody()
-        busy = await http.post(
-            "/v1/articles", content=unread, headers={"content-type": "text/plain"}
-        )
+        async with asyncio.timeout(30):  # without the limit, this upload would wait forever
+            busy = await http.post(
+                "/v1/articles", content=unread, headers={"content-type": "text/plain"}
+            )
         slow.release.set()
         unread.release.set()
         done = await first
@@ -88,9 +89,10 @@ async def test_beyond_the_inflight_bytes_is_503_ingest_busy(settings: Settings) 
         )
         await slow.reading.wait()
         unread = SlowBody()
-        busy = await http.post(
-            "/v1/articles", content=unread, headers={"content-type": "text/plain"}
-        )
+        async with asyncio.timeout(30):
+            busy = await http.post(
+                "/v1/articles", content=unread, headers={"content-type": "text/plain"}
+            )
         unread.release.set()
         small = await http.post(  # a declared small body still fits beside the first
             "/v1/articles",
@@ -109,9 +111,10 @@ async def test_a_body_that_does_not_arrive_in_time_is_408_body_timeout(
 ) -> None:
     async with ingest(limited(settings, ingest_body_timeout_s=0.5)) as http:
         slow = SlowBody()
-        reply = await http.post(
-            "/v1/articles", content=slow, headers={"content-type": "text/plain"}
-        )
+        async with asyncio.timeout(30):  # without a body timeout, this would wait forever
+            reply = await http.post(
+                "/v1/articles", content=slow, headers={"content-type": "text/plain"}
+            )
         slow.release.set()
         after = await http.post(
             "/v1/articles", content=seed_text().encode(), headers={"content-type": "text/plain"}
