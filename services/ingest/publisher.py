@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from types import TracebackType
 
+import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 
@@ -15,6 +16,7 @@ from services.common.errors import ArticleRejected, KafkaUnavailable
 from services.common.kafka import ensure_topics, make_producer
 from services.common.settings import Settings
 
+log = structlog.get_logger(__name__)
 Delivery = asyncio.Future[object]
 
 
@@ -69,10 +71,17 @@ class Publisher:
         self._producer = producer
 
     async def close(self) -> None:
-        """Flush what is pending and disconnect; safe to call twice."""
+        """Flush what is pending and disconnect, within a bound; safe to call twice."""
         producer, self._producer = self._producer, None
-        if producer is not None:
-            await producer.stop()
+        if producer is None:
+            return
+        timeout = self.settings.ingest_kafka_timeout_s
+        try:
+            # With Kafka away, an idempotent producer retries its batches forever: a SIGTERM
+            # must still end the process. Nothing unacknowledged was reported as published.
+            await asyncio.wait_for(producer.stop(), timeout)
+        except TimeoutError:
+            log.warning("producer closed with records unacknowledged", after_s=timeout)
 
     @property
     def producer(self) -> AIOKafkaProducer:
