@@ -7,7 +7,7 @@ from types import TracebackType
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError, MessageSizeTooLargeError
+from aiokafka.errors import KafkaError, KafkaTimeoutError, MessageSizeTooLargeError
 
 from services.common.article import SCHEMA_VERSION, Article
 from services.common.clock import to_iso
@@ -37,6 +37,20 @@ def too_large(what: str, exc: Exception) -> ArticleRejected:
     return ArticleRejected(
         "too_large", f"the record for {what} is over Kafka's message size limit: {exc}"
     )
+
+
+async def _abandon_pending(producer: AIOKafkaProducer) -> None:
+    """Stop retrying and fail what is queued, so that ``stop()`` returns (aiokafka has no API)."""
+    # The sender first: it would re-queue a failed batch it holds and crash on it.
+    await producer._sender.close()
+    queued = producer._message_accumulator
+    batches = [b for q in queued._batches.values() for b in q] + list(queued._pending_batches)
+    queued.fail_all(KafkaTimeoutError("closed while Kafka was away"))
+    for batch in batches:
+        futures = [batch.future, batch._drain_waiter, *(f for f, _ in batch._msg_futures)]
+        for future in futures:
+            if future.done() and not future.cancelled():
+                future.exception()  # nobody waits any more: no "never retrieved" at exit
 
 
 class Publisher:
@@ -77,11 +91,14 @@ class Publisher:
             return
         timeout = self.settings.ingest_kafka_timeout_s
         try:
-            # With Kafka away, an idempotent producer retries its batches forever: a SIGTERM
-            # must still end the process. Nothing unacknowledged was reported as published.
-            await asyncio.wait_for(producer.stop(), timeout)
+            await asyncio.wait_for(producer.flush(), timeout)
         except TimeoutError:
-            log.warning("producer closed with records unacknowledged", after_s=timeout)
+            # With Kafka away, an idempotent producer retries its batches forever and stop()
+            # waits for them: fail them, so a SIGTERM still ends the process. Nothing that is
+            # unacknowledged was ever reported as published.
+            log.warning("closing with records unacknowledged", after_s=timeout)
+            await _abandon_pending(producer)
+        await producer.stop()
 
     @property
     def producer(self) -> AIOKafkaProducer:

@@ -7,13 +7,15 @@ import time
 
 import httpx
 import pytest
+from aiokafka.errors import KafkaTimeoutError
 from pydantic import SecretStr
 
 from services.common.settings import Settings
 from services.indexer.app import create_app as indexer_app
 from services.ingest.app import create_app as ingest_app
+from services.ingest.publisher import Publisher
 from services.stack.runner import LocalStack
-from tests.factories import seed_text
+from tests.factories import make_article, seed_text
 from tests.integration.pipeline_helpers import asgi_client, running_indexer, wait_until
 
 pytestmark = pytest.mark.integration
@@ -54,9 +56,17 @@ async def test_kafka_away_is_a_bounded_503_and_not_ready_then_it_recovers(
         assert (await post(http, 0)).status_code == 202
         assert await status(http) == 200
         assert await status(idx) == 200
+        closing = Publisher(keyed)
+        await closing.start()
+        await (await closing.publish(make_article()))  # the topic's metadata is known
         stopped = time.monotonic()
         await asyncio.to_thread(kafka.process.stop)
         try:
+            # A SIGTERM during the outage: the producer gives up its unacknowledged records.
+            unacknowledged = await closing.publish(make_article())
+            async with asyncio.timeout(ANSWER_WITHIN_S):
+                await closing.close()
+            assert isinstance(unacknowledged.exception(), KafkaTimeoutError)  # failed, not lost
             away = await post(http, 1)
             assert away.status_code == 503
             assert away.json()["code"] == "kafka_unavailable"
