@@ -48,6 +48,8 @@ def child_env(settings: Settings) -> dict[str, str]:
     """The environment that gives a child process these settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWIRE_")}
     env.update({f"NEWSWIRE_{name.upper()}": str(getattr(settings, name)) for name in _FIELDS})
+    if settings.api_key is not None:  # a secret: str() of it would be asterisks
+        env["NEWSWIRE_API_KEY"] = settings.api_key.get_secret_value()
     env["NEWSWIRE_LOG_LEVEL"] = "WARNING"
     if settings.api_key is not None:
         env["NEWSWIRE_API_KEY"] = settings.api_key.get_secret_value()

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from services.cli.keys import ApiKey, resolve_api_key
 from services.common.errors import NewswireError, StackError
 from services.common.kafka import ensure_topics
 from services.common.settings import Settings, get_settings
@@ -94,12 +95,13 @@ def _wait_ready(service: Service, timeout: float) -> None:
     )
 
 
-def start_services(settings: Settings) -> None:
-    """Start each service that is not running, then wait until each is ready."""
+def start_services(settings: Settings, api_key: ApiKey) -> None:
+    """Start each service that is not running (with the API key), then wait until each is ready."""
     env = {
         **os.environ,
         "NEWSWIRE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         "NEWSWIRE_ES_URL": settings.es_url,
+        "NEWSWIRE_API_KEY": api_key.value,
     }
     for service in services(settings):
         if service.process.pid() is not None:
@@ -138,12 +140,13 @@ def up(
 
     settings = get_settings()
     try:
+        api_key = resolve_api_key(settings)
         with console.status("starting Kafka and Elasticsearch..."):
             LocalStack(settings).up()
         with console.status("creating topics and index..."):
             asyncio.run(initialise(settings))
         with console.status("starting ingest, indexer and api..."):
-            start_services(settings)
+            start_services(settings, api_key)
         summary = ingest_paths([SEEDS], force=True, quiet=True)
         seed_ids = {parse_path(path).id for path in sorted(SEEDS.glob("*.txt"))}
         with console.status("waiting until the seeds are searchable..."):
@@ -162,6 +165,17 @@ def up(
     for service in services(settings):
         console.print(f"{service.name:<8} {service.url}  (log {service.process.log_file})")
     console.print(f"API docs  http://127.0.0.1:{settings.api_port}/docs")
+    console.print(_key_note(api_key))
+
+
+def _key_note(api_key: ApiKey) -> str:
+    """Where the ingest key is (never the key itself: terminals are scrolled back and shared)."""
+    if api_key.path is None:
+        return "ingest key: NEWSWIRE_API_KEY as you set it (send 'Authorization: Bearer <key>')"
+    return (
+        f"ingest key: in {api_key.path} (mode 600); post with "
+        f'-H "Authorization: Bearer $(cat {api_key.path})"'
+    )
 
 
 PROMETHEUS_CONFIG = SEEDS.parent / "deploy" / "prometheus" / "prometheus.local.yml"

@@ -13,6 +13,9 @@ H_SOURCE = "newswire.source"
 H_STAGE = "newswire.stage"
 H_FAILED_AT = "newswire.failed_at"
 H_TRUNCATED_FROM = "newswire.payload.truncated_from"
+# Only on a cut payload (an oversized upload): the size announced and the bytes that arrived.
+H_SIZE_DECLARED = "newswire.size.declared"
+H_SIZE_RECEIVED = "newswire.size.received"
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,8 @@ class DeadLetter:
     stage: str  # "ingest" or "indexer"
     key: bytes | None = None
     truncated_from: int | None = None  # the payload's size before it was cut to fit Kafka
+    size_declared: int | None = None
+    size_received: int | None = None
 
     def headers(self) -> list[tuple[str, bytes]]:
         """Kafka headers carrying the reason; messages are cut to stay well under limits."""
@@ -36,6 +41,12 @@ class DeadLetter:
             (H_STAGE, self.stage.encode()),
             (H_FAILED_AT, utc_now_iso().encode()),
         ]
+        for name, size in (
+            (H_SIZE_DECLARED, self.size_declared),
+            (H_SIZE_RECEIVED, self.size_received),
+        ):
+            if size is not None:
+                headers.append((name, str(size).encode()))
         if self.truncated_from is not None:
             headers.append((H_TRUNCATED_FROM, str(self.truncated_from).encode()))
         return headers

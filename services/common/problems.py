@@ -30,9 +30,16 @@ _STATUS_BY_CODE = {"too_large": 413, "undecodable": 400, "invalid_json": 400, "i
 
 
 def problem(
-    status: int, title: str, detail: str, *, code: str, instance: str = "", **extra: Any
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    code: str,
+    instance: str = "",
+    retry_after: int = 5,
+    **extra: Any,
 ) -> JSONResponse:
-    """A problem+json response."""
+    """A problem+json response; a 503 says when to retry, a 401 which scheme to use."""
     body = {
         "type": TYPE_BASE + code,
         "title": title,
@@ -42,9 +49,9 @@ def problem(
         "instance": instance,
         **extra,
     }
-    headers = {"Retry-After": "5"} if status == 503 else None
+    headers = {"Retry-After": str(retry_after)} if status == 503 else {}
     if status == 401:
-        headers = {"WWW-Authenticate": "Bearer"}  # RFC 9110: a 401 names its scheme
+        headers["WWW-Authenticate"] = 'Bearer realm="newswire"'
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
@@ -75,6 +82,7 @@ def install(app: FastAPI) -> None:
             400: "Bad request",
             401: "Unauthorized",
             404: "Not found",
+            408: "Request timeout",
             413: "Payload too large",
             422: "Unprocessable content",
             503: "Service unavailable",

@@ -29,13 +29,17 @@ async def serve(
     host: str,
     port: int,
     worker: Callable[[asyncio.Event], Coroutine[Any, Any, None]] | None = None,
+    options: dict[str, Any] | None = None,
 ) -> None:
-    """Serve ``app`` and run ``worker(stop)`` until a signal or the worker ends; then stop both."""
+    """Serve ``app`` (extra uvicorn ``options``) and run ``worker(stop)`` until a signal."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    server = _QuietServer(uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on"))
+    config = uvicorn.Config(
+        app, host=host, port=port, log_config=None, lifespan="on", **(options or {})
+    )
+    server = _QuietServer(config)
     http = asyncio.create_task(server.serve(), name="http")
     tasks = [http]
     if worker is not None:

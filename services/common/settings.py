@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.common.errors import ConfigError
+
 
 def _default_dir(kind: str) -> Path:
     # Root runs Elasticsearch as an unprivileged user, who cannot enter /root: use FHS paths.
@@ -46,10 +48,21 @@ class Settings(BaseSettings):
     max_article_bytes: int = Field(default=1_048_576, ge=1024)
     # An article's time is its version: one far ahead would lock it against every correction.
     max_future_skew_s: float = Field(default=86_400.0, ge=0)
-    api_key: SecretStr | None = None
+    api_key: SecretStr | None = None  # required by the services; `newswire up` makes one
     watch_dir: Path | None = None  # the ingest service also watches this folder when set
     # A watched file is read once its size and mtime stayed unchanged this long (complete).
     watch_quiet_ms: int = Field(default=1000, ge=0)
+
+    # Ingest admission: what one process takes on at once, and how long it waits for it.
+    ingest_max_uploads: int = Field(default=64, ge=1)  # bodies being received or published
+    # Each admitted MiB costs about 3 MiB while parsed and encoded: 32 MiB keeps RSS < 200 MiB.
+    ingest_max_inflight_bytes: int = Field(default=32 * 1_048_576, ge=1024)
+    ingest_body_timeout_s: float = Field(default=10.0, gt=0)  # the whole body, from the headers
+    ingest_kafka_timeout_s: float = Field(default=10.0, gt=0)  # send + ack, else 503
+    ingest_max_connections: int = Field(default=1000, ge=1)  # uvicorn answers 503 beyond it
+    ingest_keep_alive_s: int = Field(default=5, ge=1)  # idle keep-alive connections close
+    ingest_dlq_rate_per_s: float = Field(default=10.0, gt=0)  # dead letters per client address
+    ingest_dlq_burst: int = Field(default=50, ge=1)
 
     # Indexer batching and retries.
     batch_max_docs: int = Field(default=1000, ge=1)
@@ -89,6 +102,17 @@ class Settings(BaseSettings):
     es_heap_mb: int = Field(default=1024, ge=256, le=1024)
     stack_timeout_s: float = Field(default=120.0, gt=0)
     java_home: Path | None = None
+
+    def required_api_key(self) -> str:
+        """The API key a service must be started with; a missing or empty one is a ConfigError."""
+        key = self.api_key.get_secret_value() if self.api_key is not None else ""
+        if not key.strip():
+            state = "empty" if self.api_key is not None else "not set"
+            raise ConfigError(
+                f"NEWSWIRE_API_KEY is {state}: the service will not start without a key "
+                "(`newswire up` generates one; with compose, export NEWSWIRE_API_KEY)"
+            )
+        return key
 
     @property
     def index_name(self) -> str:

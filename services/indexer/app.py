@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from services.common.kafka_probe import KafkaProbe
 from services.common.telemetry import metrics_router
 from services.indexer.consumer import Indexer
 
@@ -17,7 +20,16 @@ STALE_LOOP_S = 60.0
 
 def create_app(indexer: Indexer) -> FastAPI:
     """Endpoints that report on ``indexer``; it is run by the caller, not by this app."""
-    app = FastAPI(title="Newswire indexer", docs_url=None, redoc_url=None)
+    # One kept connection, asked at most every 2 s: the consumer's cached assignment would
+    # stay "ready" through a Kafka outage, so readiness asks the brokers themselves.
+    probe = KafkaProbe(indexer.settings.kafka_bootstrap)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await probe.close()
+
+    app = FastAPI(title="Newswire indexer", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.include_router(metrics_router())
 
     @app.get("/livez")
@@ -29,9 +41,11 @@ def create_app(indexer: Indexer) -> FastAPI:
         )
 
     @app.get("/readyz")
-    def readyz() -> JSONResponse:
-        ready = indexer.ready
-        body = {"status": "ready" if ready else "starting", **indexer.status()}
-        return JSONResponse(body, 200 if ready else 503)
+    async def readyz() -> JSONResponse:
+        if not indexer.ready:
+            return JSONResponse({"status": "starting", **indexer.status()}, 503)
+        if not await probe.reachable():
+            return JSONResponse({"status": "kafka_unavailable", **indexer.status()}, 503)
+        return JSONResponse({"status": "ready", **indexer.status()}, 200)
 
     return app

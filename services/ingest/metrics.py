@@ -14,6 +14,17 @@ SKIPPED = Counter(
 ALREADY_SEEN = Counter(
     "newswire_ingest_already_seen_total", "Inputs skipped: this version was published before."
 )
+DEAD_LETTERS_DROPPED = Counter(
+    "newswire_ingest_dead_letters_dropped_total",
+    "Dead letters not written (the request still got its problem), by reason.",
+    ["reason"],
+)
+HTTP_REFUSED = Counter(
+    "newswire_ingest_http_refused_total",
+    "Uploads answered before their body was used (busy, body timeout, disconnect), by code.",
+    ["code"],
+)
+DEAD_LETTERS_DROPPED.labels(reason="rate_limited")
 
 # Series that exist from the start (at 0): dashboards and alerts see "none yet", not "no data".
 for _code in (

@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 from types import TracebackType
 
+import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, KafkaTimeoutError, MessageSizeTooLargeError
 
 from services.common.article import SCHEMA_VERSION, Article
 from services.common.clock import to_iso
 from services.common.dlq import DeadLetter
-from services.common.errors import KafkaUnavailable
+from services.common.errors import ArticleRejected, KafkaUnavailable
 from services.common.kafka import ensure_topics, make_producer
 from services.common.settings import Settings
 
+log = structlog.get_logger(__name__)
 Delivery = asyncio.Future[object]
 
 
@@ -28,6 +30,27 @@ def article_headers(article: Article, trace_id: str | None) -> list[tuple[str, b
     if trace_id:
         headers.append(("trace-id", trace_id.encode()))
     return headers
+
+
+def too_large(what: str, exc: Exception) -> ArticleRejected:
+    """The rejection of a record Kafka will not take: the input's fault, not Kafka's."""
+    return ArticleRejected(
+        "too_large", f"the record for {what} is over Kafka's message size limit: {exc}"
+    )
+
+
+async def _abandon_pending(producer: AIOKafkaProducer) -> None:
+    """Stop retrying and fail what is queued, so that ``stop()`` returns (aiokafka has no API)."""
+    # The sender first: it would re-queue a failed batch it holds and crash on it.
+    await producer._sender.close()
+    queued = producer._message_accumulator
+    batches = [b for q in queued._batches.values() for b in q] + list(queued._pending_batches)
+    queued.fail_all(KafkaTimeoutError("closed while Kafka was away"))
+    for batch in batches:
+        futures = [batch.future, batch._drain_waiter, *(f for f, _ in batch._msg_futures)]
+        for future in futures:
+            if future.done() and not future.cancelled():
+                future.exception()  # nobody waits any more: no "never retrieved" at exit
 
 
 class Publisher:
@@ -62,10 +85,20 @@ class Publisher:
         self._producer = producer
 
     async def close(self) -> None:
-        """Flush what is pending and disconnect; safe to call twice."""
+        """Flush what is pending and disconnect, within a bound; safe to call twice."""
         producer, self._producer = self._producer, None
-        if producer is not None:
-            await producer.stop()
+        if producer is None:
+            return
+        timeout = self.settings.ingest_kafka_timeout_s
+        try:
+            await asyncio.wait_for(producer.flush(), timeout)
+        except TimeoutError:
+            # With Kafka away, an idempotent producer retries its batches forever and stop()
+            # waits for them: fail them, so a SIGTERM still ends the process. Nothing that is
+            # unacknowledged was ever reported as published.
+            log.warning("closing with records unacknowledged", after_s=timeout)
+            await _abandon_pending(producer)
+        await producer.stop()
 
     @property
     def producer(self) -> AIOKafkaProducer:
@@ -83,6 +116,8 @@ class Publisher:
                 key=article.id.encode(),
                 headers=article_headers(article, trace_id),
             )
+        except MessageSizeTooLargeError as exc:
+            raise too_large(article.id, exc) from exc
         except KafkaError as exc:
             raise KafkaUnavailable(f"cannot publish {article.id}: {exc!r}") from exc
         return future
@@ -95,6 +130,8 @@ class Publisher:
             future: Delivery = await self.producer.send(
                 self.settings.topic_articles, value, key=key, headers=headers
             )
+        except MessageSizeTooLargeError as exc:
+            raise too_large(key.decode(), exc) from exc
         except KafkaError as exc:
             raise KafkaUnavailable(f"cannot publish {key.decode()}: {exc!r}") from exc
         return future

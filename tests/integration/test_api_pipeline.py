@@ -114,7 +114,7 @@ async def test_dead_letters_without_the_operator_key_are_401(
         reply = await api.get("/v1/pipeline/dead-letters", headers=headers)
         status = await api.get("/v1/pipeline/status")  # the status itself stays open
     assert reply.status_code == 401, reply.text
-    assert reply.headers["WWW-Authenticate"] == "Bearer"
+    assert reply.headers["WWW-Authenticate"].startswith("Bearer")
     assert reply.headers["content-type"] == "application/problem+json"
     assert reply.json()["code"] == "unauthorized"
     assert "payload_head" not in reply.text

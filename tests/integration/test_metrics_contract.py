@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 
 from services.bench.procs import Child, free_port
 from services.common.es import es_client
@@ -38,6 +39,7 @@ async def test_dashboard_metrics_are_exported_during_an_ingest(
             "indexer_port": free_port(),
             "api_port": free_port(),
             "state_dir": tmp_path,
+            "api_key": SecretStr("metrics-contract-key"),
         }
     )
     children = [
@@ -49,17 +51,20 @@ async def test_dashboard_metrics_are_exported_during_an_ingest(
         for child, port in zip(children, ports, strict=True):
             child.start()
             await asyncio.to_thread(child.wait_ready, port)
+        auth = {"authorization": "Bearer metrics-contract-key"}
         async with httpx.AsyncClient(timeout=10) as http:
             base = f"http://127.0.0.1:{settings.ingest_port}"
             for path in seed_files():
                 reply = await http.post(
                     f"{base}/v1/articles",
                     content=path.read_bytes(),
-                    headers={"content-type": "text/plain"},
+                    headers={"content-type": "text/plain", **auth},
                 )
                 assert reply.status_code == 202
             bad = await http.post(
-                f"{base}/v1/articles", content=b"no header", headers={"content-type": "text/plain"}
+                f"{base}/v1/articles",
+                content=b"no header",
+                headers={"content-type": "text/plain", **auth},
             )
             assert bad.status_code == 422
             async with es_client(settings) as es:
