@@ -216,9 +216,9 @@ async def test_an_oversized_upload_dead_letters_what_arrived_with_both_sizes(
 async def test_an_article_whose_record_outgrows_kafkas_limit_is_413_not_503(
     client: httpx.AsyncClient, settings: Settings
 ) -> None:
-    # Half the input limit, but a control character is six bytes in JSON (\u0001), and the
-    # text is in the record more than once: several times Kafka's message limit.
-    text = seed_text(paragraphs=["\x01" * (settings.max_article_bytes // 2) + " end"]).encode()
+    # Within the input limit, but JSON writes a quote as two bytes: the record outgrows it.
+    quotes = '"' * int(settings.max_article_bytes * 0.6)
+    text = seed_text(paragraphs=["A quoted story.", quotes + " end"]).encode()
     reply = await client.post("/v1/articles", content=text, headers={"content-type": "text/plain"})
     assert reply.status_code == 413, reply.text
     assert reply.json()["code"] == "too_large"
