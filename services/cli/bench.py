@@ -176,3 +176,29 @@ def print_relevance(report: dict[str, Any]) -> None:
         )
     Console().print(table)
     console.print(f"matched: {report['matched']}")
+
+
+@app.command("mapping")
+def bench_mapping(
+    size: Annotated[int, typer.Option(help="Articles in the corpus.")] = 20_000,
+    rounds: Annotated[int, typer.Option(help="Runs of each mapping, alternating.")] = 2,
+    api_seconds: Annotated[float, typer.Option(help="API load per run, seconds.")] = 15.0,
+    report: Annotated[Path, typer.Option(help="Where to write the JSON report.")] = Path(
+        "reports/bench-mapping.json"
+    ),
+) -> None:
+    """Mapping v3 against v2 in one run: indexer docs/s, API searches/s and overhead."""
+    import tempfile
+
+    from services.bench.mapping_cost import run as measure_mapping
+    from services.bench.runner import machine, write_report
+
+    settings = get_settings()
+    ensure_stack(settings)
+    work = Path(tempfile.mkdtemp(prefix="newswire-mapping-"))
+    result = {
+        "machine": machine(),
+        **measure_mapping(settings, work, size=size, rounds=rounds, api_s=api_seconds),
+    }
+    write_report(result, report)
+    console.print_json(data={k: v for k, v in result.items() if k != "runs"})
