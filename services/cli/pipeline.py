@@ -148,7 +148,8 @@ def up(
         with console.status("starting ingest, indexer and api..."):
             start_services(settings, api_key)
         summary = ingest_paths([SEEDS], force=True, quiet=True)
-        seed_ids = {parse_path(path).id for path in sorted(SEEDS.glob("*.txt"))}
+        # Every seed, the judged relevance suite in seeds/relevance/ included.
+        seed_ids = {parse_path(path).id for path in sorted(SEEDS.rglob("*.txt"))}
         with console.status("waiting until the seeds are searchable..."):
             found = _wait_searchable(settings, seed_ids)
     except NewswireError as exc:
