@@ -203,13 +203,6 @@ def build(
         if params.handles
         else None,
     }
-    title_hl: dict[str, Any] = {"number_of_fragments": 0}
-    body_hl: dict[str, Any] = {"fragment_size": 180, "number_of_fragments": 1}
-    if everywhere and ast is not None:
-        # The query names ``text``: each shown field is highlighted by the same query over it
-        # (a phrase stays one <mark>, which term-by-term highlighting would split).
-        title_hl["highlight_query"] = _compiled(ast, ["title"], attempt)
-        body_hl["highlight_query"] = _compiled(ast, ["body"], attempt)
     request: dict[str, Any] = {
         "index": alias,
         "query": {"bool": {"must": [text], "should": boost, "filter": filters}},
@@ -218,12 +211,7 @@ def build(
         "source_includes": SOURCE,
         "track_total_hits": MAX_WINDOW,
         "filter_path": FILTER_PATH,
-        "highlight": {
-            "pre_tags": ["<mark>"],
-            "post_tags": ["</mark>"],
-            "encoder": "html",
-            "fields": {"title": title_hl, "body": body_hl},
-        },
+        "highlight": _highlight(ast if everywhere else None, attempt),
     }
     active = [f for f in facet_filters.values() if f is not None]
     if active:
@@ -243,6 +231,25 @@ def build(
     if attempt.fuzzy and ast is not None and features.suggest:
         request["suggest"] = _suggest(ast)
     return request
+
+
+def _highlight(ast: Any, attempt: Attempt) -> dict[str, Any]:
+    """Title and body highlighting; ``ast`` when the query names the combined field.
+
+    Then each shown field is highlighted by the same query over it (a phrase stays one
+    <mark>, which term-by-term highlighting would split), at the same matching level.
+    """
+    title_hl: dict[str, Any] = {"number_of_fragments": 0}
+    body_hl: dict[str, Any] = {"fragment_size": 180, "number_of_fragments": 1}
+    if ast is not None:
+        title_hl["highlight_query"] = _compiled(ast, ["title"], attempt)
+        body_hl["highlight_query"] = _compiled(ast, ["body"], attempt)
+    return {
+        "pre_tags": ["<mark>"],
+        "post_tags": ["</mark>"],
+        "encoder": "html",
+        "fields": {"title": title_hl, "body": body_hl},
+    }
 
 
 def _compiled(ast: Any, fields: list[str], attempt: Attempt) -> dict[str, Any]:

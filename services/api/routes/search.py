@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
+from elasticsearch import AsyncElasticsearch
 from fastapi import APIRouter, Query
 
 from services.api import search
 from services.api.backend import body, bounds, call
 from services.api.deps import ESDep, FeaturesDep, SettingsDep
+from services.api.index_fields import IndexFeatures
 from services.api.models import SearchResponse, problem_responses
 from services.api.responses import FastJSON
+from services.api.search import SearchParams
 from services.common.article import normalise_category
 from services.common.errors import QueryError
+from services.common.settings import Settings
 
 router = APIRouter(tags=["search"])
 FIELDS = ("title", "summary", "body")
@@ -79,11 +83,20 @@ async def search_articles(
         facet_size=facet_size,
         max_query_chars=settings.max_query_chars,
     )
-    # The ladder's later rungs cost a search each, and only run when the one before found
-    # nothing: a query that matches as typed costs one request, as before.
+    return FastJSON(await _climb(es, settings, features, params))
+
+
+async def _climb(
+    es: AsyncElasticsearch, settings: Settings, features: IndexFeatures, params: SearchParams
+) -> dict[str, Any]:
+    """Search rung by rung of the matching ladder until something is found.
+
+    The later rungs cost a search each, and only run when the one before found nothing: a
+    query that matches as typed costs one request, as before.
+    """
     for attempt in (steps := search.ladder(params)):
         request = search.build(params, settings.index_alias, features=features, attempt=attempt)
         found = body(await call(es.search(**request, **bounds(settings))))
         if found.get("hits", {}).get("total", {}).get("value", 0) or attempt is steps[-1]:
             break
-    return FastJSON(search.shape(found, params, attempt))
+    return search.shape(found, params, attempt)
