@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -119,19 +120,13 @@ def bench_burst(
     ),
 ) -> None:
     """Only the ingest burst: peak RSS and answers under big uploads and slow clients."""
-    import tempfile
-
     from services.bench.burst import bench_burst as measure_burst
-    from services.bench.runner import machine, scoped, write_report
+    from services.bench.runner import scoped
 
-    settings = get_settings()
-    ensure_stack(settings)
-    work = Path(tempfile.mkdtemp(prefix="newswire-burst-"))
-    result = {
-        "machine": machine(),
-        **measure_burst(scoped(settings, "burst"), work, uploads=uploads, slow=slow),
-    }
-    write_report(result, report)
+    result = _measured(
+        report,
+        lambda s, work: measure_burst(scoped(s, "burst"), work, uploads=uploads, slow=slow),
+    )
     for key, value in result.items():
         if key != "machine":
             console.print(f"{key}: {value}")
@@ -188,17 +183,24 @@ def bench_mapping(
     ),
 ) -> None:
     """Mapping v3 against v2 in one run: indexer docs/s, API searches/s and overhead."""
+    from services.bench.mapping_cost import run as measure_mapping
+
+    result = _measured(
+        report,
+        lambda s, work: measure_mapping(s, work, size=size, rounds=rounds, api_s=api_seconds),
+    )
+    console.print_json(data={k: v for k, v in result.items() if k != "runs"})
+
+
+def _measured(report: Path, measure: Callable[[Settings, Path], dict[str, Any]]) -> dict[str, Any]:
+    """Run one measurement on the local stack in a work folder; the report, also written."""
     import tempfile
 
-    from services.bench.mapping_cost import run as measure_mapping
     from services.bench.runner import machine, write_report
 
     settings = get_settings()
     ensure_stack(settings)
-    work = Path(tempfile.mkdtemp(prefix="newswire-mapping-"))
-    result = {
-        "machine": machine(),
-        **measure_mapping(settings, work, size=size, rounds=rounds, api_s=api_seconds),
-    }
+    work = Path(tempfile.mkdtemp(prefix="newswire-bench-"))
+    result = {"machine": machine(), **measure(settings, work)}
     write_report(result, report)
-    console.print_json(data={k: v for k, v in result.items() if k != "runs"})
+    return result
