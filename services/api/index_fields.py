@@ -60,7 +60,3 @@ class IndexFields:
             )
         self._features, self._checked_at = features, time.monotonic()
         return features
-
-    async def combined(self) -> bool:
-        """True when searches may use the combined ``text`` field."""
-        return (await self.features()).combined

@@ -166,17 +166,16 @@ def build(
     params: SearchParams,
     alias: str,
     *,
-    combined: bool = True,
     attempt: Attempt | None = None,
     features: IndexFeatures | None = None,
 ) -> dict[str, Any]:
     """The Elasticsearch search request (keyword arguments of ``AsyncElasticsearch.search``).
 
-    ``combined``: the index has the ``text`` field (mapping v2), used when searching everywhere;
-    ``features`` says that and more (an older index has no spelling suggestions either).
+    ``features``: what the index has; an index older than mapping v2 lacks the combined
+    ``text`` field searched everywhere, one older than v3 the spelling suggestions' field.
     """
     attempt = attempt or Attempt()
-    features = features or IndexFeatures(combined=combined)
+    features = features or IndexFeatures()
     everywhere = features.combined and set(params.search_in) == set(BOOSTS)
     ast = parse_query(params.q, max_chars=params.max_query_chars)
     boost: list[dict[str, Any]] = []

@@ -19,7 +19,7 @@ from typing import Any
 from services.bench.api import bench_api
 from services.bench.measure import bench_indexer, bench_parse, settle
 from services.bench.procs import free_port
-from services.bench.runner import _cleanup, scoped
+from services.bench.runner import cleanup, scoped
 from services.common.es import es_client
 from services.common.settings import Settings
 from services.indexer.mapping import load_mapping
@@ -76,7 +76,7 @@ def run(settings: Settings, work: Path, *, size: int, rounds: int, api_s: float)
                 for key, value in (("indexer_docs_per_s", rate), *api.items()):
                     row.setdefault(key, []).append(float(value))
     finally:
-        asyncio.run(_cleanup(settings, tags))
+        asyncio.run(cleanup(settings, tags))
     return summarise(figures, size=published, rounds=rounds)
 
 

@@ -19,7 +19,7 @@ from services.bench import relevance
 from services.bench.measure import Progress
 from services.bench.procs import Child
 from services.bench.relevance import Outcome, Query
-from services.bench.runner import _cleanup, machine, scoped
+from services.bench.runner import cleanup, machine, scoped
 from services.common.es import es_client
 from services.common.settings import Settings
 from services.ingest.parser import parse_path
@@ -115,7 +115,7 @@ def run(settings: Settings, *, work: Path | None = None) -> dict[str, Any]:
         names = {article_id: name for article_id, (name, _) in suite.items()}
         outcomes = search_all(scope, queries, names, work / "api.log")
     finally:
-        asyncio.run(_cleanup(settings, [tag]))
+        asyncio.run(cleanup(settings, [tag]))
     return {
         "machine": machine(),
         "articles": len(suite),

@@ -82,7 +82,8 @@ def scoped(settings: Settings, tag: str) -> Settings:
     )
 
 
-async def _cleanup(settings: Settings, tags: list[str]) -> None:
+async def cleanup(settings: Settings, tags: list[str]) -> None:
+    """Delete the indices and topics of a bench run's tags."""
     from aiokafka.admin import AIOKafkaAdminClient
 
     from services.common.es import es_client
@@ -159,7 +160,7 @@ def run(settings: Settings, plan: Plan, *, work: Path | None = None) -> dict[str
         report["peak_rss_mb"]["ingest_burst"] = burst["burst_peak_rss_mb"]
         report["peak_rss_mb"]["ingest_slow"] = burst["slow_peak_rss_mb"]
     finally:
-        asyncio.run(_cleanup(settings, tags))
+        asyncio.run(cleanup(settings, tags))
     return report
 
 

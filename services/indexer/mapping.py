@@ -6,19 +6,16 @@ import json
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 import structlog
 from elasticsearch import AsyncElasticsearch, BadRequestError, TransportError
 
-from services.common.article import version_of
+from services.common.article import Article, version_of
 from services.common.clock import parse_iso, utc_now_iso
 from services.common.errors import SearchUnavailable
 from services.common.settings import Settings
-
-if TYPE_CHECKING:
-    from services.common.article import Article
 
 # The file lives in deploy/; wheels carry a copy beside this module (see pyproject.toml).
 _PACKAGED = Path(__file__).resolve().parent / "news-articles.json"

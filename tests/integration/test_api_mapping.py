@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 import httpx
 import pytest
 
 from services.api.index_fields import COMBINED
+from services.bench.mapping_cost import mappings
 from services.common.article import VERSION_OFFSET_MS
 from services.common.es import es_client
 from services.common.settings import Settings
@@ -49,20 +49,6 @@ async def test_an_index_without_the_combined_field_is_searched_field_by_field(
     assert {item["id"] for item in reply.json()["items"]} == {articles[0].id, articles[1].id}
 
 
-def _mapping_v2() -> dict[str, Any]:
-    """Mapping v2 as it was: standard analysis, no Spanish field, no unstemmed summary."""
-    mapping: dict[str, Any] = copy.deepcopy(load_mapping())
-    mapping["settings"]["analysis"] = {
-        "analyzer": {"news_text": {"type": "standard", "stopwords": "_english_"}}
-    }
-    mappings = mapping["mappings"]
-    mappings["_meta"] = {"mapping_version": 2}
-    mappings["_source"] = {"enabled": True}
-    del mappings["properties"]["text_es"]
-    del mappings["properties"]["summary"]["fields"]
-    return mapping
-
-
 async def test_a_v2_index_is_served_until_reindexed_then_finds_word_forms(
     settings: Settings, api: httpx.AsyncClient
 ) -> None:
@@ -71,7 +57,7 @@ async def test_a_v2_index_is_served_until_reindexed_then_finds_word_forms(
     )
     articles = [*corpus(), old]
     async with es_client(settings) as es:
-        await es.indices.create(index=settings.index_name, **_mapping_v2())
+        await es.indices.create(index=settings.index_name, **mappings()["v2"])
         await es.indices.put_alias(index=settings.index_name, name=settings.index_alias)
         for article in articles:
             doc = to_document(article)

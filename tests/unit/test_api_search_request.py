@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.api import search
-from services.api.index_fields import COMBINED
+from services.api.index_fields import COMBINED, IndexFeatures
 from services.api.query import parse_query, positive_words, to_es
 from services.indexer.mapping import load_mapping, mapping_version
 
@@ -33,7 +33,9 @@ def test_searching_everywhere_uses_the_combined_field_and_boosts_the_title() -> 
 
 
 def test_an_index_without_the_combined_field_is_searched_field_by_field() -> None:
-    request = search.build(search.SearchParams(q="iran"), ALIAS, combined=False)
+    request = search.build(
+        search.SearchParams(q="iran"), ALIAS, features=IndexFeatures(combined=False)
+    )
     query = request["query"]["bool"]
     assert query["must"][0]["multi_match"]["fields"] == ["title^3", "summary^2", "body"]
     assert query["should"] == []
