@@ -18,6 +18,7 @@ from rich.table import Table
 from services.common.article import Article
 from services.common.errors import ArticleRejected
 from services.common.settings import get_settings
+from services.ingest.dates import check_not_future
 from services.ingest.parser import parse_article, parse_path
 
 STDIN = Path("-")
@@ -36,14 +37,20 @@ def _inputs(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
-def _parse_one(path: Path, max_bytes: int) -> Article | ArticleRejected:
+def _parse_one(path: Path, max_bytes: int, max_future_s: float) -> Article | ArticleRejected:
     try:
         if path == STDIN:
             data = sys.stdin.buffer.read(max_bytes + 1)
-            return parse_article(data, source="stdin", max_bytes=max_bytes)
-        return parse_path(path, max_bytes=max_bytes)
+            article = parse_article(data, source="stdin", max_bytes=max_bytes)
+        else:
+            article = parse_path(path, max_bytes=max_bytes)
+        # The same verdict as the ingest's: a time too far ahead is rejected there too.
+        check_not_future(
+            article.published_date, article.updated_at, article.source, max_future_s=max_future_s
+        )
     except ArticleRejected as exc:
         return exc
+    return article
 
 
 def _json_line(result: Article | ArticleRejected) -> bytes:
@@ -91,11 +98,12 @@ def parse(
     ] = False,
 ) -> None:
     """Parse seed files and show the articles they make, or why each was rejected."""
-    max_bytes = get_settings().max_article_bytes
+    settings = get_settings()
+    max_bytes = settings.max_article_bytes
     results: list[Article | ArticleRejected] = []
     rejected = 0
     for path in _inputs(files):
-        result = _parse_one(path, max_bytes)
+        result = _parse_one(path, max_bytes, settings.max_future_skew_s)
         rejected += isinstance(result, ArticleRejected)
         if json_output:
             # Streamed line by line: a long run shows progress, pipes into jq, keeps no articles.

@@ -113,3 +113,12 @@ def test_table_exit_0_when_all_accepted() -> None:
 
 def test_files_are_required() -> None:
     assert runner.invoke(app, ["parse"]).exit_code == 2
+
+
+def test_a_time_far_ahead_is_rejected_as_the_ingest_would(tmp_path: Path) -> None:
+    ahead = tmp_path / "ahead.txt"
+    ahead.write_text(seed_text(updated="Jan 08, 2062 09:06 IST"))
+    result = runner.invoke(app, ["parse", "--json", str(ahead)])
+    assert result.exit_code == 1
+    [line] = json_lines(result.stdout)
+    assert line["error"]["code"] == "future_updated"  # type: ignore[index]
