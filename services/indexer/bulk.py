@@ -20,6 +20,7 @@ import orjson
 import structlog
 
 from services.common.errors import BatchAbandoned, BulkRefused
+from services.common.settings import Settings
 from services.indexer import metrics
 from services.indexer.bulk_target import BulkTarget, Current
 
@@ -61,10 +62,20 @@ class BulkResult:
 class BulkLimits:
     """What one request may carry, and how often a refusal is tried again before it counts."""
 
-    max_bytes: int = 10 * 1024 * 1024
-    max_docs: int = 1000
-    max_retries: int = 8
-    backoff_cap: float = 10.0
+    max_bytes: int
+    max_docs: int
+    max_retries: int
+    backoff_cap: float
+
+    @classmethod
+    def of(cls, settings: Settings) -> BulkLimits:
+        """The bulk request bounds and retry budget the settings give."""
+        return cls(
+            max_bytes=settings.bulk_max_bytes,
+            max_docs=settings.batch_max_docs,
+            max_retries=settings.bulk_max_retries,
+            backoff_cap=settings.bulk_backoff_max_s,
+        )
 
 
 def backoff(attempt: int, cap: float) -> float:
@@ -121,9 +132,9 @@ def requests(
 class BulkWriter:
     """Writes article documents with ``_id`` = article id and external versions."""
 
-    def __init__(self, target: BulkTarget, limits: BulkLimits | None = None) -> None:
+    def __init__(self, target: BulkTarget, limits: BulkLimits) -> None:
         self.target = target
-        self.limits = limits or BulkLimits()
+        self.limits = limits
 
     async def write(self, docs: list[BulkDoc], *, should_abort: Callable[[], bool]) -> BulkResult:
         """Write every document; what cannot be written for good comes back as failures."""

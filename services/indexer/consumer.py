@@ -38,16 +38,6 @@ class _Decoded:
     article: Article
 
 
-def bulk_limits(settings: Settings) -> BulkLimits:
-    """The bulk request bounds and retry budget from the settings."""
-    return BulkLimits(
-        max_bytes=settings.bulk_max_bytes,
-        max_docs=settings.batch_max_docs,
-        max_retries=settings.bulk_max_retries,
-        backoff_cap=settings.bulk_backoff_max_s,
-    )
-
-
 class _Revocation(ConsumerRebalanceListener):  # type: ignore[misc]
     """Before partitions move away, let the batch in flight finish and commit (or give up)."""
 
@@ -107,7 +97,7 @@ class Indexer:
         except BaseException:
             await self.close()
             raise
-        self._writer = BulkWriter(EsBulkTarget(self._es, s.index_alias), bulk_limits(s))
+        self._writer = BulkWriter(EsBulkTarget(self._es, s.index_alias), BulkLimits.of(s))
         return self
 
     async def __aexit__(

@@ -15,6 +15,7 @@ from elasticsearch import AsyncElasticsearch, BadRequestError, TransportError
 from services.common.article import Article, version_of
 from services.common.clock import parse_iso, utc_now_iso
 from services.common.errors import SearchUnavailable
+from services.common.fields import LANGUAGE_FIELDS
 from services.common.settings import Settings
 
 # The file lives in deploy/; wheels carry a copy beside this module (see pyproject.toml).
@@ -49,11 +50,6 @@ def document_source(article: Article, value: bytes, *, indexed_at: str) -> bytes
         # Valid JSON may span lines (a foreign producer pretty-printing); a bulk body may not.
         body = orjson.dumps(orjson.loads(body))
     return body[:-1] + b"," + extra[1:]
-
-
-# Languages with an analyzer of their own, and the field that carries their text. Every
-# article's text is also analysed as English (``text``), so a query reaches every language.
-LANGUAGE_FIELDS = {"es": "text_es"}
 
 
 def language_fields(language: str, title: str, body: str) -> dict[str, str]:

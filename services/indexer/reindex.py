@@ -17,7 +17,7 @@ from elasticsearch import AsyncElasticsearch
 
 from services.common.clock import utc_now_iso
 from services.common.settings import Settings
-from services.indexer.bulk import BulkDoc, BulkWriter
+from services.indexer.bulk import BulkDoc, BulkLimits, BulkWriter
 from services.indexer.bulk_target import EsBulkTarget
 from services.indexer.mapping import (
     ensure_index,
@@ -82,7 +82,7 @@ async def reindex(es: AsyncElasticsearch, settings: Settings) -> Reindexed:
     existing = list((await es.indices.get(index=f"{alias}-v*")).body)
     new = next_index(alias, existing)
     await es.indices.create(index=new, **load_mapping())
-    writer = BulkWriter(EsBulkTarget(es, new))
+    writer = BulkWriter(EsBulkTarget(es, new), BulkLimits.of(settings))
     started = utc_now_iso()
     await es.indices.refresh(index=old)  # the copy reads through search: make writes visible
     copied = await _copy(es, old, writer, {"match_all": {}})

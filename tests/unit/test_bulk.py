@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from services.common.errors import BatchAbandoned, BulkRefused
+from services.common.settings import Settings
 from services.indexer.bulk import (
     BulkDoc,
     BulkLimits,
@@ -96,8 +98,13 @@ def _docs(count: int, *, size: int = 10, bad: dict[int, int] | None = None) -> l
     ]
 
 
+def _limits(**changes: Any) -> BulkLimits:
+    """The limits of the default settings, with a backoff too short to wait on."""
+    return replace(BulkLimits.of(Settings()), backoff_cap=0.001, **changes)
+
+
 async def _write(target: ScriptedTarget, docs: list[BulkDoc], **limits: Any) -> BulkResult:
-    writer = BulkWriter(target, BulkLimits(backoff_cap=0.001, **limits))
+    writer = BulkWriter(target, _limits(**limits))
     return await writer.write(docs, should_abort=lambda: False)
 
 
@@ -133,7 +140,7 @@ async def test_several_poison_records_anywhere_are_all_found() -> None:
 
 async def test_the_server_refusing_a_negative_version_is_split_too() -> None:
     # Should a bad version get past the preflight (an older writer), the split still finds it.
-    writer = BulkWriter(ScriptedTarget(), BulkLimits(backoff_cap=0.001))
+    writer = BulkWriter(ScriptedTarget(), _limits())
     docs = _docs(8)
     docs[2] = BulkDoc("d2", -5, docs[2].source, "h2")
     result = BulkResult()
@@ -203,7 +210,7 @@ async def test_an_outage_is_waited_out_not_dead_lettered() -> None:
 async def test_an_outage_ends_with_the_batch_abandoned_on_shutdown() -> None:
     target = ScriptedTarget(outages=10**6)
     calls = iter(range(10**6))
-    writer = BulkWriter(target, BulkLimits(backoff_cap=0.001))
+    writer = BulkWriter(target, _limits())
     with pytest.raises(BatchAbandoned):
         await writer.write(_docs(5), should_abort=lambda: next(calls) > 5)
 
@@ -264,7 +271,7 @@ def test_a_409_that_is_not_our_version_conflict_is_a_failure() -> None:
 
 def test_requests_keep_every_position_once_in_order() -> None:
     docs = _docs(20, size=100)
-    groups = list(requests(docs, list(range(20)), BulkLimits(max_bytes=700, max_docs=4), "news"))
+    groups = list(requests(docs, list(range(20)), _limits(max_bytes=700, max_docs=4), "news"))
     assert [p for g in groups for p in g] == list(range(20))
     assert all(1 <= len(g) <= 4 for g in groups)
 
