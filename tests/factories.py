@@ -11,6 +11,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
+from elasticsearch import ApiError
+
 from services.common.article import Article, Tweet
 from services.ingest.parser import parse_article
 
@@ -129,3 +132,14 @@ def make_articles(count: int, **overrides: Any) -> list[Article]:
 def seed_files() -> list[Path]:
     """Every example article in seeds/, sorted."""
     return sorted(SEEDS_DIR.glob("*.txt"))
+
+
+ES_NODE = NodeConfig("http", "127.0.0.1", 9200)
+
+
+def es_api_error(status: int, error: dict[str, Any], cls: type[ApiError] = ApiError) -> ApiError:
+    """An ApiError as the Elasticsearch client raises it for a reply of ``status`` and ``error``."""
+    meta = ApiResponseMeta(
+        status=status, http_version="1.1", headers=HttpHeaders(), duration=0.01, node=ES_NODE
+    )
+    return cls(str(error.get("type", "")), meta=meta, body={"error": error, "status": status})

@@ -12,7 +12,9 @@ NewswireError
 ├── SearchTimeout               Elasticsearch did not answer in time (retriable)
 └── BackendUnavailable          Kafka or Elasticsearch cannot be reached (retriable)
     ├── KafkaUnavailable
-    ├── SearchUnavailable
+    ├── SearchUnavailable       Elasticsearch cannot be reached, has no index, or is failing
+    │   ├── SearchFailed        a 5xx with no better name (500): perhaps a record's doing
+    │   └── SearchForbidden     Elasticsearch refuses this service's credentials (401, 403)
     └── SearchBusy              Elasticsearch answered but is overloaded (breaker, 429)
 
 Foreign exceptions (aiokafka, elasticsearch, OSError) are converted at the boundary with
@@ -122,6 +124,14 @@ class SearchUnavailable(BackendUnavailable):
     """Elasticsearch cannot be reached (connection refused, DNS, reset) or has no index."""
 
     code = "search_unavailable"
+
+
+class SearchFailed(SearchUnavailable):
+    """Elasticsearch failed the request (a 500) and names no cause: its trouble or a record's."""
+
+
+class SearchForbidden(SearchUnavailable):
+    """Elasticsearch refuses this service's credentials: nothing the request can mend."""
 
 
 class SearchBusy(BackendUnavailable):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from elastic_transport import ConnectionError as TransportConnectionError
@@ -15,6 +16,8 @@ from services.common.errors import (
     NewswireError,
     QueryError,
     SearchBusy,
+    SearchFailed,
+    SearchForbidden,
     SearchTimeout,
     SearchUnavailable,
 )
@@ -64,63 +67,95 @@ def error_types(body: Any, depth: int = 0) -> set[str]:
     return found.union(*(error_types(value, depth + 1) for value in body.values()))
 
 
-def _status(exc: Exception) -> int:
-    return exc.meta.status if isinstance(exc, ApiError) else 0
+@dataclass(frozen=True)
+class Failure:
+    """What the table reads of a failure: the exception, if any, its status and error types."""
+
+    status: int  # 0 when the server gave no HTTP answer
+    types: frozenset[str]
+    message: str
+    exc: Exception | None = None
+
+    @classmethod
+    def of(cls, exc: Exception) -> Failure:
+        """The failure an exception of the Elasticsearch client describes."""
+        if isinstance(exc, ApiError):
+            return cls(exc.meta.status, frozenset(error_types(exc.body)), str(exc.message), exc)
+        return cls(0, frozenset(), str(exc), exc)
+
+    @property
+    def reason(self) -> str:
+        """The status and the first named cause; the full reply stays on the exception."""
+        named = sorted(self.types & (BUSY_TYPES | TIMEOUT_TYPES)) or sorted(self.types)[:1]
+        return f"{self.status} {named[0]}" if named else str(self.status)
+
+    def raised(self, kind: type[Exception]) -> bool:
+        """True when the failure is an exception of ``kind``."""
+        return isinstance(self.exc, kind)
 
 
-def _types(exc: Exception) -> set[str]:
-    return error_types(exc.body) if isinstance(exc, ApiError) else set()
-
-
-def _reason(exc: Exception) -> str:
-    # The first named cause; the full reply stays on the chained exception.
-    named = sorted(_types(exc) & (BUSY_TYPES | TIMEOUT_TYPES)) or sorted(_types(exc))[:1]
-    return f"{_status(exc)} {named[0]}" if named else str(_status(exc))
-
-
-Rule = tuple[Callable[[Exception], bool], Callable[[Exception], NewswireError]]
+Rule = tuple[Callable[[Failure], bool], Callable[[Failure], NewswireError]]
 
 # First match wins. Order matters: a breaker may answer 503 inside a 5xx search failure, and a
 # client-side timeout is not "unreachable" (the node answered the connection).
 RULES: tuple[Rule, ...] = (
     (
-        lambda e: isinstance(e, ConnectionTimeout),
-        lambda e: SearchTimeout("Elasticsearch did not answer within the search timeout"),
+        lambda f: f.raised(ConnectionTimeout),
+        lambda f: SearchTimeout("Elasticsearch did not answer within the search timeout"),
     ),
     (
-        lambda e: isinstance(e, TransportConnectionError),
-        lambda e: SearchUnavailable("Elasticsearch cannot be reached"),
+        lambda f: f.raised(TransportConnectionError),
+        lambda f: SearchUnavailable("Elasticsearch cannot be reached"),
     ),
     (
-        lambda e: _status(e) == 429 or bool(_types(e) & BUSY_TYPES),
-        lambda e: SearchBusy(f"Elasticsearch is too busy for this request ({_reason(e)})"),
+        lambda f: f.status == 429 or bool(f.types & BUSY_TYPES),
+        lambda f: SearchBusy(f"Elasticsearch is too busy for this request ({f.reason})"),
     ),
     (
-        lambda e: _status(e) in (408, 504) or bool(_types(e) & TIMEOUT_TYPES),
-        lambda e: SearchTimeout(f"Elasticsearch gave up on the request ({_reason(e)})"),
+        lambda f: f.status in (408, 504) or bool(f.types & TIMEOUT_TYPES),
+        lambda f: SearchTimeout(f"Elasticsearch gave up on the request ({f.reason})"),
     ),
     (
-        lambda e: _status(e) == 404,
-        lambda e: SearchUnavailable("the article index does not exist yet"),
+        lambda f: f.status == 404,
+        lambda f: SearchUnavailable("the article index does not exist yet"),
     ),
     (
-        lambda e: _status(e) == 400,
-        lambda e: QueryError(
-            f"Elasticsearch refused the search: {getattr(e, 'message', e)}", code="search_rejected"
+        lambda f: f.status in (401, 403),
+        lambda f: SearchForbidden(f"Elasticsearch refuses this service's access ({f.reason})"),
+    ),
+    (
+        lambda f: f.status == 400,
+        lambda f: QueryError(
+            f"Elasticsearch refused the search: {f.message}", code="search_rejected"
         ),
     ),
     (
-        lambda e: _status(e) >= 500 or (isinstance(e, TransportError) and not _status(e)),
-        lambda e: SearchUnavailable(f"Elasticsearch failed the request ({_reason(e)})"),
+        # A gateway or a node without its shards: the server is away, whatever was asked.
+        lambda f: f.status in (502, 503) or (f.raised(TransportError) and not f.status),
+        lambda f: SearchUnavailable(f"Elasticsearch failed the request ({f.reason})"),
+    ),
+    (
+        lambda f: f.status >= 500,
+        lambda f: SearchFailed(f"Elasticsearch failed the request ({f.reason})"),
     ),
 )
+
+
+def judge(failure: Failure) -> NewswireError | None:
+    """Our error for a failure, by the first rule that matches; None when it has no meaning."""
+    for matches, make in RULES:
+        if matches(failure):
+            return make(failure)
+    return None
 
 
 def convert(exc: Exception) -> NewswireError | None:
     """Our error for an exception of the Elasticsearch client, or None when it has no meaning."""
     if not isinstance(exc, ApiError | TransportError):
         return None
-    for matches, make in RULES:
-        if matches(exc):
-            return make(exc)
-    return None
+    return judge(Failure.of(exc))
+
+
+def convert_item(status: int, error: dict[str, Any]) -> NewswireError | None:
+    """Our error for one failed item of a bulk reply (its status and error object)."""
+    return judge(Failure(status, frozenset(error_types(error)), str(error.get("reason", ""))))

@@ -20,6 +20,7 @@ import orjson
 import structlog
 
 from services.common.errors import BatchAbandoned, BulkRefused
+from services.common.es import convert_item
 from services.common.settings import Settings
 from services.indexer import metrics
 from services.indexer.bulk_target import BulkTarget, Current
@@ -266,8 +267,8 @@ def sort_items(
             result.indexed += 1
         elif status == 409 and error.get("type") == "version_conflict_engine_exception":
             conflicts.append(pos)  # our own external version: the same or newer is there
-        elif status == 429 or status >= 500:
-            retry.append(pos)
+        elif (judged := convert_item(status, error)) is not None and judged.retriable:
+            retry.append(pos)  # busy, away or failing: the item-level twin of a refusal
         else:
             reason = f"{error.get('type', status)}: {error.get('reason', '')}"
             result.failures.append(ItemFailure(pos, "index_rejected", reason))

@@ -1,8 +1,9 @@
 """Where bulk requests go: the Elasticsearch boundary of the writer, and the seam for tests.
 
 ``BulkWriter`` knows requests, splits and retries; a ``BulkTarget`` knows how to send one
-request and converts what the server says into ``BulkRefused`` with a disposition, through
-one table. Unit tests hand the writer a scripted target instead of a server.
+request and turns a refusal into ``BulkRefused`` with a disposition read from the error the
+one Elasticsearch table (``services.common.es``) makes of it. Unit tests hand the writer a
+scripted target instead of a server.
 """
 
 from __future__ import annotations
@@ -11,29 +12,30 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 import structlog
-from elastic_transport import ConnectionError as TransportConnectionError
-from elastic_transport import ConnectionTimeout
+from elastic_transport import TransportError
 from elasticsearch import ApiError, AsyncElasticsearch
 
-from services.common.errors import BulkRefused
+from services.common.errors import BulkRefused, NewswireError, SearchFailed
+from services.common.es import convert
 
 log = structlog.get_logger(__name__)
 
 _FILTER = "errors,items.*.status,items.*.error.type,items.*.error.reason"
 
 Disposition = Literal["wait", "retry", "split"]
-# Whole-request refusals that say nothing about the records: the server is away, busy or
-# misconfigured, so the batch waits (for ever, until shutdown) rather than being dead-lettered.
-_WAIT = frozenset({401, 403, 404, 408, 429, 502, 503, 504})
 
 
-def disposition(status: int) -> Disposition:
-    """What a whole-request refusal calls for: wait it out, retry a few times, or split."""
-    if status in _WAIT:
-        return "wait"
-    # Another 5xx may be the records' fault (a bug hit by one document): bounded retries,
-    # then split. A 4xx (400 on one bad action line, 413) is the records': split now.
-    return "retry" if status >= 500 else "split"
+def disposition(error: NewswireError | None) -> Disposition:
+    """What a whole-request refusal calls for: wait it out, retry a few times, or split.
+
+    A retriable refusal says nothing about the records (the server is away, busy, or refuses
+    our credentials): the batch waits, until shutdown, rather than being dead-lettered. A
+    nameless 5xx may be one document hitting a bug: bounded retries, then split. The rest (a
+    400 on one bad action line, a 413) is the records': split now.
+    """
+    if error is None or not error.retriable:
+        return "split"
+    return "retry" if isinstance(error, SearchFailed) else "wait"
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,14 @@ class BulkTarget(Protocol):
         ...
 
 
+def refusal(exc: ApiError | TransportError) -> BulkRefused:
+    """The ``BulkRefused`` for a failed bulk request, judged by the one Elasticsearch table."""
+    error = convert(exc)
+    status = exc.meta.status if isinstance(exc, ApiError) else None
+    reason = error.message if error is not None else f"refused ({status})"
+    return BulkRefused(status, f"{reason}: {exc}"[:1000], disposition(error))
+
+
 class EsBulkTarget:
     """A ``BulkTarget`` on a real Elasticsearch client."""
 
@@ -73,11 +83,8 @@ class EsBulkTarget:
                 operations=body,  # type: ignore[arg-type]
                 filter_path=_FILTER,
             )
-        except (TransportConnectionError, ConnectionTimeout) as exc:
-            raise BulkRefused(None, f"elasticsearch unavailable: {exc}", "wait") from exc
-        except ApiError as exc:
-            status = exc.meta.status
-            raise BulkRefused(status, str(exc)[:1000], disposition(status)) from exc
+        except (ApiError, TransportError) as exc:
+            raise refusal(exc) from exc
         items: list[dict[str, Any]] = reply.body.get("items", [])
         return items
 
@@ -89,7 +96,7 @@ class EsBulkTarget:
             reply = await self.es.mget(
                 index=self.index, ids=ids, source_includes=["content_hash"], realtime=True
             )
-        except (TransportConnectionError, ConnectionTimeout, ApiError) as exc:
+        except (ApiError, TransportError) as exc:
             # Unknown means "a redelivery", as before this check existed: never a false alarm.
             log.warning("cannot check version conflicts", error=str(exc)[:200])
             return {}

@@ -5,15 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from elastic_transport import (
-    ApiResponseMeta,
-    ConnectionTimeout,
-    HttpHeaders,
-    NodeConfig,
-    SerializationError,
-)
 from elastic_transport import ConnectionError as TransportConnectionError
-from elasticsearch import ApiError, AuthenticationException, BadRequestError, NotFoundError
+from elastic_transport import ConnectionTimeout, SerializationError
+from elasticsearch import AuthenticationException, BadRequestError, NotFoundError
 
 from services.api.backend import body, call
 from services.common import problems
@@ -22,20 +16,13 @@ from services.common.errors import (
     NotFound,
     QueryError,
     SearchBusy,
+    SearchFailed,
+    SearchForbidden,
     SearchTimeout,
     SearchUnavailable,
 )
 from services.common.es import convert, error_types
-
-NODE = NodeConfig("http", "127.0.0.1", 9200)
-
-
-def api_error(status: int, error: dict[str, Any], cls: type[ApiError] = ApiError) -> ApiError:
-    """An ApiError as the client raises it for a reply of ``status`` with this error body."""
-    meta = ApiResponseMeta(
-        status=status, http_version="1.1", headers=HttpHeaders(), duration=0.01, node=NODE
-    )
-    return cls(str(error.get("type", "")), meta=meta, body={"error": error, "status": status})
+from tests.factories import es_api_error
 
 
 def cause(kind: str, reason: str = "") -> dict[str, Any]:
@@ -67,24 +54,31 @@ REJECTED = {
     [
         (ConnectionTimeout("timed out after 5 s"), SearchTimeout, "search_timeout"),
         (TransportConnectionError("connection refused"), SearchUnavailable, "search_unavailable"),
-        (api_error(429, BREAKER), SearchBusy, "search_busy"),
-        (api_error(429, REJECTED), SearchBusy, "search_busy"),
-        (api_error(429, cause("too_many_requests")), SearchBusy, "search_busy"),
+        (es_api_error(429, BREAKER), SearchBusy, "search_busy"),
+        (es_api_error(429, REJECTED), SearchBusy, "search_busy"),
+        (es_api_error(429, cause("too_many_requests")), SearchBusy, "search_busy"),
         # A breaker wrapped into a 5xx search failure is still a busy node, not a dead one.
-        (api_error(503, {**BREAKER, "failed_shards": []}), SearchBusy, "search_busy"),
-        (api_error(504, cause("search_timeout_exception")), SearchTimeout, "search_timeout"),
-        (api_error(408, cause("timeout")), SearchTimeout, "search_timeout"),
+        (es_api_error(503, {**BREAKER, "failed_shards": []}), SearchBusy, "search_busy"),
+        (es_api_error(504, cause("search_timeout_exception")), SearchTimeout, "search_timeout"),
+        (es_api_error(408, cause("timeout")), SearchTimeout, "search_timeout"),
         (
-            api_error(404, cause("index_not_found_exception"), NotFoundError),
+            es_api_error(404, cause("index_not_found_exception"), NotFoundError),
             SearchUnavailable,
             None,
         ),
         (
-            api_error(400, cause("parsing_exception"), BadRequestError),
+            es_api_error(400, cause("parsing_exception"), BadRequestError),
             QueryError,
             "search_rejected",
         ),
-        (api_error(503, cause("no_shard_available_action_exception")), SearchUnavailable, None),
+        (es_api_error(503, cause("no_shard_available_action_exception")), SearchUnavailable, None),
+        (es_api_error(500, cause("null_pointer_exception")), SearchFailed, "search_unavailable"),
+        (
+            es_api_error(401, cause("security_exception"), AuthenticationException),
+            SearchForbidden,
+            "search_unavailable",
+        ),
+        (es_api_error(403, cause("security_exception")), SearchForbidden, "search_unavailable"),
         (SerializationError("not JSON"), SearchUnavailable, None),
     ],
 )
@@ -102,13 +96,13 @@ def test_only_a_connection_failure_says_it_cannot_be_reached() -> None:
         convert(e)
         for e in (
             ConnectionTimeout("slow"),
-            api_error(429, BREAKER),
-            api_error(503, cause("no_shard_available_action_exception")),
+            es_api_error(429, BREAKER),
+            es_api_error(503, cause("no_shard_available_action_exception")),
         )
     ]
     assert all("cannot be reached" not in str(e) for e in reached)
     assert "cannot be reached" in str(convert(TransportConnectionError("refused")))
-    assert "circuit_breaking_exception" in str(convert(api_error(429, BREAKER)))
+    assert "circuit_breaking_exception" in str(convert(es_api_error(429, BREAKER)))
 
 
 def test_statuses_and_headers_of_the_new_errors() -> None:
@@ -122,7 +116,7 @@ def test_statuses_and_headers_of_the_new_errors() -> None:
 
 def test_foreign_errors_without_meaning_are_left_alone() -> None:
     assert convert(ValueError("not ours")) is None
-    assert convert(api_error(401, cause("security_exception"), AuthenticationException)) is None
+    assert convert(es_api_error(413, cause("content_too_long"))) is None
 
 
 def test_error_types_are_found_in_nested_causes_and_bounded() -> None:
@@ -137,7 +131,7 @@ def test_error_types_are_found_in_nested_causes_and_bounded() -> None:
 
 
 async def test_call_converts_with_the_cause_kept() -> None:
-    breaker = api_error(429, BREAKER)
+    breaker = es_api_error(429, BREAKER)
 
     async def failing() -> None:
         raise breaker
@@ -149,7 +143,7 @@ async def test_call_converts_with_the_cause_kept() -> None:
 
 async def test_a_missing_document_is_not_found_when_asked() -> None:
     async def missing() -> None:
-        raise api_error(404, {}, NotFoundError)
+        raise es_api_error(404, {}, NotFoundError)
 
     with pytest.raises(NotFound):
         await call(missing(), missing="no article with id 'x'")

@@ -8,6 +8,8 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from elastic_transport import ConnectionError as TransportConnectionError
+from elastic_transport import ConnectionTimeout, SerializationError, TransportError
 
 from services.common.errors import BatchAbandoned, BulkRefused
 from services.common.settings import Settings
@@ -21,9 +23,9 @@ from services.indexer.bulk import (
     requests,
     sort_items,
 )
-from services.indexer.bulk_target import Current, disposition
+from services.indexer.bulk_target import Current, refusal
 from services.indexer.mapping import document_source, to_document
-from tests.factories import make_article
+from tests.factories import es_api_error, make_article
 
 Verdict = Callable[[str, int, bytes], int]  # (id, version, source) -> item status
 
@@ -61,15 +63,14 @@ class ScriptedTarget:
         self.requests.append(ids)
         if self.outages:
             self.outages -= 1
-            raise BulkRefused(None, "connection refused", "wait")
+            raise refusal(TransportConnectionError("connection refused"))
         if len(body) > self.max_content:
-            raise BulkRefused(413, "request entity too large", disposition(413))
+            raise _refused(413, "content_too_long")
         for doc_id in ids:
             if doc_id in self.refuse_whole:
-                status = self.refuse_whole[doc_id]
-                raise BulkRefused(status, f"refused because of {doc_id}", disposition(status))
+                raise _refused(self.refuse_whole[doc_id], f"refused_because_of_{doc_id}")
         if any(a["version"] < 0 for a in actions):
-            raise BulkRefused(400, "illegal version value for version type EXTERNAL", "split")
+            raise _refused(400, "illegal_argument_exception")
         return [
             _item(self.verdict(a["_id"], a["version"], src))
             for a, src in zip(actions, lines[1::2], strict=True)
@@ -77,6 +78,11 @@ class ScriptedTarget:
 
     async def current(self, ids: list[str]) -> dict[str, Current]:
         return {i: self.stored[i] for i in ids if i in self.stored}
+
+
+def _refused(status: int, error_type: str) -> BulkRefused:
+    """The refusal the real target raises for a reply of ``status``."""
+    return refusal(es_api_error(status, {"type": error_type, "reason": error_type}))
 
 
 def _item(status: int, error_type: str | None = None) -> dict[str, Any]:
@@ -221,7 +227,15 @@ async def test_an_outage_ends_with_the_batch_abandoned_on_shutdown() -> None:
     + [(s, "wait") for s in (401, 403, 404, 408, 429, 502, 503, 504)],
 )
 def test_whole_request_refusals_are_classified_by_one_table(status: int, expected: str) -> None:
-    assert disposition(status) == expected
+    assert _refused(status, "some_exception").disposition == expected
+
+
+@pytest.mark.parametrize(
+    "exc", [TransportConnectionError("refused"), ConnectionTimeout("slow"), SerializationError("?")]
+)
+def test_a_server_that_does_not_answer_is_waited_for(exc: TransportError) -> None:
+    refused = refusal(exc)
+    assert (refused.status, refused.disposition) == (None, "wait")
 
 
 async def test_same_version_with_other_content_is_a_version_conflict() -> None:
