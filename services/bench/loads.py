@@ -10,12 +10,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import orjson
-from aiokafka import AIOKafkaConsumer
 
 from services.bench.measure import bench_parse
 from services.common.article import Article
 from services.common.dlq import H_CODE, H_SOURCE, decode_headers
 from services.common.es import es_client
+from services.common.kafka import make_consumer
 from services.common.settings import Settings
 from services.indexer.mapping import source_version
 from services.ingest.parser import parse_article
@@ -163,12 +163,7 @@ async def check_dead_letters(settings: Settings, load: Load, timeout: float = 60
 
 
 async def _dead_letter_codes(settings: Settings, expected: int, timeout: float) -> Counter[str]:
-    consumer = AIOKafkaConsumer(
-        settings.topic_dlq,
-        bootstrap_servers=settings.kafka_bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
+    consumer = make_consumer(settings.kafka_bootstrap, settings.topic_dlq)
     await consumer.start()
     # Dead letters are at least once: a record read again after a crash is dead-lettered
     # again. One per source record (topic, partition, offset) is what counts.

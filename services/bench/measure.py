@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from aiokafka.admin import AIOKafkaAdminClient
 
 from services.bench.corpus import Corpus
 from services.bench.procs import Child
 from services.common.article import Article
 from services.common.errors import ArticleRejected
 from services.common.es import es_client
+from services.common.kafka import make_admin
 from services.common.settings import Settings
 from services.indexer.mapping import ensure_index, to_document
 from services.ingest.parser import parse_article
@@ -107,7 +107,7 @@ class Progress:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+        self.admin = make_admin(settings.kafka_bootstrap)
 
     async def __aenter__(self) -> Progress:
         await self.admin.start()

@@ -84,16 +84,15 @@ def scoped(settings: Settings, tag: str) -> Settings:
 
 async def cleanup(settings: Settings, tags: list[str]) -> None:
     """Delete the indices and topics of a bench run's tags."""
-    from aiokafka.admin import AIOKafkaAdminClient
-
     from services.common.es import es_client
+    from services.common.kafka import make_admin
 
     async with es_client(settings) as es:
         names = await es.indices.get(index=[f"bench-{t}*" for t in tags], allow_no_indices=True)
         if names.body:
             # Wildcard deletes are refused (action.destructive_requires_name): name each index.
             await es.indices.delete(index=sorted(names.body))
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = make_admin(settings.kafka_bootstrap)
     await admin.start()
     try:
         topics = [t for t in await admin.list_topics() if any(tag in t for tag in tags)]

@@ -7,8 +7,11 @@ NewswireError
 ├── QueryError                  a search request that cannot be run (stable ``code``)
 ├── NotFound                    a requested resource does not exist
 ├── Unauthorized                a missing or wrong API key
-├── BatchAbandoned              the indexer gave a batch up unwritten (shutdown, revocation)
-├── BulkRefused                 Elasticsearch refused a bulk request as a whole (``disposition``)
+├── BatchAbandoned              the indexer gave a batch up unwritten: read again (retriable)
+├── KafkaRefused                Kafka refused a request for good (not authorised, closed...)
+│   └── RecordTooLarge          a record over the broker's size limit
+├── BulkRefused                 Elasticsearch refused a bulk request whole (retriable unless
+│                               its ``disposition`` is "split": then it is the records')
 ├── SearchTimeout               Elasticsearch did not answer in time (retriable)
 └── BackendUnavailable          Kafka or Elasticsearch cannot be reached (retriable)
     ├── KafkaUnavailable
@@ -17,8 +20,10 @@ NewswireError
     │   └── SearchForbidden     Elasticsearch refuses this service's credentials (401, 403)
     └── SearchBusy              Elasticsearch answered but is overloaded (breaker, 429)
 
-Foreign exceptions (aiokafka, elasticsearch, OSError) are converted at the boundary with
-``raise ... from exc`` so callers handle one tree and the cause is never lost.
+Foreign exceptions are converted at one table per foreign system, with ``raise ... from exc``
+so callers handle one tree and the cause is never lost: ``services.common.es.RULES``
+(Elasticsearch) and ``services.common.kafka.RULES`` (aiokafka, with OSError and timeouts).
+Code that retries reads ``retriable``, never the foreign exception's class.
 """
 
 from __future__ import annotations
@@ -105,6 +110,18 @@ class BulkRefused(NewswireError):
         self.disposition = disposition
         # Waiting is for the server's troubles; a split is for the records'.
         self.retriable = disposition != "split"
+
+
+class KafkaRefused(NewswireError):
+    """Kafka answered and refused the request; sending it again as it is cannot succeed."""
+
+    code = "kafka_refused"
+
+
+class RecordTooLarge(KafkaRefused):
+    """A record over the broker's size limit; only a smaller record can pass."""
+
+    code = "record_too_large"
 
 
 class BackendUnavailable(NewswireError):

@@ -1,27 +1,94 @@
-"""Kafka connection helpers shared by every service: probing, topics, clients."""
+"""Kafka for every service: the one boundary of its errors, the clients, topics and probing."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import (
+    KafkaError,
+    KafkaTimeoutError,
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    RequestTimedOutError,
+    TopicAlreadyExistsError,
+)
 
-from services.common.errors import KafkaUnavailable
+from services.common.errors import KafkaRefused, KafkaUnavailable, NewswireError, RecordTooLarge
 from services.common.settings import Settings
+
+# What the Kafka client raises: its own errors, and the socket's and the clock's beneath them.
+FOREIGN: tuple[type[BaseException], ...] = (KafkaError, OSError, TimeoutError)
+
+KafkaRule = tuple[Callable[[BaseException], bool], type[NewswireError], str]
+
+# First match wins. aiokafka's own ``retriable`` decides, except where it is wrong for us: a
+# timeout (KafkaTimeoutError says False) is a broker away, not a refusal of the record.
+RULES: tuple[KafkaRule, ...] = (
+    (
+        lambda e: isinstance(e, MessageSizeTooLargeError | RecordTooLargeError),
+        RecordTooLarge,
+        "the record is over the broker's limit",
+    ),
+    (
+        lambda e: isinstance(e, KafkaTimeoutError | RequestTimedOutError | TimeoutError),
+        KafkaUnavailable,
+        "Kafka did not answer in time",
+    ),
+    (
+        lambda e: isinstance(e, OSError) or (isinstance(e, KafkaError) and e.retriable),
+        KafkaUnavailable,
+        "Kafka cannot be reached",
+    ),
+    (lambda e: isinstance(e, KafkaError), KafkaRefused, "Kafka refused the request"),
+)
+
+
+def convert(exc: BaseException, what: str) -> NewswireError | None:
+    """Our error for a Kafka client's exception while doing ``what``; None when not Kafka's."""
+    for matches, kind, detail in RULES:
+        if matches(exc):
+            return kind(f"{what}: {detail} ({exc!r})")
+    return None
+
+
+@contextlib.contextmanager
+def boundary(what: str) -> Iterator[None]:
+    """Kafka's exceptions raised inside become ours, the cause chained (``raise ... from``)."""
+    try:
+        yield
+    except FOREIGN as exc:
+        error = convert(exc, what)
+        if error is None:
+            raise
+        raise error from exc
+
+
+def make_admin(bootstrap: str, **options: Any) -> AIOKafkaAdminClient:
+    """An admin client; the caller starts and closes it."""
+    return AIOKafkaAdminClient(bootstrap_servers=bootstrap, **options)
+
+
+def make_consumer(bootstrap: str, *topics: str, **options: Any) -> AIOKafkaConsumer:
+    """A consumer of ``topics`` that commits only when told, reading from the first offset.
+
+    A new group must not skip what is already there; ``options`` override either default.
+    """
+    settings: dict[str, Any] = {"enable_auto_commit": False, "auto_offset_reset": "earliest"}
+    return AIOKafkaConsumer(*topics, bootstrap_servers=bootstrap, **(settings | options))
 
 
 async def probe_kafka(bootstrap: str, *, timeout: float = 5.0) -> dict[str, Any]:
     """Ask the cluster for its metadata; raises KafkaUnavailable when it does not answer."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000))
+    admin = make_admin(bootstrap, request_timeout_ms=int(timeout * 1000))
     try:
-        await asyncio.wait_for(admin.start(), timeout)
-        cluster: dict[str, Any] = await asyncio.wait_for(admin.describe_cluster(), timeout)
-    except (KafkaError, OSError, TimeoutError) as exc:
-        raise KafkaUnavailable(f"Kafka at {bootstrap} does not answer: {exc!r}") from exc
+        with boundary(f"Kafka at {bootstrap} does not answer"):
+            await asyncio.wait_for(admin.start(), timeout)
+            cluster: dict[str, Any] = await asyncio.wait_for(admin.describe_cluster(), timeout)
     finally:
         await admin.close()
     return cluster
@@ -39,30 +106,31 @@ def topic_configs(settings: Settings) -> dict[str, str]:
 
 async def ensure_topics(settings: Settings) -> None:
     """Create the article and dead-letter topics when missing (idempotent)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = make_admin(settings.kafka_bootstrap)
     try:
-        await admin.start()
-        existing = set(await admin.list_topics())
-        wanted = [
-            NewTopic(
-                name=name,
-                num_partitions=settings.topic_partitions,
-                replication_factor=settings.topic_replication,
-                topic_configs=topic_configs(settings),
-            )
-            for name in (settings.topic_articles, settings.topic_dlq)
-            if name not in existing
-        ]
-        if wanted:
-            # Another process may create them in between: that is the goal anyway.
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(wanted)
-    except (KafkaError, OSError) as exc:
-        raise KafkaUnavailable(
-            f"cannot create topics on {settings.kafka_bootstrap}: {exc!r}"
-        ) from exc
+        with boundary(f"cannot create topics on {settings.kafka_bootstrap}"):
+            await _create_missing(admin, settings)
     finally:
         await admin.close()
+
+
+async def _create_missing(admin: AIOKafkaAdminClient, settings: Settings) -> None:
+    await admin.start()
+    existing = set(await admin.list_topics())
+    wanted = [
+        NewTopic(
+            name=name,
+            num_partitions=settings.topic_partitions,
+            replication_factor=settings.topic_replication,
+            topic_configs=topic_configs(settings),
+        )
+        for name in (settings.topic_articles, settings.topic_dlq)
+        if name not in existing
+    ]
+    if wanted:
+        # Another process may create them in between: that is the goal anyway.
+        with contextlib.suppress(TopicAlreadyExistsError):
+            await admin.create_topics(wanted)
 
 
 # Room above the largest record for the batch and protocol framing around it.
@@ -98,19 +166,18 @@ def make_producer(settings: Settings, *, client_id: str = "newswire") -> AIOKafk
 
 async def topic_offsets(bootstrap: str, topic: str) -> dict[int, tuple[int, int]]:
     """Per partition, the first and the next offset of ``topic`` ({} when it does not exist)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    admin = make_admin(bootstrap)
+    consumer = make_consumer(bootstrap)
     try:
-        await admin.start()
-        await consumer.start()
-        [described] = await admin.describe_topics([topic])
-        if described.get("error_code", 0) != 0:
-            return {}  # unknown topic: nothing in it
-        tps = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
-        starts = await consumer.beginning_offsets(tps)
-        ends = await consumer.end_offsets(tps)
-    except (KafkaError, OSError) as exc:
-        raise KafkaUnavailable(f"cannot read offsets of {topic}: {exc!r}") from exc
+        with boundary(f"cannot read offsets of {topic}"):
+            await admin.start()
+            await consumer.start()
+            [described] = await admin.describe_topics([topic])
+            if described.get("error_code", 0) != 0:
+                return {}  # unknown topic: nothing in it
+            tps = [TopicPartition(topic, p["partition"]) for p in described["partitions"]]
+            starts = await consumer.beginning_offsets(tps)
+            ends = await consumer.end_offsets(tps)
     finally:
         await consumer.stop()
         await admin.close()

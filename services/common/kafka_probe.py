@@ -7,7 +7,8 @@ import time
 
 import structlog
 from aiokafka.client import AIOKafkaClient
-from aiokafka.errors import KafkaError
+
+from services.common.kafka import FOREIGN
 
 log = structlog.get_logger(__name__)
 
@@ -46,7 +47,7 @@ class KafkaProbe:
             async with asyncio.timeout(self.timeout_s):
                 client = await self._connected()
                 await client.fetch_all_metadata()
-        except (KafkaError, OSError, TimeoutError) as exc:
+        except FOREIGN as exc:
             if self._reachable:
                 log.warning("kafka unreachable", bootstrap=self.bootstrap, error=repr(exc))
             if self._owned:

@@ -20,7 +20,7 @@ from services.common.clock import parse_iso, utc_now_iso
 from services.common.dlq import DeadLetter, fit_for_kafka
 from services.common.errors import BatchAbandoned
 from services.common.es import make_client
-from services.common.kafka import ensure_topics, make_producer, max_message_bytes
+from services.common.kafka import ensure_topics, make_consumer, make_producer, max_message_bytes
 from services.common.settings import Settings
 from services.indexer import metrics
 from services.indexer.bulk import BulkDoc, BulkLimits, BulkWriter
@@ -79,12 +79,10 @@ class Indexer:
             await ensure_index(self._es, s)
             self._producer = make_producer(s)
             await self._producer.start()
-            self._consumer = AIOKafkaConsumer(
-                bootstrap_servers=s.kafka_bootstrap,
+            self._consumer = make_consumer(
+                s.kafka_bootstrap,
                 group_id=s.indexer_group,
                 client_id=self.client_id,
-                enable_auto_commit=False,
-                auto_offset_reset="earliest",  # a new group must not skip what is already there
                 # Fetch limits count compressed bytes (zstd packs articles 3:1, repetitive ones
                 # far more): kept to a few records' worth so memory stays bounded; requests to
                 # Elasticsearch are bounded separately, by what is sent (BulkLimits).
