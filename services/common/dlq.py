@@ -1,10 +1,17 @@
-"""The dead-letter contract: the original bytes, plus why and where they were rejected."""
+"""Dead letters: the contract (the original bytes, why and where they were rejected) and the
+sink that produces them to the dead-letter topic, for the ingest and the indexer alike."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from services.common.clock import utc_now_iso
+from services.common.errors import BatchAbandoned, NewswireError, RecordTooLarge
+from services.common.kafka import boundary, max_message_bytes
+from services.common.settings import Settings
 
 # Header names on every dead letter; the value of the record is the original payload, untouched.
 H_CODE = "newswire.error.code"
@@ -73,3 +80,76 @@ def decode_headers(
 ) -> dict[str, str]:
     """Headers of a consumed record as a str dict (for operators and tests)."""
     return {name: value.decode("utf-8", "replace") for name, value in headers}
+
+
+class Producer(Protocol):
+    """What the sink needs of a Kafka producer: aiokafka's has it; unit tests pass a fake."""
+
+    async def send(
+        self, topic: str, value: bytes, *, key: bytes | None, headers: list[tuple[str, bytes]]
+    ) -> Awaitable[object]:
+        """Queue one record; the awaitable returned completes with the broker's ack."""
+        ...
+
+
+def _backoff(attempt: int) -> float:
+    return min(5.0, 0.2 * 2.0**attempt)
+
+
+class DeadLetterSink:
+    """Produces dead letters to one topic and waits for every ack (only then may offsets move).
+
+    Errors are read through the Kafka table: retriable ones are retried until ``give_up``
+    says stop (then ``BatchAbandoned``); letters refused as too large are cut to fit and sent
+    again; any other refusal is raised as converted, for nothing sent again can pass.
+    """
+
+    def __init__(
+        self,
+        producer: Producer,
+        topic: str,
+        *,
+        max_record_bytes: int,
+        backoff: Callable[[int], float] = _backoff,
+    ) -> None:
+        self.producer = producer
+        self.topic = topic
+        self.max_record_bytes = max_record_bytes
+        self.backoff = backoff
+
+    @classmethod
+    def of(cls, producer: Producer, settings: Settings) -> DeadLetterSink:
+        """A sink to the settings' dead-letter topic, records bounded by the topic's limit."""
+        return cls(producer, settings.topic_dlq, max_record_bytes=max_message_bytes(settings))
+
+    async def send(
+        self, letters: Sequence[DeadLetter], *, give_up: Callable[[], bool] = lambda: False
+    ) -> list[DeadLetter]:
+        """Send every letter and wait for the acks; returns the letters as they were sent."""
+        pending = list(letters)
+        attempt = 0
+        while pending:
+            try:
+                await self._send_all(pending)
+                break
+            except RecordTooLarge:
+                fitted = [fit_for_kafka(d, self.max_record_bytes) for d in pending]
+                if fitted == pending:
+                    raise  # already as small as it gets: sending it again cannot pass
+                pending = fitted
+            except NewswireError as error:
+                if not error.retriable:
+                    raise
+                attempt += 1
+                if give_up():
+                    raise BatchAbandoned(f"dead letters not acknowledged: {error}") from error
+                await asyncio.sleep(self.backoff(attempt))
+        return pending
+
+    async def _send_all(self, letters: list[DeadLetter]) -> None:
+        with boundary(f"cannot dead-letter to {self.topic}"):
+            acks = [
+                await self.producer.send(self.topic, d.payload, key=d.key, headers=d.headers())
+                for d in letters
+            ]
+            await asyncio.gather(*acks)
