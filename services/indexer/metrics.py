@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from prometheus_client import Counter, Gauge, Histogram
+
+from services.common.clock import parse_iso, utc_now_iso
 
 CONSUMED = Counter("newswire_indexer_records_consumed_total", "Records read from the topic.")
 INDEXED = Counter("newswire_indexer_docs_indexed_total", "Documents created or updated.")
@@ -54,3 +58,29 @@ for _code in (
     "version_conflict",
 ):
     DLQ.labels(code=_code)
+
+
+def observe_batch(records: int) -> None:
+    """A batch read from the topic."""
+    CONSUMED.inc(records)
+    BATCH_SIZE.observe(records)
+
+
+def observe_written(ingested: list[datetime], *, indexed: int, stale: int, failed: int) -> None:
+    """A batch written: what became of its documents, and how long each took from the ingest."""
+    INDEXED.inc(indexed)
+    STALE.inc(stale)
+    FAILED.inc(failed)
+    now = parse_iso(utc_now_iso())
+    for at in ingested:
+        E2E_SECONDS.observe(max(0.0, (now - at).total_seconds()))
+
+
+def observe_dead_letter(code: str) -> None:
+    """One record acknowledged on the dead-letter topic."""
+    DLQ.labels(code=code).inc()
+
+
+def observe_lag(partition: int, behind: int) -> None:
+    """Records behind the end of one partition."""
+    LAG.labels(partition=str(partition)).set(max(0, behind))
