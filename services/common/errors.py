@@ -41,6 +41,12 @@ class NewswireError(Exception):
         if code is not None:
             self.code = code
 
+    def during(self, what: str) -> NewswireError:
+        """This error, its message prefixed with what was being done (for a boundary)."""
+        self.message = f"{what}: {self.message}"
+        self.args = (self.message,)
+        return self
+
 
 class ConfigError(NewswireError):
     """Settings or the environment make the requested operation impossible."""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,7 +126,7 @@ RULES: tuple[Rule, ...] = (
     (
         lambda f: f.status == 400,
         lambda f: QueryError(
-            f"Elasticsearch refused the search: {f.message}", code="search_rejected"
+            f"Elasticsearch refused the request: {f.message}", code="search_rejected"
         ),
     ),
     (
@@ -159,3 +159,15 @@ def convert(exc: Exception) -> NewswireError | None:
 def convert_item(status: int, error: dict[str, Any]) -> NewswireError | None:
     """Our error for one failed item of a bulk reply (its status and error object)."""
     return judge(Failure(status, frozenset(error_types(error)), str(error.get("reason", ""))))
+
+
+@contextmanager
+def boundary(what: str) -> Iterator[None]:
+    """The client's exceptions raised inside become ours, prefixed with ``what`` failed."""
+    try:
+        yield
+    except (ApiError, TransportError) as exc:
+        error = convert(exc)
+        if error is None:
+            raise  # no meaning for us: the caller's crash handler logs it whole
+        raise error.during(what) from exc

@@ -9,6 +9,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import (
     KafkaError,
     KafkaTimeoutError,
@@ -71,6 +72,11 @@ def boundary(what: str) -> Iterator[None]:
 def make_admin(bootstrap: str, **options: Any) -> AIOKafkaAdminClient:
     """An admin client; the caller starts and closes it."""
     return AIOKafkaAdminClient(bootstrap_servers=bootstrap, **options)
+
+
+def make_metadata_client(bootstrap: str, **options: Any) -> AIOKafkaClient:
+    """A bare cluster client, for metadata only; the caller bootstraps and closes it."""
+    return AIOKafkaClient(bootstrap_servers=bootstrap, **options)
 
 
 def make_consumer(bootstrap: str, *topics: str, **options: Any) -> AIOKafkaConsumer:

@@ -8,7 +8,7 @@ import time
 import structlog
 from aiokafka.client import AIOKafkaClient
 
-from services.common.kafka import FOREIGN
+from services.common.kafka import FOREIGN, make_metadata_client
 
 log = structlog.get_logger(__name__)
 
@@ -57,8 +57,8 @@ class KafkaProbe:
 
     async def _connected(self) -> AIOKafkaClient:
         if self._client is None:
-            client = AIOKafkaClient(
-                bootstrap_servers=self.bootstrap,
+            client = make_metadata_client(
+                self.bootstrap,
                 client_id="newswire-probe",
                 request_timeout_ms=int(self.timeout_s * 1000),
             )

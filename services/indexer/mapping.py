@@ -10,11 +10,11 @@ from typing import Any
 
 import orjson
 import structlog
-from elasticsearch import AsyncElasticsearch, BadRequestError, TransportError
+from elasticsearch import AsyncElasticsearch, BadRequestError
 
 from services.common.article import Article, version_of
 from services.common.clock import parse_iso, utc_now_iso
-from services.common.errors import SearchUnavailable
+from services.common.es import boundary
 from services.common.fields import LANGUAGE_FIELDS
 from services.common.settings import Settings
 
@@ -89,23 +89,26 @@ async def ensure_index(es: AsyncElasticsearch, settings: Settings) -> str:
     Returns the concrete index the alias points to (which may be a newer reindexed one).
     """
     alias = settings.index_alias
-    try:
-        if await es.indices.exists_alias(name=alias):
-            current = await es.indices.get_alias(name=alias)
-            index = str(sorted(current.body)[-1])
-            await _warn_if_outdated(es, index)
-            return index
-        index = settings.index_name
-        if not await es.indices.exists(index=index):
-            try:
-                await es.indices.create(index=index, **load_mapping())
-            except BadRequestError as exc:
-                # Two processes starting at once: the loser finds the index already there.
-                if exc.error != "resource_already_exists_exception":
-                    raise
-        await es.indices.put_alias(index=index, name=alias)
-    except TransportError as exc:
-        raise SearchUnavailable(f"cannot prepare index {alias!r}: {exc}") from exc
+    with boundary(f"cannot prepare index {alias!r}"):
+        return await _ensure_alias(es, settings)
+
+
+async def _ensure_alias(es: AsyncElasticsearch, settings: Settings) -> str:
+    alias = settings.index_alias
+    if await es.indices.exists_alias(name=alias):
+        current = await es.indices.get_alias(name=alias)
+        index = str(sorted(current.body)[-1])
+        await _warn_if_outdated(es, index)
+        return index
+    index = settings.index_name
+    if not await es.indices.exists(index=index):
+        try:
+            await es.indices.create(index=index, **load_mapping())
+        except BadRequestError as exc:
+            # Two processes starting at once: the loser finds the index already there.
+            if exc.error != "resource_already_exists_exception":
+                raise
+    await es.indices.put_alias(index=index, name=alias)
     return index
 
 

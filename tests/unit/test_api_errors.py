@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout, SerializationError
-from elasticsearch import AuthenticationException, BadRequestError, NotFoundError
+from elasticsearch import ApiError, AuthenticationException, BadRequestError, NotFoundError
 
 from services.api.backend import body, call
 from services.common import problems
@@ -21,7 +21,7 @@ from services.common.errors import (
     SearchTimeout,
     SearchUnavailable,
 )
-from services.common.es import convert, error_types
+from services.common.es import boundary, convert, error_types
 from tests.factories import es_api_error
 
 
@@ -158,3 +158,18 @@ def test_a_search_cut_short_by_its_timeout_is_an_error() -> None:
     assert body(_Reply({"timed_out": False, "hits": {}})) == {"timed_out": False, "hits": {}}
     with pytest.raises(SearchTimeout):
         body(_Reply({"timed_out": True, "hits": {"hits": []}}))
+
+
+def test_the_boundary_says_what_failed_and_keeps_the_cause() -> None:
+    cause = TransportConnectionError("refused")
+    with pytest.raises(SearchUnavailable) as caught, boundary("cannot prepare index 'news'"):
+        raise cause
+    assert caught.value.__cause__ is cause
+    assert str(caught.value) == "cannot prepare index 'news': Elasticsearch cannot be reached"
+
+
+def test_the_boundary_lets_what_has_no_meaning_through() -> None:
+    refusal = es_api_error(413, cause("content_too_long"))
+    with pytest.raises(ApiError) as caught, boundary("sending"):
+        raise refusal
+    assert caught.value is refusal
