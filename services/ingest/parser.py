@@ -39,10 +39,6 @@ from services.common.article import (
     Tweet,
     compute_content_hash,
     compute_id,
-    count_words,
-    derive_summary,
-    derive_title,
-    detect_language,
     is_collapsed,
     normalise_category,
     trusted_article,
@@ -50,7 +46,9 @@ from services.common.article import (
 )
 from services.common.errors import ArticleRejected
 from services.ingest.dates import MONTHS, calendar_date, parse_updated, quote
+from services.ingest.language import detect_language
 from services.ingest.readers import kind_of, read_file
+from services.ingest.text import count_words, derive_summary, derive_title
 
 DEFAULT_MAX_BYTES = 1_048_576
 
