@@ -18,9 +18,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from services.common.errors import KafkaUnavailable
 from services.common.settings import get_settings
+from services.ingest.ingester import Ingester, Summary
 from services.ingest.ledger import ledger_for
-from services.ingest.pipeline import Ingester, Item, Summary, iter_files
 from services.ingest.publisher import Publisher
+from services.ingest.readers import Item, iter_files
 from services.ingest.watch import watch as watch_folder
 
 console = Console(stderr=True)

@@ -9,27 +9,15 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, KafkaTimeoutError, MessageSizeTooLargeError
 
-from services.common.article import SCHEMA_VERSION, Article
-from services.common.clock import to_iso
+from services.common.article import Article
 from services.common.dlq import DeadLetter
 from services.common.errors import ArticleRejected, KafkaUnavailable
 from services.common.kafka import ensure_topics, make_producer
 from services.common.settings import Settings
+from services.ingest.verdict import article_headers
 
 log = structlog.get_logger(__name__)
 Delivery = asyncio.Future[object]
-
-
-def article_headers(article: Article, trace_id: str | None) -> list[tuple[str, bytes]]:
-    """Headers that let consumers route and trace without parsing the value."""
-    headers = [
-        ("schema-version", str(SCHEMA_VERSION).encode()),
-        ("content-type", b"application/json"),
-        ("ingested-at", to_iso(article.ingested_at).encode()),
-    ]
-    if trace_id:
-        headers.append(("trace-id", trace_id.encode()))
-    return headers
 
 
 def too_large(what: str, exc: Exception) -> ArticleRejected:

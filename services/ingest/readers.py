@@ -1,15 +1,17 @@
-"""Read input files safely: regular files only, no link followed, no FIFO or device opened."""
+"""Inputs read: files found and read safely (no link followed, no FIFO opened), as Items."""
 
 from __future__ import annotations
 
 import errno
 import os
 import stat
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 # (size, mtime in ns): what "unchanged" means for a file being written.
 Signature = tuple[int, int]
+SKIP_SUFFIXES = (".tmp", ".part", ".swp", "~")
 
 _KINDS = (
     (stat.S_ISLNK, "symlink"),
@@ -98,3 +100,53 @@ def read_file(path: Path, max_bytes: int) -> FileRead:
         except OSError as exc:
             return FileRead(error=f"cannot read {path}: {exc.strerror or exc}")
         return FileRead(data, signature=signature_of(os.fstat(fd)))
+
+
+@dataclass(frozen=True)
+class Item:
+    """One input: raw bytes and where they came from; ``json`` for JSON Lines/HTTP JSON."""
+
+    data: bytes
+    source: str
+    json: bool = False
+    error: str | None = None  # the input could not even be read
+    skipped: str | None = None  # not an input at all (a link, a FIFO...): why; never published
+    signature: Signature | None = None  # of the file read (size, mtime), for the watch folder
+
+
+def read_item(path: Path, max_bytes: int) -> Item:
+    """Read a regular file as an Item (links, FIFOs, devices: a skipped Item, never opened)."""
+    read = read_file(path, max_bytes)
+    return Item(
+        read.data, str(path), error=read.error, skipped=read.skipped, signature=read.signature
+    )
+
+
+def wanted(name: str) -> bool:
+    """Whether a file name is an input: writers that rename into place use hidden or temp names."""
+    return not name.startswith(".") and not name.endswith(SKIP_SUFFIXES)
+
+
+def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files named, and files under directories named (recursive, sorted, hidden ones skipped).
+
+    A path named is taken as the user gave it (a link named is resolved); under a directory no
+    link is followed: links are yielded as links, for the reader to skip with its reason.
+    """
+    for path in paths:
+        if path.is_dir():
+            yield from walk(path)
+        else:
+            yield Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def walk(folder: Path) -> Iterator[Path]:
+    """Entries under ``folder``, sorted; linked directories are yielded, never entered."""
+    # os.walk(followlinks=False) lists a linked directory among dirs but does not enter it.
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        here = Path(root)
+        links = [d for d in dirs if (here / d).is_symlink()]
+        dirs[:] = sorted(d for d in dirs if wanted(d) and d not in links)
+        for name in sorted(files + links):
+            if wanted(name):
+                yield here / name

@@ -23,9 +23,11 @@ from services.common.errors import ArticleRejected, KafkaUnavailable, Unauthoriz
 from services.common.kafka_probe import KafkaProbe
 from services.common.settings import Settings
 from services.ingest import metrics
+from services.ingest.ingester import Ingester
 from services.ingest.limits import Admission, Body, DeadLetterQuota, read_body
-from services.ingest.pipeline import Ingester, InputLimits, Item, parse_item
 from services.ingest.publisher import Publisher, too_large
+from services.ingest.readers import Item
+from services.ingest.verdict import InputLimits, parse_item
 
 log = structlog.get_logger(__name__)
 _bearer = HTTPBearer(auto_error=False)

@@ -15,9 +15,9 @@ from pathlib import Path
 import structlog
 from watchfiles import Change, awatch
 
-from services.ingest.pipeline import Ingester, read_item, walk, wanted
+from services.ingest.ingester import Ingester
 from services.ingest.quiet import QuietFiles
-from services.ingest.readers import lstat_signature
+from services.ingest.readers import lstat_signature, read_item, walk, wanted
 
 log = structlog.get_logger(__name__)
 

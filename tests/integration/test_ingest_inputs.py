@@ -14,10 +14,11 @@ import pytest
 from services.bench.procs import child_env
 from services.common.dlq import H_CODE, H_SOURCE, decode_headers
 from services.common.settings import Settings
+from services.ingest.ingester import Ingester
 from services.ingest.ledger import Ledger
 from services.ingest.parser import parse_article
-from services.ingest.pipeline import Ingester, Item
 from services.ingest.publisher import Publisher
+from services.ingest.readers import Item
 from services.ingest.watch import watch
 from tests.factories import seed_text
 from tests.integration.pipeline_helpers import read_topic, wait_until

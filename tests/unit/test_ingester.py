@@ -13,10 +13,11 @@ from services.common.article import Article
 from services.common.dlq import DeadLetter
 from services.common.errors import KafkaUnavailable
 from services.common.settings import Settings
-from services.ingest import pipeline
+from services.ingest import verdict
+from services.ingest.ingester import Ingester
 from services.ingest.ledger import Ledger
-from services.ingest.pipeline import Ingester, Item
 from services.ingest.publisher import Publisher
+from services.ingest.readers import Item
 from tests.factories import seed_text
 
 
@@ -59,14 +60,14 @@ def ingester(
 async def test_a_bug_on_one_input_is_its_internal_error_and_the_next_goes_through(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    real = pipeline.parse_article
+    real = verdict.parse_article
 
     def flaky(data: bytes, **kwargs: object) -> Article:
         if b"boom" in data:
             raise RuntimeError("boom")
         return real(data, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pipeline, "parse_article", flaky)
+    monkeypatch.setattr(verdict, "parse_article", flaky)
     run, publisher = ingester(Settings())
     bad = seed_text(lede="This one goes boom.").encode()
     summary = await run.run([Item(bad, "bad.txt"), Item(seed_text().encode(), "good.txt")])

@@ -5,8 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from services.ingest.pipeline import iter_files, read_item, walk
-from services.ingest.readers import lstat_signature, read_file, skip_label
+from services.ingest.readers import (
+    iter_files,
+    lstat_signature,
+    read_file,
+    read_item,
+    skip_label,
+    walk,
+)
 
 
 def test_a_regular_file_is_read_with_its_signature(tmp_path: Path) -> None:

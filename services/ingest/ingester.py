@@ -1,12 +1,9 @@
-"""Inputs to Kafka: parse, publish or dead-letter, count; bounded memory whatever the input size."""
+"""The Ingester: inputs to Kafka in order, acks windowed, counted and kept in the ledger."""
 
 from __future__ import annotations
 
 import asyncio
-import os
-from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,21 +12,17 @@ import structlog
 from services.common.article import Article
 from services.common.dlq import DeadLetter
 from services.common.errors import ArticleRejected, KafkaUnavailable, NewswireError
-from services.common.kafka import max_record_bytes
-from services.common.settings import Settings
 from services.ingest import metrics
-from services.ingest.dates import check_not_future
 from services.ingest.ledger import Ledger, payload_key
-from services.ingest.parser import parse_article, parse_json_article
-from services.ingest.publisher import Delivery, Publisher, article_headers
-from services.ingest.readers import Signature, read_file, skip_label
+from services.ingest.publisher import Delivery, Publisher
+from services.ingest.readers import Item, read_item, skip_label
+from services.ingest.verdict import InputLimits, Prepared, internal_error, parse_item, prepare
+from services.ingest.workers import parsed_in_workers
 
 log = structlog.get_logger(__name__)
 
 # How many records may wait for their ack at once: keeps memory flat for any number of inputs.
 WINDOW = 2000
-CHUNK = 250  # files per task handed to a parsing worker
-SKIP_SUFFIXES = (".tmp", ".part", ".swp", "~")
 
 
 @dataclass
@@ -62,82 +55,6 @@ class Summary:
         self.skipped += 1
         if len(self.skips) < 100:
             self.skips.append((source, reason))
-
-
-@dataclass(frozen=True)
-class Item:
-    """One input: raw bytes and where they came from; ``json`` for JSON Lines/HTTP JSON."""
-
-    data: bytes
-    source: str
-    json: bool = False
-    error: str | None = None  # the input could not even be read
-    skipped: str | None = None  # not an input at all (a link, a FIFO...): why; never published
-    signature: Signature | None = None  # of the file read (size, mtime), for the watch folder
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """An accepted article already serialised (by a parsing worker): cheap to ship and send."""
-
-    id: str
-    ledger_key: str
-    value: bytes
-    headers: list[tuple[str, bytes]]
-
-
-def prepare(article: Article, *, limit: int, source: str, trace_id: str | None = None) -> Prepared:
-    """Serialise once, where the parsing happens; a record over ``limit`` bytes is too_large.
-
-    The limit applies to the record Kafka gets (key + value + headers): JSON escapes a control
-    character into 6 bytes and a quote into 2, and derived fields add to the source text.
-    """
-    value = article.model_dump_json().encode()
-    headers = article_headers(article, trace_id)
-    size = len(article.id) + len(value) + sum(len(n) + len(v) for n, v in headers)
-    if size > limit:
-        raise ArticleRejected(
-            "too_large",
-            f"its Kafka record would be {size} bytes (JSON escaping and derived fields count), "
-            f"over the {limit}-byte limit",
-            source=source,
-        )
-    return Prepared(article.id, article_key(article), value, headers)
-
-
-def article_key(article: Article) -> str:
-    """Ledger key of one version of an article."""
-    return f"{article.id}@{article.version}:{article.content_hash}"
-
-
-def wanted(name: str) -> bool:
-    """Whether a file name is an input: writers that rename into place use hidden or temp names."""
-    return not name.startswith(".") and not name.endswith(SKIP_SUFFIXES)
-
-
-def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files named, and files under directories named (recursive, sorted, hidden ones skipped).
-
-    A path named is taken as the user gave it (a link named is resolved); under a directory no
-    link is followed: links are yielded as links, for the reader to skip with its reason.
-    """
-    for path in paths:
-        if path.is_dir():
-            yield from walk(path)
-        else:
-            yield Path(os.path.realpath(path)) if path.is_symlink() else path
-
-
-def walk(folder: Path) -> Iterator[Path]:
-    """Entries under ``folder``, sorted; linked directories are yielded, never entered."""
-    # os.walk(followlinks=False) lists a linked directory among dirs but does not enter it.
-    for root, dirs, files in os.walk(folder, followlinks=False):
-        here = Path(root)
-        links = [d for d in dirs if (here / d).is_symlink()]
-        dirs[:] = sorted(d for d in dirs if wanted(d) and d not in links)
-        for name in sorted(files + links):
-            if wanted(name):
-                yield here / name
 
 
 class Ingester:
@@ -290,109 +207,3 @@ class Ingester:
                 await self.submit(item)
         await self.drain()
         return self.summary
-
-
-def internal_error(exc: Exception, source: str) -> ArticleRejected:
-    """The rejection of an input that hit a bug: dead-lettered so it can be replayed later."""
-    return ArticleRejected(
-        "internal_error", f"unexpected {type(exc).__name__}: {exc}", source=source
-    )
-
-
-@dataclass(frozen=True)
-class InputLimits:
-    """What an input may be: its size, its record's size, how far ahead its time may lie."""
-
-    max_bytes: int
-    record_limit: int
-    max_future_s: float
-
-    @classmethod
-    def of(cls, settings: Settings) -> InputLimits:
-        """The limits the settings give."""
-        return cls(
-            settings.max_article_bytes, max_record_bytes(settings), settings.max_future_skew_s
-        )
-
-
-def parse_item(item: Item, limits: InputLimits) -> Article | ArticleRejected:
-    """Parse one input, returning the rejection instead of raising it."""
-    try:
-        if item.error is not None:
-            raise ArticleRejected("unreadable", item.error, source=item.source)
-        if item.json:
-            article = parse_json_article(item.data, source=item.source, max_bytes=limits.max_bytes)
-        else:
-            article = parse_article(item.data, source=item.source, max_bytes=limits.max_bytes)
-        check_not_future(
-            article.published_date,
-            article.updated_at,
-            item.source,
-            max_future_s=limits.max_future_s,
-        )
-    except ArticleRejected as exc:
-        return exc
-    return article
-
-
-def parse_files(
-    paths: list[Path], limits: InputLimits
-) -> list[tuple[Item, Prepared | ArticleRejected]]:
-    """Read, parse and serialise files (in a worker process); only rejects keep their bytes.
-
-    A skipped entry comes back as its Item (``skipped`` set, which the publisher only counts);
-    a bug on one file is that file's ``internal_error``, not the loss of the chunk.
-    """
-    results: list[tuple[Item, Prepared | ArticleRejected]] = []
-    for path in paths:
-        item = read_item(path, limits.max_bytes)
-        if item.skipped is not None:
-            results.append((item, ArticleRejected("skipped", item.skipped, source=item.source)))
-            continue
-        try:
-            parsed = parse_item(item, limits)
-            if not isinstance(parsed, ArticleRejected):
-                prepared = prepare(parsed, limit=limits.record_limit, source=item.source)
-                results.append((Item(b"", item.source), prepared))
-                continue
-        except ArticleRejected as exc:
-            parsed = exc
-        except Exception as exc:  # a bug on one file must not lose the whole chunk
-            parsed = internal_error(exc, item.source)
-        results.append((item, parsed))
-    return results
-
-
-async def parsed_in_workers(
-    paths: Iterable[Path], workers: int, limits: InputLimits
-) -> AsyncIterator[list[tuple[Item, Prepared | ArticleRejected]]]:
-    """Chunks of files read, parsed and serialised on ``workers`` processes, in input order."""
-    loop = asyncio.get_running_loop()
-    in_flight: deque[asyncio.Future[list[tuple[Item, Prepared | ArticleRejected]]]] = deque()
-    with ProcessPoolExecutor(workers) as pool:
-        for chunk in _chunks(paths, CHUNK):
-            in_flight.append(loop.run_in_executor(pool, parse_files, chunk, limits))
-            # A bounded number of chunks in flight keeps memory flat for any number of files.
-            if len(in_flight) >= 2 * workers:
-                yield await in_flight.popleft()
-        while in_flight:
-            yield await in_flight.popleft()
-
-
-def _chunks(paths: Iterable[Path], size: int) -> Iterator[list[Path]]:
-    chunk: list[Path] = []
-    for path in paths:
-        chunk.append(path)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def read_item(path: Path, max_bytes: int) -> Item:
-    """Read a regular file as an Item (links, FIFOs, devices: a skipped Item, never opened)."""
-    read = read_file(path, max_bytes)
-    return Item(
-        read.data, str(path), error=read.error, skipped=read.skipped, signature=read.signature
-    )
