@@ -9,14 +9,14 @@ from pathlib import Path
 
 import structlog
 
-from services.common.article import Article
-from services.common.dlq import DeadLetter
 from services.common.errors import ArticleRejected, KafkaUnavailable, NewswireError
 from services.ingest import metrics
+from services.ingest.dead_letters import count_rejection, send_dead_letter
 from services.ingest.ledger import Ledger, payload_key
-from services.ingest.publisher import Delivery, Publisher
+from services.ingest.limits import InputLimits
+from services.ingest.publisher import Delivery, Sender
 from services.ingest.readers import Item, read_item, skip_label
-from services.ingest.verdict import InputLimits, Prepared, internal_error, parse_item, prepare
+from services.ingest.verdict import Prepared, internal_error, parse_item
 from services.ingest.workers import parsed_in_workers
 
 log = structlog.get_logger(__name__)
@@ -60,27 +60,20 @@ class Summary:
 class Ingester:
     """Parses inputs and publishes them, remembering what was acknowledged in a ledger."""
 
-    def __init__(self, publisher: Publisher, ledger: Ledger | None, *, force: bool = False) -> None:
+    def __init__(self, publisher: Sender, ledger: Ledger | None, *, force: bool = False) -> None:
         self.publisher = publisher
         self.ledger = ledger
         self.force = force
         self.limits = InputLimits.of(publisher.settings)
-        self.max_bytes = self.limits.max_bytes
-        self.record_limit = self.limits.record_limit
         self.summary = Summary()
-        self.last_rejection: ArticleRejected | None = None
         self._pending: list[tuple[Delivery, str, bool]] = []
 
-    async def submit(self, item: Item, *, trace_id: str | None = None) -> Article | None:
-        """Publish one input (or dead-letter it); returns the article when it was accepted."""
+    async def submit(self, item: Item, *, trace_id: str | None = None) -> Prepared | None:
+        """Publish one input (or dead-letter it); returns its record when it was accepted."""
         # No input may stop the caller: a bug on one is its internal_error dead letter; only
         # our own errors (KafkaUnavailable above all) propagate.
-        if item.skipped is not None:
-            self.skip(item.source, item.skipped)
-            return None
         try:
-            parsed = parse_item(item, self.limits)
-            return await self.publish_parsed(item, parsed, trace_id=trace_id)
+            return await self.publish(item, parse_item(item, self.limits, trace_id=trace_id))
         except NewswireError:
             raise
         except Exception as exc:
@@ -88,34 +81,22 @@ class Ingester:
             await self._reject(item, internal_error(exc, item.source))
             return None
 
-    async def publish_parsed(
-        self, item: Item, parsed: Article | ArticleRejected, *, trace_id: str | None = None
-    ) -> Article | None:
-        """Publish an article parsed elsewhere, or dead-letter its rejection."""
-        if isinstance(parsed, ArticleRejected):
-            await self._reject(item, parsed)
-            return None
-        try:
-            prepared = prepare(
-                parsed, limit=self.record_limit, source=item.source, trace_id=trace_id
-            )
-        except ArticleRejected as exc:
-            await self._reject(item, exc)
-            return None
-        await self.publish_prepared(item, prepared)
-        return parsed
-
-    async def publish_prepared(self, item: Item, prepared: Prepared | ArticleRejected) -> None:
-        """Publish what a worker parsed and serialised, or dead-letter its rejection."""
+    async def publish(self, item: Item, verdict: Prepared | ArticleRejected) -> Prepared | None:
+        """Send an input's record (unless the ledger has it) or dead-letter its rejection."""
         if item.skipped is not None:
             self.skip(item.source, item.skipped)
-        elif isinstance(prepared, ArticleRejected):
-            await self._reject(item, prepared)
-        elif not self._seen(prepared.ledger_key):
-            future = await self.publisher.send_raw(
-                prepared.id.encode(), prepared.value, prepared.headers
-            )
-            await self._track(future, prepared.ledger_key, accepted=True)
+            return None
+        if isinstance(verdict, ArticleRejected):
+            await self._reject(item, verdict)
+            return None
+        if not self._seen(verdict.ledger_key):
+            try:
+                future = await self.publisher.send(verdict)
+            except ArticleRejected as exc:  # over the broker's own size limit
+                await self._reject(item, exc)
+                return None
+            await self._track(future, verdict.ledger_key, accepted=True)
+        return verdict
 
     def skip(self, source: str, reason: str) -> None:
         """Count and log an entry that is not an input (a link, a FIFO...); nothing is sent."""
@@ -131,19 +112,14 @@ class Ingester:
         return True
 
     async def _reject(self, item: Item, exc: ArticleRejected) -> None:
-        self.last_rejection = exc
         key = payload_key(item.data)
-        metrics.REJECTED.labels(code=exc.code).inc()
+        count_rejection(exc)
         if not self.force and self.ledger is not None and self.ledger.seen(key):
             self.summary.already_seen += 1
             return
-        # Dead letters have the same record limit: an oversized input keeps its first bytes.
-        payload = item.data[: self.max_bytes + 1]
-        letter = DeadLetter(payload, exc.code, exc.message, item.source, "ingest")
-        future = await self.publisher.dead_letter(letter)
+        future = await send_dead_letter(self.publisher, item, exc, self.limits.max_bytes)
         await self._track(future, key, accepted=False)
         self.summary.note_reject(item.source, exc.code)
-        log.info("rejected", source=item.source, code=exc.code, reason=exc.message)
 
     async def _track(self, future: Delivery, key: str, *, accepted: bool) -> None:
         self._pending.append((future, key, accepted))
@@ -184,14 +160,14 @@ class Ingester:
         """Ingest files, parsing on ``workers`` processes while this one publishes in order."""
         if workers <= 1:
             for path in paths:
-                await self.submit(read_item(path, self.max_bytes))
+                await self.submit(read_item(path, self.limits.max_bytes))
                 if on_progress is not None:
                     on_progress(1)
             await self.drain()
             return self.summary
         async for results in parsed_in_workers(paths, workers, self.limits):
-            for item, prepared in results:
-                await self.publish_prepared(item, prepared)
+            for item, verdict in results:
+                await self.publish(item, verdict)
             if on_progress is not None:
                 on_progress(len(results))
         await self.drain()

@@ -1,4 +1,4 @@
-"""Upload admission and reading: bounded uploads, bytes, body time; dead letters per client."""
+"""Limits: what an input may be (too_large), HTTP upload admission and body reading, DLQ rates."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ from types import TracebackType
 import structlog
 from starlette.requests import Request
 
+from services.common.errors import ArticleRejected
+from services.common.kafka import max_record_bytes
+from services.common.settings import Settings
 from services.ingest import metrics
 
 log = structlog.get_logger(__name__)
@@ -18,6 +21,33 @@ log = structlog.get_logger(__name__)
 # How often a client over its dead-letter rate is logged (the metric counts every drop).
 DROP_LOG_INTERVAL_S = 10.0
 MAX_TRACKED_CLIENTS = 10_000
+
+
+@dataclass(frozen=True)
+class InputLimits:
+    """What an input may be: its size, its record's size, how far ahead its time may lie."""
+
+    max_bytes: int
+    record_limit: int
+    max_future_s: float
+
+    @classmethod
+    def of(cls, settings: Settings) -> InputLimits:
+        """The limits the settings give."""
+        return cls(
+            settings.max_article_bytes, max_record_bytes(settings), settings.max_future_skew_s
+        )
+
+
+def too_large(source: str, detail: str) -> ArticleRejected:
+    """The one rejection of an input or record over a size limit (its bytes, its record)."""
+    return ArticleRejected("too_large", detail, source=source)
+
+
+def check_size(size: int, max_bytes: int, source: str) -> None:
+    """Refuse an input of ``size`` bytes over ``max_bytes``, before any time is spent on it."""
+    if size > max_bytes:
+        raise too_large(source, f"{size} bytes is over the {max_bytes}-byte limit")
 
 
 class Reservation:

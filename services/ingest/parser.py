@@ -47,7 +47,8 @@ from services.common.article import (
 from services.common.errors import ArticleRejected
 from services.ingest.dates import MONTHS, calendar_date, parse_updated, quote
 from services.ingest.language import detect_language
-from services.ingest.readers import kind_of, read_file
+from services.ingest.limits import check_size
+from services.ingest.readers import read_item
 from services.ingest.text import count_words, derive_summary, derive_title
 
 DEFAULT_MAX_BYTES = 1_048_576
@@ -87,8 +88,7 @@ def _collapse(text: str) -> str:
 
 def _decode(data: bytes, source: str, max_bytes: int) -> str:
     # Size first: never spend decoding time (or memory) on what will be refused anyway.
-    if len(data) > max_bytes:
-        raise _reject("too_large", f"{len(data)} bytes is over the {max_bytes}-byte limit", source)
+    check_size(len(data), max_bytes, source)
     # The BOM by hand: the "utf-8-sig" codec is Python code around the same C decoder (so an
     # error's offset is counted after the BOM either way).
     try:
@@ -372,8 +372,7 @@ def parse_json_article(
             raise _reject(
                 "undecodable", "the JSON text holds unpaired surrogates", source
             ) from None
-    if len(data) > max_bytes:
-        raise _reject("too_large", f"{len(data)} bytes is over the {max_bytes}-byte limit", source)
+    check_size(len(data), max_bytes, source)
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
@@ -394,7 +393,7 @@ def _from_full(obj: dict[str, Any], source: str, ingested_at: datetime | None) -
         given = Article.model_validate(obj)
     except ValidationError as exc:
         raise _reject("invalid_article", _validation_message(exc), source) from None
-    category = _canonical(normalise_category(_without_controls(given.category)))
+    category = normalise_category(_canonical(given.category))
     body, paragraphs = _body(_canonical(given.body))
     if not category:
         raise _reject("invalid_article", "category is blank", source)
@@ -406,9 +405,7 @@ def _from_full(obj: dict[str, Any], source: str, ingested_at: datetime | None) -
         updated_at=given.updated_at,
         paragraphs=paragraphs,
         source=given.source or source,
-        title=None
-        if given.title_derived
-        else _canonical(_collapse(_without_controls(given.title))) or None,
+        title=None if given.title_derived else _collapse(_canonical(given.title)) or None,
         ingested_at=ingested_at,
         body=body,
     )
@@ -424,7 +421,7 @@ def _from_minimal(obj: dict[str, Any], source: str, ingested_at: datetime | None
             source,
         )
     raw_category = _string_field(obj, "category", source, required=True) or ""
-    category = normalise_category(_without_controls(raw_category))
+    category = normalise_category(_canonical(raw_category))
     if not category or len(category) > CATEGORY_MAX_CHARS:
         raise _reject(
             "invalid_article", f"category must be 1 to {CATEGORY_MAX_CHARS} characters", source
@@ -445,14 +442,14 @@ def _from_minimal(obj: dict[str, Any], source: str, ingested_at: datetime | None
     body, paragraphs = _body(_canonical(body))
     if not paragraphs:
         raise _reject("empty_body", "the article body has no paragraphs", source)
-    title = _collapse(_without_controls(_string_field(obj, "title", source, required=False) or ""))
+    title = _collapse(_canonical(_string_field(obj, "title", source, required=False) or ""))
     return build_article(
-        category=_canonical(category),
+        category=category,
         published_date=published,
         updated_at=updated,
         paragraphs=paragraphs,
         source=_string_field(obj, "source", source, required=False) or source,
-        title=_canonical(title) or None,
+        title=title or None,
         ingested_at=ingested_at,
         body=body,
     )
@@ -461,19 +458,10 @@ def _from_minimal(obj: dict[str, Any], source: str, ingested_at: datetime | None
 def parse_path(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Article:
     """Read and parse one seed file; an unreadable one (or not a file) is 'unreadable'."""
     source = str(path)
-    try:
-        kind = kind_of(os.stat(path).st_mode)  # a link named is followed: the caller chose it
-    except OSError as exc:
-        raise _reject(
-            "unreadable", f"cannot read {source}: {exc.strerror or exc}", source
-        ) from None
-    if kind != "regular":  # a FIFO or a device is never opened: it could block forever
-        raise _reject("unreadable", f"cannot read {source}: {kind}, not a regular file", source)
-    # One byte over the limit is enough to know it is too large: never read a huge file.
-    read = read_file(Path(os.path.realpath(path)), max_bytes)
-    if read.error is not None or read.skipped is not None:
-        raise _reject("unreadable", read.error or f"cannot read {source}: {read.skipped}", source)
-    data = read.data
-    if len(data) > max_bytes:
-        raise _reject("too_large", f"the file is over the {max_bytes}-byte limit", source)
-    return parse_article(data, source=source, max_bytes=max_bytes)
+    # A link named is followed (the caller chose it); the reader then refuses any other link.
+    item = read_item(Path(os.path.realpath(path)), max_bytes)
+    if item.error is not None or item.skipped is not None:
+        reason = item.error or f"cannot read {source}: {item.skipped}"
+        raise _reject("unreadable", reason, source)
+    check_size(item.received, max_bytes, source)
+    return parse_article(item.data, source=source, max_bytes=max_bytes)

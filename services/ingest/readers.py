@@ -112,13 +112,27 @@ class Item:
     error: str | None = None  # the input could not even be read
     skipped: str | None = None  # not an input at all (a link, a FIFO...): why; never published
     signature: Signature | None = None  # of the file read (size, mtime), for the watch folder
+    size: int | None = None  # bytes that arrived, when more than ``data`` keeps (HTTP)
+    declared: int | None = None  # the Content-Length an HTTP client announced
+
+    @property
+    def received(self) -> int:
+        """How many bytes the input had (``data`` may keep only the first of them)."""
+        return len(self.data) if self.size is None else self.size
 
 
 def read_item(path: Path, max_bytes: int) -> Item:
     """Read a regular file as an Item (links, FIFOs, devices: a skipped Item, never opened)."""
     read = read_file(path, max_bytes)
+    # A file over the limit is read only one byte past it: its size is what fstat saw.
+    size = read.signature[0] if read.signature and read.signature[0] > len(read.data) else None
     return Item(
-        read.data, str(path), error=read.error, skipped=read.skipped, signature=read.signature
+        read.data,
+        str(path),
+        error=read.error,
+        skipped=read.skipped,
+        signature=read.signature,
+        size=size,
     )
 
 

@@ -7,54 +7,10 @@ from dataclasses import dataclass
 from services.common.article import SCHEMA_VERSION, Article
 from services.common.clock import to_iso
 from services.common.errors import ArticleRejected
-from services.common.kafka import max_record_bytes
-from services.common.settings import Settings
 from services.ingest.dates import check_not_future
+from services.ingest.limits import InputLimits, check_size, too_large
 from services.ingest.parser import parse_article, parse_json_article
 from services.ingest.readers import Item
-
-
-def internal_error(exc: Exception, source: str) -> ArticleRejected:
-    """The rejection of an input that hit a bug: dead-lettered so it can be replayed later."""
-    return ArticleRejected(
-        "internal_error", f"unexpected {type(exc).__name__}: {exc}", source=source
-    )
-
-
-@dataclass(frozen=True)
-class InputLimits:
-    """What an input may be: its size, its record's size, how far ahead its time may lie."""
-
-    max_bytes: int
-    record_limit: int
-    max_future_s: float
-
-    @classmethod
-    def of(cls, settings: Settings) -> InputLimits:
-        """The limits the settings give."""
-        return cls(
-            settings.max_article_bytes, max_record_bytes(settings), settings.max_future_skew_s
-        )
-
-
-def parse_item(item: Item, limits: InputLimits) -> Article | ArticleRejected:
-    """Parse one input, returning the rejection instead of raising it."""
-    try:
-        if item.error is not None:
-            raise ArticleRejected("unreadable", item.error, source=item.source)
-        if item.json:
-            article = parse_json_article(item.data, source=item.source, max_bytes=limits.max_bytes)
-        else:
-            article = parse_article(item.data, source=item.source, max_bytes=limits.max_bytes)
-        check_not_future(
-            article.published_date,
-            article.updated_at,
-            item.source,
-            max_future_s=limits.max_future_s,
-        )
-    except ArticleRejected as exc:
-        return exc
-    return article
 
 
 @dataclass(frozen=True)
@@ -62,9 +18,38 @@ class Prepared:
     """An accepted article already serialised (by a parsing worker): cheap to ship and send."""
 
     id: str
+    version: int
     ledger_key: str
     value: bytes
     headers: list[tuple[str, bytes]]
+
+    def article(self) -> Article:
+        """The article the record carries (validated again: for readers, not the hot path)."""
+        return Article.model_validate_json(self.value)
+
+
+def parse_item(
+    item: Item, limits: InputLimits, *, trace_id: str | None = None
+) -> Prepared | ArticleRejected:
+    """Read, parse, date-check and serialise one input; the rejection is returned, not raised."""
+    try:
+        if item.skipped is not None:  # not an input: the caller counts it, never sends it
+            raise ArticleRejected("skipped", item.skipped, source=item.source)
+        if item.error is not None:
+            raise ArticleRejected("unreadable", item.error, source=item.source)
+        # What arrived counts, not what was kept of it (an HTTP body is cut past the limit).
+        check_size(item.received, limits.max_bytes, item.source)
+        parse = parse_json_article if item.json else parse_article
+        article = parse(item.data, source=item.source, max_bytes=limits.max_bytes)
+        check_not_future(
+            article.published_date,
+            article.updated_at,
+            item.source,
+            max_future_s=limits.max_future_s,
+        )
+        return prepare(article, limit=limits.record_limit, source=item.source, trace_id=trace_id)
+    except ArticleRejected as exc:
+        return exc
 
 
 def prepare(article: Article, *, limit: int, source: str, trace_id: str | None = None) -> Prepared:
@@ -77,13 +62,12 @@ def prepare(article: Article, *, limit: int, source: str, trace_id: str | None =
     headers = article_headers(article, trace_id)
     size = len(article.id) + len(value) + sum(len(n) + len(v) for n, v in headers)
     if size > limit:
-        raise ArticleRejected(
-            "too_large",
+        raise too_large(
+            source,
             f"its Kafka record would be {size} bytes (JSON escaping and derived fields count), "
             f"over the {limit}-byte limit",
-            source=source,
         )
-    return Prepared(article.id, article_key(article), value, headers)
+    return Prepared(article.id, article.version, article_key(article), value, headers)
 
 
 def article_key(article: Article) -> str:
@@ -101,3 +85,10 @@ def article_headers(article: Article, trace_id: str | None) -> list[tuple[str, b
     if trace_id:
         headers.append(("trace-id", trace_id.encode()))
     return headers
+
+
+def internal_error(exc: Exception, source: str) -> ArticleRejected:
+    """The rejection of an input that hit a bug: dead-lettered so it can be replayed later."""
+    return ArticleRejected(
+        "internal_error", f"unexpected {type(exc).__name__}: {exc}", source=source
+    )

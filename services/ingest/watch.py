@@ -86,7 +86,7 @@ async def _publish_due(pending: QuietFiles, ingester: Ingester, stop: asyncio.Ev
             continue
         if not pending.still(path, signature):
             continue  # written to since: its quiet period starts again
-        item = read_item(path, ingester.max_bytes)
+        item = read_item(path, ingester.limits.max_bytes)
         if item.signature is not None and item.signature != signature:
             pending.note(path, item.signature)  # written to while being read
             continue

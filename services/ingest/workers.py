@@ -9,8 +9,9 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from services.common.errors import ArticleRejected
+from services.ingest.limits import InputLimits
 from services.ingest.readers import Item, read_item
-from services.ingest.verdict import InputLimits, Prepared, internal_error, parse_item, prepare
+from services.ingest.verdict import Prepared, internal_error, parse_item
 
 CHUNK = 250  # files per task handed to a parsing worker
 
@@ -26,20 +27,12 @@ def parse_files(
     results: list[tuple[Item, Prepared | ArticleRejected]] = []
     for path in paths:
         item = read_item(path, limits.max_bytes)
-        if item.skipped is not None:
-            results.append((item, ArticleRejected("skipped", item.skipped, source=item.source)))
-            continue
         try:
-            parsed = parse_item(item, limits)
-            if not isinstance(parsed, ArticleRejected):
-                prepared = prepare(parsed, limit=limits.record_limit, source=item.source)
-                results.append((Item(b"", item.source), prepared))
-                continue
-        except ArticleRejected as exc:
-            parsed = exc
+            verdict = parse_item(item, limits)
         except Exception as exc:  # a bug on one file must not lose the whole chunk
-            parsed = internal_error(exc, item.source)
-        results.append((item, parsed))
+            verdict = internal_error(exc, item.source)
+        accepted = isinstance(verdict, Prepared)
+        results.append((Item(b"", item.source) if accepted else item, verdict))
     return results
 
 

@@ -168,8 +168,7 @@ async def test_json_input_whose_record_is_too_large_is_dead_lettered_with_its_by
         fine = b'{"category": "world", "published_date": "2020-01-08", "body": "Fine."}'
         good = await ingester.submit(Item(fine, "http:test", json=True))
         await ingester.drain()
-    assert ingester.last_rejection is not None
-    assert ingester.last_rejection.code == "too_large"
+    assert ingester.summary.rejects == [("http:test", "too_large")]
     assert good is not None
     [letter] = await read_topic(settings, settings.topic_dlq, 1)
     assert decode_headers(letter.headers)[H_CODE] == "too_large"

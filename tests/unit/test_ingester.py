@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import cast
 
 import pytest
 from aiokafka.errors import KafkaTimeoutError
@@ -16,8 +15,8 @@ from services.common.settings import Settings
 from services.ingest import verdict
 from services.ingest.ingester import Ingester
 from services.ingest.ledger import Ledger
-from services.ingest.publisher import Publisher
 from services.ingest.readers import Item
+from services.ingest.verdict import Prepared
 from tests.factories import seed_text
 
 
@@ -39,10 +38,8 @@ class RecordingPublisher:
             future.set_result(None)
         return future
 
-    async def send_raw(
-        self, key: bytes, value: bytes, headers: list[tuple[str, bytes]]
-    ) -> asyncio.Future[object]:
-        self.sent.append(key)
+    async def send(self, record: Prepared) -> asyncio.Future[object]:
+        self.sent.append(record.id.encode())
         return self._ack()
 
     async def dead_letter(self, letter: DeadLetter) -> asyncio.Future[object]:
@@ -54,7 +51,7 @@ def ingester(
     settings: Settings, ledger: Ledger | None = None
 ) -> tuple[Ingester, RecordingPublisher]:
     publisher = RecordingPublisher(settings)
-    return Ingester(cast(Publisher, publisher), ledger), publisher
+    return Ingester(publisher, ledger), publisher
 
 
 async def test_a_bug_on_one_input_is_its_internal_error_and_the_next_goes_through(
