@@ -21,7 +21,6 @@ bytes: a property test feeds it arbitrary data.
 
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -45,13 +44,15 @@ from services.common.article import (
     utc_ms,
 )
 from services.common.errors import ArticleRejected
+from services.common.settings import Settings
 from services.ingest.dates import MONTHS, calendar_date, parse_updated, quote
 from services.ingest.language import detect_language
 from services.ingest.limits import check_size
-from services.ingest.readers import read_item
+from services.ingest.readers import read_named
 from services.ingest.text import count_words, derive_summary, derive_title
 
-DEFAULT_MAX_BYTES = 1_048_576
+# The setting's default, for callers that parse without settings (tests, the bench).
+DEFAULT_MAX_BYTES: int = Settings.model_fields["max_article_bytes"].default
 
 _PARAGRAPH_SPLIT_RE = re.compile(r"\n\s*\n")
 # Case-insensitive only where needed: a whole-pattern IGNORECASE makes sre several times slower.
@@ -457,11 +458,8 @@ def _from_minimal(obj: dict[str, Any], source: str, ingested_at: datetime | None
 
 def parse_path(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Article:
     """Read and parse one seed file; an unreadable one (or not a file) is 'unreadable'."""
-    source = str(path)
-    # A link named is followed (the caller chose it); the reader then refuses any other link.
-    item = read_item(Path(os.path.realpath(path)), max_bytes)
-    if item.error is not None or item.skipped is not None:
-        reason = item.error or f"cannot read {source}: {item.skipped}"
-        raise _reject("unreadable", reason, source)
-    check_size(item.received, max_bytes, source)
-    return parse_article(item.data, source=source, max_bytes=max_bytes)
+    item = read_named(path, max_bytes)
+    if item.error is not None:
+        raise _reject("unreadable", item.error, item.source)
+    check_size(item.received, max_bytes, item.source)
+    return parse_article(item.data, source=item.source, max_bytes=max_bytes)

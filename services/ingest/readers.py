@@ -136,6 +136,15 @@ def read_item(path: Path, max_bytes: int) -> Item:
     )
 
 
+def read_named(path: Path, max_bytes: int) -> Item:
+    """A file the user named: a link is followed (they chose it), anything unreadable an error."""
+    item = read_item(Path(os.path.realpath(path)), max_bytes)
+    source = str(path)
+    if item.skipped is not None:
+        return Item(b"", source, error=f"cannot read {source}: {item.skipped}")
+    return Item(item.data, source, error=item.error, signature=item.signature, size=item.size)
+
+
 def wanted(name: str) -> bool:
     """Whether a file name is an input: writers that rename into place use hidden or temp names."""
     return not name.startswith(".") and not name.endswith(SKIP_SUFFIXES)
