@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import os
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 # (size, mtime in ns): what "unchanged" means for a file being written.
 Signature = tuple[int, int]
@@ -173,3 +175,26 @@ def walk(folder: Path) -> Iterator[Path]:
         for name in sorted(files + links):
             if wanted(name):
                 yield here / name
+
+
+def read_line(stream: BinaryIO, limit: int) -> bytes:
+    """One line, cut after ``limit + 1`` bytes (the rest of a longer line is dropped)."""
+    line = stream.readline(limit + 1)
+    if len(line) > limit and not line.endswith(b"\n"):
+        # Too large anyway: keep what the parser needs to say so, skip to the next line.
+        while (rest := stream.readline(1 << 20)) and not rest.endswith(b"\n"):
+            pass
+    return line
+
+
+async def json_lines(stream: BinaryIO, limit: int) -> AsyncIterator[Item]:
+    """The non-blank lines of a JSON Lines stream as JSON Items ``stdin:<line number>``."""
+    loop = asyncio.get_running_loop()
+    number = 0
+    # Read on a thread: a slow pipe must not stop the event loop (and the acks it serves).
+    while line := await loop.run_in_executor(None, read_line, stream, limit):
+        number += 1
+        # A line cut at the limit stays as it is (stripped, it could seem to fit).
+        cut = len(line) > limit and not line.endswith(b"\n")
+        if cut or line.strip():
+            yield Item(line if cut else line.strip(), f"stdin:{number}", json=True)
