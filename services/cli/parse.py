@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -18,21 +17,17 @@ from rich.table import Table
 from services.common.errors import ArticleRejected
 from services.common.settings import get_settings
 from services.ingest.limits import InputLimits
-from services.ingest.readers import Item, read_named
+from services.ingest.readers import Item, read_named, walk
 from services.ingest.verdict import Prepared, parse_item
 
 STDIN = Path("-")
 
 
 def _inputs(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files named, and files under directories named (recursive, sorted, hidden skipped)."""
+    """Files named, and the files the ingest would take under folders named (sorted)."""
     for path in paths:
         if path != STDIN and path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    if not name.startswith("."):
-                        yield Path(root) / name
+            yield from walk(path)
         else:
             yield path
 
