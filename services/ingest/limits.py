@@ -6,7 +6,6 @@ import asyncio
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from types import TracebackType
 
 import structlog
 from starlette.requests import Request
@@ -60,12 +59,7 @@ class Reservation:
     def __enter__(self) -> Reservation:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self._admission.release(self.nbytes)
 
 
