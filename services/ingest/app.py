@@ -11,7 +11,7 @@ from services.common import problems
 from services.common.kafka_probe import KafkaProbe
 from services.common.settings import Settings, get_settings
 from services.common.telemetry import metrics_router
-from services.ingest.limits import Admission, DeadLetterQuota
+from services.ingest.admission import Admission, DeadLetterQuota
 from services.ingest.publisher import Publisher
 from services.ingest.routes import IngestState, router
 from services.ingest.uploads import Uploads

@@ -20,7 +20,7 @@ from services.common.errors import KafkaUnavailable, Unauthorized
 from services.common.kafka_probe import KafkaProbe
 from services.common.settings import Settings
 from services.ingest import metrics
-from services.ingest.limits import Admission, Body, read_body
+from services.ingest.admission import Admission, Body, read_body
 from services.ingest.readers import Item
 from services.ingest.uploads import Uploads
 from services.ingest.verdict import Prepared

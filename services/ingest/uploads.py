@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from services.common.errors import ArticleRejected
+from services.ingest.admission import DeadLetterQuota
 from services.ingest.dead_letters import count_rejection, send_dead_letter
-from services.ingest.limits import DeadLetterQuota, InputLimits
+from services.ingest.limits import InputLimits
 from services.ingest.publisher import Sender, acked
 from services.ingest.readers import Item
 from services.ingest.verdict import Prepared, parse_item

@@ -7,7 +7,7 @@ from aiokafka.errors import KafkaTimeoutError, MessageSizeTooLargeError
 
 from services.common.errors import ArticleRejected, KafkaUnavailable
 from services.common.settings import Settings
-from services.ingest.limits import DeadLetterQuota
+from services.ingest.admission import DeadLetterQuota
 from services.ingest.readers import Item
 from services.ingest.uploads import Uploads
 from tests.factories import seed_text
