@@ -8,6 +8,9 @@ from services.common.errors import ArticleRejected
 from services.common.kafka import max_record_bytes
 from services.common.settings import Settings
 
+# The setting's default, for callers that parse without settings (tests, the bench).
+DEFAULT_MAX_BYTES: int = Settings.model_fields["max_article_bytes"].default
+
 
 @dataclass(frozen=True)
 class InputLimits:

@@ -8,8 +8,9 @@ from services.common.article import SCHEMA_VERSION, Article
 from services.common.clock import to_iso
 from services.common.errors import ArticleRejected
 from services.ingest.dates import check_not_future
+from services.ingest.json_parser import parse_json_article
 from services.ingest.limits import InputLimits, check_size, too_large
-from services.ingest.parser import parse_article, parse_json_article
+from services.ingest.parser import parse_article
 from services.ingest.readers import Item
 
 
