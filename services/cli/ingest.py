@@ -8,7 +8,6 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
 
@@ -18,33 +17,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from services.common.errors import KafkaUnavailable
 from services.common.settings import get_settings
+from services.ingest.ingester import Ingester, Summary
 from services.ingest.ledger import ledger_for
-from services.ingest.pipeline import Ingester, Item, Summary, iter_files
 from services.ingest.publisher import Publisher
+from services.ingest.readers import iter_files, json_lines
 from services.ingest.watch import watch as watch_folder
 
 console = Console(stderr=True)
-
-
-def _read_line(limit: int) -> bytes:
-    """One line of stdin, cut after ``limit + 1`` bytes (the rest of a longer line is dropped)."""
-    line = sys.stdin.buffer.readline(limit + 1)
-    if len(line) > limit and not line.endswith(b"\n"):
-        # Too large anyway: keep what the parser needs to say so, skip to the next line.
-        while (rest := sys.stdin.buffer.readline(1 << 20)) and not rest.endswith(b"\n"):
-            pass
-    return line
-
-
-async def _stdin_items(limit: int) -> AsyncIterator[Item]:
-    loop = asyncio.get_running_loop()
-    number = 0
-    while line := await loop.run_in_executor(None, _read_line, limit):
-        number += 1
-        # A line cut at the limit stays as it is (stripped, it could seem to fit).
-        cut = len(line) > limit and not line.endswith(b"\n")
-        if cut or line.strip():
-            yield Item(line if cut else line.strip(), f"stdin:{number}", json=True)
 
 
 async def _ingest(paths: list[Path], force: bool, quiet: bool, workers: int) -> Summary:
@@ -53,7 +32,7 @@ async def _ingest(paths: list[Path], force: bool, quiet: bool, workers: int) -> 
         with ledger_for(settings) as ledger:
             ingester = Ingester(publisher, ledger, force=force)
             if paths == [Path("-")]:
-                return await ingester.run(_stdin_items(settings.max_article_bytes))
+                return await ingester.run(json_lines(sys.stdin.buffer, settings.max_article_bytes))
             # Two lazy passes (count, then ingest) keep memory flat in the number of files.
             total = sum(1 for _ in iter_files(paths))
             columns = (TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())

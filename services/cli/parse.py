@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -15,48 +14,34 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from services.common.article import Article
 from services.common.errors import ArticleRejected
 from services.common.settings import get_settings
-from services.ingest.dates import check_not_future
-from services.ingest.parser import parse_article, parse_path
+from services.ingest.limits import InputLimits
+from services.ingest.readers import Item, read_named, walk
+from services.ingest.verdict import Prepared, parse_item
 
 STDIN = Path("-")
 
 
 def _inputs(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files named, and files under directories named (recursive, sorted, hidden skipped)."""
+    """Files named, and the files the ingest would take under folders named (sorted)."""
     for path in paths:
         if path != STDIN and path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    if not name.startswith("."):
-                        yield Path(root) / name
+            yield from walk(path)
         else:
             yield path
 
 
-def _parse_one(path: Path, max_bytes: int, max_future_s: float) -> Article | ArticleRejected:
-    try:
-        if path == STDIN:
-            data = sys.stdin.buffer.read(max_bytes + 1)
-            article = parse_article(data, source="stdin", max_bytes=max_bytes)
-        else:
-            article = parse_path(path, max_bytes=max_bytes)
-        # The same verdict as the ingest's: a time too far ahead is rejected there too.
-        check_not_future(
-            article.published_date, article.updated_at, article.source, max_future_s=max_future_s
-        )
-    except ArticleRejected as exc:
-        return exc
-    return article
+def _read(path: Path, max_bytes: int) -> Item:
+    if path == STDIN:
+        return Item(sys.stdin.buffer.read(max_bytes + 1), "stdin")
+    return read_named(path, max_bytes)
 
 
-def _json_line(result: Article | ArticleRejected) -> bytes:
+def _json_line(result: Prepared | ArticleRejected) -> bytes:
     payload: dict[str, Any]
-    if isinstance(result, Article):
-        payload = {"ok": True, "article": result.model_dump(mode="json")}
+    if isinstance(result, Prepared):
+        payload = {"ok": True, "article": orjson.loads(result.value)}
     else:
         payload = {
             "ok": False,
@@ -72,18 +57,20 @@ def _short(text: str, limit: int, *, keep_end: bool = False) -> str:
     return "…" + text[-(limit - 1) :] if keep_end else text[: limit - 1] + "…"
 
 
-def _table(results: list[Article | ArticleRejected], width: int) -> Table:
+def _table(results: list[Prepared | ArticleRejected], width: int) -> Table:
     # Values are shortened here, not by rich: one line per input, even in 80 columns.
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for name in ("source", "", "id", "title / reason"):
         table.add_column(name, no_wrap=True, overflow="ellipsis")
     room = max(20, width - 54)
     for result in results:
-        source = _short(result.source, 24, keep_end=True)
-        if isinstance(result, Article):
-            text = _short(f"{result.category}: {result.title}", room)
-            table.add_row(source, "[green]✓[/]", result.id, text)
+        if isinstance(result, Prepared):
+            article = result.article()
+            text = _short(f"{article.category}: {article.title}", room)
+            source = _short(article.source, 24, keep_end=True)
+            table.add_row(source, "[green]✓[/]", article.id, text)
         else:
+            source = _short(result.source, 24, keep_end=True)
             text = _short(f"{result.code}: {result.message}", room)
             table.add_row(source, "[red]✗[/]", "", f"[red]{escape(text)}[/]")
     return table
@@ -98,12 +85,12 @@ def parse(
     ] = False,
 ) -> None:
     """Parse seed files and show the articles they make, or why each was rejected."""
-    settings = get_settings()
-    max_bytes = settings.max_article_bytes
-    results: list[Article | ArticleRejected] = []
+    # The ingest's own verdict on each input: the same checks, the same limits.
+    limits = InputLimits.of(get_settings())
+    results: list[Prepared | ArticleRejected] = []
     rejected = 0
     for path in _inputs(files):
-        result = _parse_one(path, max_bytes, settings.max_future_skew_s)
+        result = parse_item(_read(path, limits.max_bytes), limits)
         rejected += isinstance(result, ArticleRejected)
         if json_output:
             # Streamed line by line: a long run shows progress, pipes into jq, keeps no articles.

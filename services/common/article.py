@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import unicodedata
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -24,10 +23,7 @@ SCHEMA_VERSION: Final = 1
 SCHEMA_ID = "urn:newswire:schema:article:v1"
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "article.v1.json"
 
-TITLE_MAX_CHARS = 100
-SUMMARY_MAX_CHARS = 300
 CATEGORY_MAX_CHARS = 64
-ELLIPSIS = "…"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Elasticsearch refuses negative external versions, and news archives reach back centuries:
@@ -274,163 +270,6 @@ def compute_content_hash(
     digest = hashlib.sha256(head.encode())
     digest.update(body.encode())
     return f"sha256:{digest.hexdigest()}"
-
-
-def cut_text(text: str, limit: int) -> str:
-    """``text`` if it fits in ``limit`` chars, else cut at a word boundary with an ellipsis."""
-    if len(text) <= limit:
-        return text
-    head = text[: limit - 1]
-    space = head.rfind(" ")
-    # Only back off to a word boundary when that keeps most of the text (one huge word otherwise).
-    if space > limit // 2:
-        head = head[:space]
-    return head.rstrip(" ,;:-–—(\"'“‘") + ELLIPSIS
-
-
-# Tokens before a period that do not end a sentence.
-_ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof st sr jr gen col lt capt cpt sgt maj adm gov sen rep pres rev hon "
-    "inc ltd co corp no vs etc fig jan feb mar apr jun jul aug sep sept oct nov dec mt ft".split()
-)
-_SENTENCE_END_RE = re.compile(r"[.!?]+[\"'”’)\]]*\s+")
-
-
-def first_sentence(text: str) -> str:
-    """The first sentence of single-spaced ``text`` (abbreviations and initials do not end one)."""
-    match = _SENTENCE_END_RE.search(text)
-    while match is not None:
-        end = match.end()
-        start = match.start()
-        if not text[end : end + 1].islower():
-            if text[start] != ".":
-                return text[:end].rstrip()
-            # The word before the period (the text is whitespace-collapsed: spaces only).
-            word = text[text.rfind(" ", 0, start) + 1 : start].lstrip("\"'“‘(")
-            # "J. Trump", "U.S. forces", "Mr. Esper": a period that is part of the word.
-            if len(word) > 1 and "." not in word and word.lower() not in _ABBREVIATIONS:
-                return text[:end].rstrip()
-        match = _SENTENCE_END_RE.search(text, end)
-    return text
-
-
-def derive_title(lede: str) -> str:
-    """A headline from the lede: its first sentence, at most TITLE_MAX_CHARS chars."""
-    sentence = first_sentence(lede)
-    # Headlines do not end with a full stop (an ellipsis or '?' and '!' stay).
-    if sentence.endswith(".") and not sentence.endswith("..") and len(sentence) > 1:
-        sentence = sentence[:-1]
-    return cut_text(sentence, TITLE_MAX_CHARS)
-
-
-def derive_summary(lede: str) -> str:
-    """The lede cut at a word boundary to SUMMARY_MAX_CHARS chars."""
-    return cut_text(lede, SUMMARY_MAX_CHARS)
-
-
-# Lone punctuation that news text puts between words (each costs one str.count).
-_NON_WORDS = (" — ", " – ")
-
-
-def count_words(text: str, *, paragraphs: int | None = None) -> int:
-    """Whitespace-separated tokens in ``text``, not counting lone dashes.
-
-    ``paragraphs`` promises that ``text`` is that many paragraphs with single spaces, joined
-    by blank lines (the parser's body): counting is then a few ``str.count`` calls, no split.
-    """
-    if paragraphs is None:
-        words = text.split()
-        return len(words) - sum(1 for word in words if word in ("—", "–"))
-    if not text:
-        return 0
-    count = text.count(" ") + paragraphs
-    if not text.isascii():  # no dash in ASCII text, and no test at all there
-        for mark in _NON_WORDS:
-            # The single-char `in` test is much cheaper than counting a three-char mark.
-            if mark[1] in text:
-                count -= text.count(mark)
-    return count
-
-
-_STOP_WORDS: dict[str, str] = {
-    "en": "the and of to in is that for it was on with as by at from this be are have has "
-    "not but they which were their been would will its after said",
-    "es": "el la los las de del que y en un una por con para es se al lo como más pero sus "
-    "fue está también no",
-    "fr": "le la les des du de et est un une que qui dans pour pas sur au aux avec ce sont "
-    "été par il elle",
-    "de": "der die das und ist nicht ein eine zu den mit sich des auf für im dem von auch "
-    "wird nach bei",
-    "it": "il lo la gli le di che è e un una per non con del della sono nel alla anche dei stato",
-    "pt": "o a os as de do da que e em um uma para com não por mais dos das foi está ao",
-    "nl": "de het een en van is dat op te in voor niet met zijn er aan ook als bij",
-}
-# Each stop word votes for every language it belongs to.
-_STOP_INDEX: dict[str, tuple[str, ...]] = {}
-for _lang, _words in _STOP_WORDS.items():
-    for _word in _words.split():
-        _STOP_INDEX[_word] = (*_STOP_INDEX.get(_word, ()), _lang)
-_STOP_KEYS = frozenset(_STOP_INDEX)
-
-# Scripts that name their language outright: (first, last code point, language).
-_SCRIPTS = (
-    (0x0900, 0x097F, "hi"),
-    (0x0980, 0x09FF, "bn"),
-    (0x0B80, 0x0BFF, "ta"),
-    (0x0600, 0x06FF, "ar"),
-    (0x0400, 0x04FF, "ru"),
-    (0x0370, 0x03FF, "el"),
-    (0x0590, 0x05FF, "he"),
-    (0x0E00, 0x0E7F, "th"),
-    (0xAC00, 0xD7AF, "ko"),
-    (0x3040, 0x30FF, "ja"),
-    (0x4E00, 0x9FFF, "zh"),
-)
-_SCRIPT_RE = re.compile(
-    "[" + "".join(f"{chr(first)}-{chr(last)}" for first, last, _ in _SCRIPTS) + "]"
-)
-_LANGUAGE_SAMPLE_CHARS = 300
-
-
-def detect_language(text: str) -> str:
-    """ISO 639-1 guess from stop words, else the script, of the first few hundred chars; 'en'."""
-    sample = text[:_LANGUAGE_SAMPLE_CHARS].lower()
-    scores: dict[str, int] = {}
-    # Distinct stop words present, found by one C-level set intersection; stop words rarely
-    # carry punctuation, so plain split tokens are good enough.
-    for word in _STOP_KEYS.intersection(sample.split()):
-        for lang in _STOP_INDEX[word]:
-            scores[lang] = scores.get(lang, 0) + 1
-    if scores:
-        # Sorted first: ties must not depend on set order, which varies between processes.
-        best = max(sorted(scores), key=scores.__getitem__)
-        if scores[best] >= 3:
-            return best if scores[best] > scores.get("en", 0) else "en"
-    # Few Latin stop words: a non-Latin script may name the language outright.
-    if not sample.isascii() and _SCRIPT_RE.search(sample):
-        return _script_language(sample) or "en"
-    return "en"
-
-
-def _script_language(sample: str) -> str | None:
-    counts: dict[str, int] = {}
-    letters = 0
-    for char in sample:
-        if not char.isalpha():
-            continue
-        letters += 1
-        point = ord(char)
-        for first, last, lang in _SCRIPTS:
-            if first <= point <= last:
-                counts[lang] = counts.get(lang, 0) + 1
-                break
-    if not counts:  # code points of a script matched, but none of them was a letter
-        return None
-    script, count = max(counts.items(), key=lambda item: item[1])
-    # Kana mixed with kanji is Japanese, not Chinese.
-    if script == "zh" and counts.get("ja", 0) * 10 >= count:
-        script, count = "ja", count + counts["ja"]
-    return script if count * 2 >= letters else None
 
 
 def article_json_schema() -> dict[str, Any]:

@@ -13,8 +13,8 @@ from services.common.service import run, serve
 from services.common.settings import Settings, get_settings
 from services.common.telemetry import configure_logging
 from services.ingest.app import create_app
+from services.ingest.ingester import Ingester
 from services.ingest.ledger import ledger_for
-from services.ingest.pipeline import Ingester
 from services.ingest.publisher import Publisher
 from services.ingest.watch import watch
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 
 from services.common import problems
-from services.common.errors import KafkaUnavailable
 from services.common.kafka_probe import KafkaProbe
 from services.common.settings import Settings, get_settings
 from services.common.telemetry import metrics_router
-from services.ingest.limits import Admission, DeadLetterQuota
+from services.ingest.admission import Admission, DeadLetterQuota
 from services.ingest.publisher import Publisher
-from services.ingest.routes import IngestState, router, state_of
+from services.ingest.routes import IngestState, router
+from services.ingest.uploads import Uploads
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -25,14 +25,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         api_key = settings.required_api_key()  # no key, no service: ConfigError
         async with Publisher(settings) as publisher:
+            quota = DeadLetterQuota(settings.ingest_dlq_rate_per_s, settings.ingest_dlq_burst)
             app.state.ingest = IngestState(
                 settings=settings,
                 api_key=api_key,
-                publisher=publisher,
+                uploads=Uploads(publisher, quota),
                 admission=Admission(
                     settings.ingest_max_uploads, settings.ingest_max_inflight_bytes
                 ),
-                quota=DeadLetterQuota(settings.ingest_dlq_rate_per_s, settings.ingest_dlq_burst),
                 # The producer's own connection answers the probe: no socket per readiness check.
                 probe=KafkaProbe(settings.kafka_bootstrap, client=publisher.producer.client),
             )
@@ -50,15 +50,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(metrics_router())
     app.include_router(router)
-
-    @app.get("/livez")
-    def livez() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/readyz", responses={503: {}})
-    async def readyz(request: Request) -> dict[str, str]:
-        if not await state_of(request).probe.reachable():
-            raise KafkaUnavailable(f"Kafka at {settings.kafka_bootstrap} does not answer")
-        return {"status": "ready"}
 
     return app

@@ -11,8 +11,6 @@ from services.common.clock import to_iso
 from services.common.errors import ArticleRejected
 
 # How far ahead of this machine's clock an article's time may be (clock skew, time zones).
-DEFAULT_MAX_FUTURE_S = 86_400.0
-
 MONTHS: dict[str, int] = {}
 for _number, _name in enumerate(
     "january february march april may june july august september october november december".split(),
@@ -161,7 +159,7 @@ def check_not_future(
     updated: datetime | None,
     source: str,
     *,
-    max_future_s: float = DEFAULT_MAX_FUTURE_S,
+    max_future_s: float,
     now: datetime | None = None,
 ) -> None:
     """Reject an article dated further ahead than ``max_future_s`` from now.

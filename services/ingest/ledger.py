@@ -6,7 +6,6 @@ import hashlib
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
-from types import TracebackType
 
 from services.common.settings import Settings
 
@@ -30,12 +29,7 @@ class Ledger:
     def __enter__(self) -> Ledger:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     @property

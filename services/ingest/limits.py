@@ -1,138 +1,39 @@
-"""Upload admission and reading: bounded uploads, bytes, body time; dead letters per client."""
+"""What an input may be: its size, its record's size, how far ahead its time may lie."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections import OrderedDict
 from dataclasses import dataclass
-from types import TracebackType
 
-import structlog
-from starlette.requests import Request
+from services.common.errors import ArticleRejected
+from services.common.kafka import max_record_bytes
+from services.common.settings import Settings
 
-from services.ingest import metrics
-
-log = structlog.get_logger(__name__)
-
-# How often a client over its dead-letter rate is logged (the metric counts every drop).
-DROP_LOG_INTERVAL_S = 10.0
-MAX_TRACKED_CLIENTS = 10_000
-
-
-class Reservation:
-    """One admitted upload; leaving the ``with`` block gives its slot and bytes back."""
-
-    def __init__(self, admission: Admission, nbytes: int) -> None:
-        self._admission = admission
-        self.nbytes = nbytes
-
-    def __enter__(self) -> Reservation:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._admission.release(self.nbytes)
-
-
-class Admission:
-    """At most ``max_uploads`` uploads and ``max_bytes`` reserved at once; never queues."""
-
-    def __init__(self, max_uploads: int, max_bytes: int) -> None:
-        self.max_uploads = max_uploads
-        self.max_bytes = max_bytes
-        self.uploads = 0
-        self.reserved = 0
-
-    def reserve(self, nbytes: int) -> Reservation | None:
-        """A reservation for an upload of up to ``nbytes``, or None when we are full."""
-        # One event loop, no await in between: check and take cannot interleave.
-        if self.uploads >= self.max_uploads or self.reserved + nbytes > self.max_bytes:
-            return None
-        self.uploads += 1
-        self.reserved += nbytes
-        return Reservation(self, nbytes)
-
-    def release(self, nbytes: int) -> None:
-        """Give back what ``reserve`` took."""
-        self.uploads -= 1
-        self.reserved -= nbytes
+# The setting's default, for callers that parse without settings (tests, the bench).
+DEFAULT_MAX_BYTES: int = Settings.model_fields["max_article_bytes"].default
 
 
 @dataclass(frozen=True)
-class Body:
-    """What a client sent: at most ``limit + 1`` bytes kept, and how many were read."""
+class InputLimits:
+    """What an input may be: its size, its record's size, how far ahead its time may lie."""
 
-    data: bytes
-    received: int
+    max_bytes: int
+    record_limit: int
+    max_future_s: float
 
-
-async def read_body(request: Request, limit: int, timeout_s: float) -> Body:
-    """Read the body, stopping past ``limit``; TimeoutError when it takes over ``timeout_s``."""
-    chunks: list[bytes] = []
-    size = 0
-    async with asyncio.timeout(timeout_s):
-        async for chunk in request.stream():
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > limit:
-                break  # the rest is never read: a lying Content-Length cannot flood memory
-    return Body(b"".join(chunks)[: limit + 1], size)
+    @classmethod
+    def of(cls, settings: Settings) -> InputLimits:
+        """The limits the settings give."""
+        return cls(
+            settings.max_article_bytes, max_record_bytes(settings), settings.max_future_skew_s
+        )
 
 
-class _Bucket:
-    """A token bucket: ``rate`` tokens a second, up to ``burst``."""
-
-    def __init__(self, rate: float, burst: int, now: float) -> None:
-        self.rate = rate
-        self.burst = burst
-        self.tokens = float(burst)
-        self.stamp = now
-        self.dropped = 0
-        self.logged_at = float("-inf")
-
-    def take(self, now: float) -> bool:
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
+def too_large(source: str, detail: str) -> ArticleRejected:
+    """The one rejection of an input or record over a size limit (its bytes, its record)."""
+    return ArticleRejected("too_large", detail, source=source)
 
 
-class DeadLetterQuota:
-    """Per client address, how many dead letters it may cause (a token bucket each)."""
-
-    def __init__(self, rate: float, burst: int, *, max_clients: int = MAX_TRACKED_CLIENTS) -> None:
-        self.rate = rate
-        self.burst = burst
-        self.max_clients = max_clients
-        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
-
-    def allow(self, client: str) -> bool:
-        """Whether ``client`` may write one more dead letter now; a drop is counted and logged."""
-        now = time.monotonic()
-        bucket = self._buckets.get(client)
-        if bucket is None:
-            bucket = self._buckets[client] = _Bucket(self.rate, self.burst, now)
-            if len(self._buckets) > self.max_clients:
-                self._buckets.popitem(last=False)  # the least recently seen client
-        self._buckets.move_to_end(client)
-        if bucket.take(now):
-            return True
-        metrics.DEAD_LETTERS_DROPPED.labels(reason="rate_limited").inc()
-        bucket.dropped += 1
-        if now - bucket.logged_at >= DROP_LOG_INTERVAL_S:
-            log.warning(
-                "dead letters dropped: client over its rate",
-                client=client,
-                dropped=bucket.dropped,
-                rate_per_s=self.rate,
-                burst=self.burst,
-            )
-            bucket.logged_at, bucket.dropped = now, 0
-        return False
+def check_size(size: int, max_bytes: int, source: str) -> None:
+    """Refuse an input of ``size`` bytes over ``max_bytes``, before any time is spent on it."""
+    if size > max_bytes:
+        raise too_large(source, f"{size} bytes is over the {max_bytes}-byte limit")

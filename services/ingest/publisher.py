@@ -3,40 +3,51 @@
 from __future__ import annotations
 
 import asyncio
-from types import TracebackType
+from collections.abc import Callable
+from typing import Protocol
 
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, KafkaTimeoutError, MessageSizeTooLargeError
 
-from services.common.article import SCHEMA_VERSION, Article
-from services.common.clock import to_iso
+from services.common.article import Article
 from services.common.dlq import DeadLetter
-from services.common.errors import ArticleRejected, KafkaUnavailable
-from services.common.kafka import ensure_topics, make_producer
+from services.common.errors import KafkaUnavailable, NewswireError
+from services.common.kafka import ensure_topics, make_producer, max_message_bytes
 from services.common.settings import Settings
+from services.ingest.limits import too_large
+from services.ingest.verdict import Prepared, prepare
 
 log = structlog.get_logger(__name__)
 Delivery = asyncio.Future[object]
 
 
-def article_headers(article: Article, trace_id: str | None) -> list[tuple[str, bytes]]:
-    """Headers that let consumers route and trace without parsing the value."""
-    headers = [
-        ("schema-version", str(SCHEMA_VERSION).encode()),
-        ("content-type", b"application/json"),
-        ("ingested-at", to_iso(article.ingested_at).encode()),
-    ]
-    if trace_id:
-        headers.append(("trace-id", trace_id.encode()))
-    return headers
+def refusal(exc: KafkaError, what: str) -> NewswireError:
+    """Kafka's refusal of a record as ours: the first row of ``_REFUSALS`` it matches."""
+    for kind, convert in _REFUSALS:
+        if isinstance(exc, kind):
+            return convert(what, exc)
+    return KafkaUnavailable(f"cannot publish {what}: {exc!r}")
 
 
-def too_large(what: str, exc: Exception) -> ArticleRejected:
-    """The rejection of a record Kafka will not take: the input's fault, not Kafka's."""
-    return ArticleRejected(
-        "too_large", f"the record for {what} is over Kafka's message size limit: {exc}"
-    )
+# A record over Kafka's size limit is the input's fault; any other refusal (the fallback
+# above) is Kafka's, and retriable.
+_REFUSALS: tuple[tuple[type[KafkaError], Callable[[str, KafkaError], NewswireError]], ...] = (
+    (
+        MessageSizeTooLargeError,
+        lambda what, exc: too_large(
+            what, f"the record for {what} is over Kafka's message size limit: {exc}"
+        ),
+    ),
+)
+
+
+async def acked(delivery: Delivery, what: str) -> None:
+    """Wait for the broker's ack of one record; its refusal is converted like a send's."""
+    try:
+        await delivery
+    except KafkaError as exc:
+        raise refusal(exc, what) from exc
 
 
 async def _abandon_pending(producer: AIOKafkaProducer) -> None:
@@ -53,6 +64,23 @@ async def _abandon_pending(producer: AIOKafkaProducer) -> None:
                 future.exception()  # nobody waits any more: no "never retrieved" at exit
 
 
+class Sender(Protocol):
+    """Where the ingest sends records and dead letters: the Publisher, or a test's fake."""
+
+    @property
+    def settings(self) -> Settings:
+        """The settings it runs with."""
+        ...
+
+    async def send(self, record: Prepared) -> Delivery:
+        """Queue an accepted record; the future resolves on the broker's ack."""
+        ...
+
+    async def dead_letter(self, letter: DeadLetter) -> Delivery:
+        """Queue a dead letter; the future resolves on the broker's ack."""
+        ...
+
+
 class Publisher:
     """An idempotent producer for articles and dead letters; an async context manager."""
 
@@ -65,12 +93,7 @@ class Publisher:
         await self.start()
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
     async def start(self) -> None:
@@ -109,41 +132,38 @@ class Publisher:
 
     async def publish(self, article: Article, *, trace_id: str | None = None) -> Delivery:
         """Queue ``article`` keyed by its id; await the returned future for the broker's ack."""
-        try:
-            future: Delivery = await self.producer.send(
-                self.settings.topic_articles,
-                article.model_dump_json().encode(),
-                key=article.id.encode(),
-                headers=article_headers(article, trace_id),
-            )
-        except MessageSizeTooLargeError as exc:
-            raise too_large(article.id, exc) from exc
-        except KafkaError as exc:
-            raise KafkaUnavailable(f"cannot publish {article.id}: {exc!r}") from exc
-        return future
+        # Not an input, so not the ingest's record limit: only what the topic would refuse.
+        limit = max_message_bytes(self.settings)
+        return await self.send(prepare(article, limit=limit, source=article.id, trace_id=trace_id))
 
-    async def send_raw(
-        self, key: bytes, value: bytes, headers: list[tuple[str, bytes]]
-    ) -> Delivery:
-        """Queue an article serialised elsewhere (by a parsing worker)."""
-        try:
-            future: Delivery = await self.producer.send(
-                self.settings.topic_articles, value, key=key, headers=headers
-            )
-        except MessageSizeTooLargeError as exc:
-            raise too_large(key.decode(), exc) from exc
-        except KafkaError as exc:
-            raise KafkaUnavailable(f"cannot publish {key.decode()}: {exc!r}") from exc
-        return future
+    async def send(self, record: Prepared) -> Delivery:
+        """Queue an accepted record (the one way articles reach the topic)."""
+        return await self._send(
+            self.settings.topic_articles,
+            record.id.encode(),
+            record.value,
+            record.headers,
+            record.id,
+        )
 
     async def dead_letter(self, letter: DeadLetter) -> Delivery:
         """Queue a rejected input with its original bytes and the reason."""
+        return await self._send(
+            self.settings.topic_dlq, letter.key, letter.payload, letter.headers(), letter.source
+        )
+
+    async def _send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        headers: list[tuple[str, bytes]],
+        what: str,
+    ) -> Delivery:
         try:
-            future: Delivery = await self.producer.send(
-                self.settings.topic_dlq, letter.payload, key=letter.key, headers=letter.headers()
-            )
+            future: Delivery = await self.producer.send(topic, value, key=key, headers=headers)
         except KafkaError as exc:
-            raise KafkaUnavailable(f"cannot dead-letter {letter.source}: {exc!r}") from exc
+            raise refusal(exc, what) from exc
         return future
 
     async def flush(self) -> None:

@@ -1,15 +1,19 @@
-"""Read input files safely: regular files only, no link followed, no FIFO or device opened."""
+"""Inputs read: files found and read safely (no link followed, no FIFO opened), as Items."""
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import os
 import stat
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 # (size, mtime in ns): what "unchanged" means for a file being written.
 Signature = tuple[int, int]
+SKIP_SUFFIXES = (".tmp", ".part", ".swp", "~")
 
 _KINDS = (
     (stat.S_ISLNK, "symlink"),
@@ -98,3 +102,99 @@ def read_file(path: Path, max_bytes: int) -> FileRead:
         except OSError as exc:
             return FileRead(error=f"cannot read {path}: {exc.strerror or exc}")
         return FileRead(data, signature=signature_of(os.fstat(fd)))
+
+
+@dataclass(frozen=True)
+class Item:
+    """One input: raw bytes and where they came from; ``json`` for JSON Lines/HTTP JSON."""
+
+    data: bytes
+    source: str
+    json: bool = False
+    error: str | None = None  # the input could not even be read
+    skipped: str | None = None  # not an input at all (a link, a FIFO...): why; never published
+    signature: Signature | None = None  # of the file read (size, mtime), for the watch folder
+    size: int | None = None  # bytes that arrived, when more than ``data`` keeps (HTTP)
+    declared: int | None = None  # the Content-Length an HTTP client announced
+
+    @property
+    def received(self) -> int:
+        """How many bytes the input had (``data`` may keep only the first of them)."""
+        return len(self.data) if self.size is None else self.size
+
+
+def read_item(path: Path, max_bytes: int) -> Item:
+    """Read a regular file as an Item (links, FIFOs, devices: a skipped Item, never opened)."""
+    read = read_file(path, max_bytes)
+    # A file over the limit is read only one byte past it: its size is what fstat saw.
+    size = read.signature[0] if read.signature and read.signature[0] > len(read.data) else None
+    return Item(
+        read.data,
+        str(path),
+        error=read.error,
+        skipped=read.skipped,
+        signature=read.signature,
+        size=size,
+    )
+
+
+def read_named(path: Path, max_bytes: int) -> Item:
+    """A file the user named: a link is followed (they chose it), anything unreadable an error."""
+    item = read_item(Path(os.path.realpath(path)), max_bytes)
+    source = str(path)
+    if item.skipped is not None:
+        return Item(b"", source, error=f"cannot read {source}: {item.skipped}")
+    return Item(item.data, source, error=item.error, signature=item.signature, size=item.size)
+
+
+def wanted(name: str) -> bool:
+    """Whether a file name is an input: writers that rename into place use hidden or temp names."""
+    return not name.startswith(".") and not name.endswith(SKIP_SUFFIXES)
+
+
+def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files named, and files under directories named (recursive, sorted, hidden ones skipped).
+
+    A path named is taken as the user gave it (a link named is resolved); under a directory no
+    link is followed: links are yielded as links, for the reader to skip with its reason.
+    """
+    for path in paths:
+        if path.is_dir():
+            yield from walk(path)
+        else:
+            yield Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def walk(folder: Path) -> Iterator[Path]:
+    """Entries under ``folder``, sorted; linked directories are yielded, never entered."""
+    # os.walk(followlinks=False) lists a linked directory among dirs but does not enter it.
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        here = Path(root)
+        links = [d for d in dirs if (here / d).is_symlink()]
+        dirs[:] = sorted(d for d in dirs if wanted(d) and d not in links)
+        for name in sorted(files + links):
+            if wanted(name):
+                yield here / name
+
+
+def read_line(stream: BinaryIO, limit: int) -> bytes:
+    """One line, cut after ``limit + 1`` bytes (the rest of a longer line is dropped)."""
+    line = stream.readline(limit + 1)
+    if len(line) > limit and not line.endswith(b"\n"):
+        # Too large anyway: keep what the parser needs to say so, skip to the next line.
+        while (rest := stream.readline(1 << 20)) and not rest.endswith(b"\n"):
+            pass
+    return line
+
+
+async def json_lines(stream: BinaryIO, limit: int) -> AsyncIterator[Item]:
+    """The non-blank lines of a JSON Lines stream as JSON Items ``stdin:<line number>``."""
+    loop = asyncio.get_running_loop()
+    number = 0
+    # Read on a thread: a slow pipe must not stop the event loop (and the acks it serves).
+    while line := await loop.run_in_executor(None, read_line, stream, limit):
+        number += 1
+        # A line cut at the limit stays as it is (stripped, it could seem to fit).
+        cut = len(line) > limit and not line.endswith(b"\n")
+        if cut or line.strip():
+            yield Item(line if cut else line.strip(), f"stdin:{number}", json=True)

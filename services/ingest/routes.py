@@ -1,4 +1,4 @@
-"""POST /v1/articles: authorise, admit, read within bounds, publish within a time limit."""
+"""The ingest's routes: POST /v1/articles (authorise, admit, read, publish) and the probes."""
 
 from __future__ import annotations
 
@@ -10,22 +10,20 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import structlog
-from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import ClientDisconnect
 
 from services.common import problems
-from services.common.article import Article
-from services.common.dlq import DeadLetter
-from services.common.errors import ArticleRejected, KafkaUnavailable, Unauthorized
+from services.common.errors import KafkaUnavailable, Unauthorized
 from services.common.kafka_probe import KafkaProbe
 from services.common.settings import Settings
 from services.ingest import metrics
-from services.ingest.limits import Admission, Body, DeadLetterQuota, read_body
-from services.ingest.pipeline import Ingester, InputLimits, Item, parse_item
-from services.ingest.publisher import Publisher, too_large
+from services.ingest.admission import Admission, Body, read_body
+from services.ingest.readers import Item
+from services.ingest.uploads import Uploads
+from services.ingest.verdict import Prepared
 
 log = structlog.get_logger(__name__)
 _bearer = HTTPBearer(auto_error=False)
@@ -36,13 +34,12 @@ TRACE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 @dataclass
 class IngestState:
-    """What the running app holds: the key, the producer and the limits (one per process)."""
+    """What the running app holds: the key, the uploads sender and the limits (one per process)."""
 
     settings: Settings
     api_key: str
-    publisher: Publisher
+    uploads: Uploads
     admission: Admission
-    quota: DeadLetterQuota
     probe: KafkaProbe
 
 
@@ -63,6 +60,21 @@ async def authorize(
 
 
 router = APIRouter()
+
+
+@router.get("/livez")
+def livez() -> dict[str, str]:
+    """Alive: the process answers."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", responses={503: {}})
+async def readyz(request: Request) -> dict[str, str]:
+    """Ready: Kafka answers the producer's own connection."""
+    state = state_of(request)
+    if not await state.probe.reachable():
+        raise KafkaUnavailable(f"Kafka at {state.settings.kafka_bootstrap} does not answer")
+    return {"status": "ready"}
 
 
 @router.post(
@@ -112,12 +124,12 @@ async def post_article(request: Request) -> JSONResponse:
         body = await _receive(request, state.settings)
         if isinstance(body, JSONResponse):
             return body
-        article = await _publish(
+        record = await _publish(
             state, request, body, declared, json=media in _JSON, trace_id=trace_id
         )
-    log.info("accepted", article_id=article.id, version=article.version)
-    reply: dict[str, Any] = {"id": article.id, "version": article.version, "trace_id": trace_id}
-    return JSONResponse(reply, status_code=202, headers={"Location": f"/v1/articles/{article.id}"})
+    log.info("accepted", article_id=record.id, version=record.version)
+    reply: dict[str, Any] = {"id": record.id, "version": record.version, "trace_id": trace_id}
+    return JSONResponse(reply, status_code=202, headers={"Location": f"/v1/articles/{record.id}"})
 
 
 def _declared_length(request: Request) -> int | None:
@@ -158,73 +170,23 @@ async def _publish(
     *,
     json: bool,
     trace_id: str,
-) -> Article:
+) -> Prepared:
     """Parse and publish within the Kafka time limit; a rejection is dead-lettered and raised."""
     limit = state.settings.max_article_bytes
-    item = Item(body.data[:limit], f"http:{_client(request)}", json=json)
+    # The dead letter of an oversized body keeps the received prefix, up to the limit.
+    item = Item(
+        body.data[:limit],
+        f"http:{_client(request)}",
+        json=json,
+        size=body.received,
+        declared=declared,
+    )
     timeout = state.settings.ingest_kafka_timeout_s
     try:
         async with asyncio.timeout(timeout):
-            if body.received > limit:
-                rejection = ArticleRejected(
-                    "too_large", f"the article is over {limit} bytes", source=item.source
-                )
-                sizes = (declared, body.received)
-                await _dead_letter(state, request, item, rejection, sizes)
-                raise rejection
-            return await _parse_and_send(state, request, item, trace_id)
+            return await state.uploads.publish(item, client=_client(request), trace_id=trace_id)
     except TimeoutError as exc:
         raise KafkaUnavailable(f"Kafka did not acknowledge within {timeout:g} s") from exc
-    except KafkaError as exc:
-        raise KafkaUnavailable(f"Kafka refused the article: {exc!r}") from exc
-
-
-async def _parse_and_send(
-    state: IngestState, request: Request, item: Item, trace_id: str
-) -> Article:
-    parsed = parse_item(item, InputLimits.of(state.settings))
-    if isinstance(parsed, ArticleRejected):
-        await _dead_letter(state, request, item, parsed, None)
-        raise parsed
-    ingester = Ingester(state.publisher, None)
-    try:
-        await ingester.publish_parsed(item, parsed, trace_id=trace_id)
-        await ingester.drain()
-    except ArticleRejected as exc:  # the encoded record is over Kafka's limit (publisher)
-        await _dead_letter(state, request, item, exc, None)
-        raise
-    except MessageSizeTooLargeError as exc:  # the same, refused by the broker at ack time
-        rejection = too_large(parsed.id, exc)
-        await _dead_letter(state, request, item, rejection, None)
-        raise rejection from exc
-    if ingester.last_rejection is not None:  # rejected, and dead-lettered, by the pipeline
-        raise ingester.last_rejection
-    return parsed
-
-
-async def _dead_letter(
-    state: IngestState,
-    request: Request,
-    item: Item,
-    rejection: ArticleRejected,
-    sizes: tuple[int | None, int] | None,
-) -> None:
-    """Dead-letter what arrived, unless this client is over its dead-letter rate."""
-    metrics.REJECTED.labels(code=rejection.code).inc()
-    log.info("rejected", source=item.source, code=rejection.code, reason=rejection.message)
-    if not state.quota.allow(_client(request)):
-        return
-    declared, received = sizes if sizes is not None else (None, None)
-    letter = DeadLetter(
-        item.data,
-        rejection.code,
-        rejection.message,
-        item.source,
-        "ingest",
-        size_declared=declared,
-        size_received=received,
-    )
-    await (await state.publisher.dead_letter(letter))  # the caller bounds the time
 
 
 def _client(request: Request) -> str:

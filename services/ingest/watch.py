@@ -15,9 +15,9 @@ from pathlib import Path
 import structlog
 from watchfiles import Change, awatch
 
-from services.ingest.pipeline import Ingester, read_item, walk, wanted
+from services.ingest.ingester import Ingester
 from services.ingest.quiet import QuietFiles
-from services.ingest.readers import lstat_signature
+from services.ingest.readers import lstat_signature, read_item, walk, wanted
 
 log = structlog.get_logger(__name__)
 
@@ -86,7 +86,7 @@ async def _publish_due(pending: QuietFiles, ingester: Ingester, stop: asyncio.Ev
             continue
         if not pending.still(path, signature):
             continue  # written to since: its quiet period starts again
-        item = read_item(path, ingester.max_bytes)
+        item = read_item(path, ingester.limits.max_bytes)
         if item.signature is not None and item.signature != signature:
             pending.note(path, item.signature)  # written to while being read
             continue

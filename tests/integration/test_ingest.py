@@ -11,10 +11,11 @@ import pytest
 from services.bench.corpus import Corpus
 from services.common.dlq import H_CODE, H_SOURCE, H_STAGE, decode_headers
 from services.common.settings import Settings
+from services.ingest.ingester import Ingester
 from services.ingest.ledger import Ledger
 from services.ingest.parser import parse_path
-from services.ingest.pipeline import Ingester, iter_files
 from services.ingest.publisher import Publisher
+from services.ingest.readers import iter_files
 from services.ingest.watch import watch
 from tests.factories import seed_files, seed_text
 from tests.integration.pipeline_helpers import read_topic, wait_until

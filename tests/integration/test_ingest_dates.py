@@ -10,8 +10,9 @@ import pytest
 
 from services.common.dlq import H_CODE, decode_headers
 from services.common.settings import Settings
-from services.ingest.pipeline import Ingester, Item, iter_files
+from services.ingest.ingester import Ingester
 from services.ingest.publisher import Publisher
+from services.ingest.readers import Item, iter_files
 from tests.factories import seed_text
 from tests.integration.pipeline_helpers import read_topic
 

@@ -23,11 +23,6 @@ from services.common.article import (
     Tweet,
     article_json_schema,
     compute_id,
-    count_words,
-    cut_text,
-    derive_title,
-    detect_language,
-    first_sentence,
     identity_text,
     is_collapsed,
     normalise_category,
@@ -36,7 +31,9 @@ from services.common.article import (
     version_of,
     write_schema,
 )
+from services.ingest.language import detect_language
 from services.ingest.parser import parse_path
+from services.ingest.text import count_words, cut_text, derive_title, first_sentence
 from tests.factories import INGESTED_AT, REFERENCE_SEED, make_article, seed_files
 
 

@@ -7,9 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from services.common.errors import ArticleRejected
+from services.common.settings import Settings
 from services.ingest.dates import check_not_future
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+SKEW = Settings().max_future_skew_s  # the default: a day
 
 
 @pytest.mark.parametrize(
@@ -17,7 +19,7 @@ NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
     [NOW, NOW + timedelta(hours=23), NOW - timedelta(days=365 * 200), None],
 )
 def test_times_up_to_the_skew_are_accepted(updated: datetime | None) -> None:
-    check_not_future(date(2026, 12, 1), updated, "t", now=NOW)
+    check_not_future(date(2026, 12, 1), updated, "t", now=NOW, max_future_s=SKEW)
 
 
 @pytest.mark.parametrize(
@@ -26,7 +28,7 @@ def test_times_up_to_the_skew_are_accepted(updated: datetime | None) -> None:
 )
 def test_an_updated_at_beyond_the_skew_is_rejected_with_its_own_code(updated: datetime) -> None:
     with pytest.raises(ArticleRejected) as info:
-        check_not_future(date(2026, 12, 1), updated, "t", now=NOW)
+        check_not_future(date(2026, 12, 1), updated, "t", now=NOW, max_future_s=SKEW)
     assert info.value.code == "future_updated"
     assert "ahead of now" in info.value.message
 
@@ -34,9 +36,10 @@ def test_an_updated_at_beyond_the_skew_is_rejected_with_its_own_code(updated: da
 def test_a_published_date_beyond_the_skew_is_rejected() -> None:
     # With no Updated: line the day itself is the version: 9999-12-31 would lock it too.
     with pytest.raises(ArticleRejected) as info:
-        check_not_future(date(9999, 12, 31), None, "t", now=NOW)
+        check_not_future(date(9999, 12, 31), None, "t", now=NOW, max_future_s=SKEW)
     assert info.value.code == "future_date"
-    check_not_future(date(2026, 12, 2), None, "t", now=NOW)  # tomorrow, in some time zone
+    # Tomorrow, in some time zone.
+    check_not_future(date(2026, 12, 2), None, "t", now=NOW, max_future_s=SKEW)
 
 
 def test_the_skew_is_configurable() -> None:

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from services.common.article import Article, version_of
 from services.common.errors import ArticleRejected
 from services.ingest.dates import parse_updated
-from services.ingest.parser import parse_article, parse_json_article, parse_path
+from services.ingest.json_parser import parse_json_article
+from services.ingest.parser import parse_article, parse_path
 from tests.factories import (
     DEFAULT_LEDE,
     INGESTED_AT,

@@ -1,12 +1,21 @@
-"""The safe file reader and the folder walk: regular files only, no link followed, no FIFO."""
+"""The readers: files (regular only, no link followed, no FIFO), named files, JSON Lines."""
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
-from services.ingest.pipeline import iter_files, read_item, walk
-from services.ingest.readers import lstat_signature, read_file, skip_label
+from services.ingest.readers import (
+    iter_files,
+    json_lines,
+    lstat_signature,
+    read_file,
+    read_item,
+    read_named,
+    skip_label,
+    walk,
+)
 
 
 def test_a_regular_file_is_read_with_its_signature(tmp_path: Path) -> None:
@@ -99,3 +108,38 @@ def test_a_link_named_on_the_command_line_is_resolved(tmp_path: Path) -> None:
     link.symlink_to(target)
     [path] = list(iter_files([link]))
     assert read_item(path, 100).data == b"data"
+
+
+async def test_json_lines_numbers_lines_skips_blank_ones_and_cuts_long_ones() -> None:
+    stream = io.BytesIO(b'{"a": 1}\n\n  \n' + b"x" * 50 + b"\n{}\n")
+    items = [item async for item in json_lines(stream, 10)]
+    assert [(item.source, item.json) for item in items] == [
+        ("stdin:1", True),
+        ("stdin:4", True),
+        ("stdin:5", True),
+    ]
+    assert items[0].data == b'{"a": 1}'
+    assert items[1].data == b"x" * 11  # one byte past the limit: enough to say too_large
+    assert items[2].data == b"{}"
+
+
+def test_a_named_file_is_read_through_a_link_and_keeps_its_name(tmp_path: Path) -> None:
+    target = tmp_path / "target.txt"
+    target.write_bytes(b"hello")
+    link = tmp_path / "link.txt"
+    link.symlink_to(target)
+    item = read_named(link, 100)
+    assert (item.data, item.source, item.error) == (b"hello", str(link), None)
+    os.mkfifo(tmp_path / "pipe")
+    fifo = read_named(tmp_path / "pipe", 100)
+    assert fifo.error == f"cannot read {tmp_path / 'pipe'}: fifo, not a regular file"
+
+
+def test_a_file_over_the_limit_is_read_one_byte_past_it_and_knows_its_size(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "big.txt"
+    path.write_bytes(b"x" * 100)
+    item = read_item(path, 10)
+    assert (len(item.data), item.received) == (11, 100)
+    assert read_item(path, 1000).size is None

@@ -7,8 +7,7 @@ import pytest
 from services.common.errors import ArticleRejected
 from services.common.kafka import max_message_bytes, max_record_bytes
 from services.common.settings import Settings
-from services.ingest.pipeline import prepare
-from services.ingest.publisher import article_headers
+from services.ingest.verdict import article_headers, prepare
 from tests.factories import make_article
 
 

@@ -1,0 +1,64 @@
+"""The ingest ledger: a set of keys on disk, per namespace, that survives a restart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from services.common.settings import Settings
+from services.ingest.ledger import Ledger, ledger_for, payload_key
+
+
+def test_a_key_is_seen_once_added_and_survives_a_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "ledger.sqlite"  # the folder is made when missing
+    with Ledger(path, namespace="articles") as ledger:
+        assert not ledger.seen("a")
+        ledger.add(["a", "b", "a"])  # a repeat is ignored, not an error
+        assert ledger.seen("a")
+        assert ledger.seen("b")
+    with Ledger(path, namespace="articles") as again:
+        assert again.seen("a")
+        assert not again.seen("c")
+
+
+def test_namespaces_do_not_see_each_others_keys(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path, namespace="one") as one, Ledger(path, namespace="two") as two:
+        one.add(["k"])
+        assert one.seen("k")
+        assert not two.seen("k")
+
+
+def test_adding_nothing_is_a_no_op(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "ledger.sqlite", namespace="t") as ledger:
+        ledger.add([])
+        ledger.add(iter(()))
+        assert not ledger.seen("")
+
+
+def test_close_is_idempotent_and_a_closed_ledger_refuses_use(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite", namespace="t")
+    ledger.close()
+    ledger.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        ledger.seen("a")
+
+
+def test_the_payload_key_names_the_bytes() -> None:
+    assert payload_key(b"x") == payload_key(b"x")
+    assert payload_key(b"x") != payload_key(b"y")
+    assert payload_key(b"x").startswith("raw:")
+    assert len(payload_key(b"x")) == 4 + 32
+
+
+def test_the_machine_ledger_lives_in_the_state_dir_one_namespace_per_topic(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(state_dir=tmp_path, topic_articles="news")
+    with ledger_for(settings) as ledger:
+        ledger.add(["k"])
+        assert ledger.namespace == "news"
+    assert (tmp_path / "ingest" / "ledger.sqlite").is_file()
+    with Ledger(tmp_path / "ingest" / "ledger.sqlite", namespace="other") as other:
+        assert not other.seen("k")
