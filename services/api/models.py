@@ -232,7 +232,7 @@ class PipelineStatus(BaseModel):
     )
 
 
-class DeadLetter(BaseModel):
+class DeadLetterView(BaseModel):
     """One rejected input, as an operator needs to see it."""
 
     code: str = Field(examples=["malformed_header"])
@@ -250,7 +250,7 @@ class DeadLetter(BaseModel):
 class DeadLetters(BaseModel):
     """The newest dead letters, newest first."""
 
-    items: list[DeadLetter]
+    items: list[DeadLetterView]
 
 
 class Problem(BaseModel):
