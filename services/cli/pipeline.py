@@ -22,6 +22,7 @@ from services.common.kafka import ensure_topics
 from services.common.settings import Settings, get_settings
 from services.ingest.parser import parse_path
 from services.stack.process import ManagedProcess, port_in_use, tail
+from services.stack.readiness import wait_ready
 from services.stack.runner import LocalStack
 
 console = Console(stderr=True)
@@ -78,21 +79,13 @@ def init() -> None:
 
 
 def _wait_ready(service: Service, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{service.url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if service.process.pid() is None:
-            break
-        time.sleep(0.3)
-    raise StackError(
-        service.name,
-        "not ready:\n" + tail(service.process.log_file, 12),
-        log_file=str(service.process.log_file),
-    )
+    state = wait_ready(service.url, timeout, alive=lambda: service.process.pid() is not None)
+    if state != "ready":
+        raise StackError(
+            service.name,
+            "not ready:\n" + tail(service.process.log_file, 12),
+            log_file=str(service.process.log_file),
+        )
 
 
 def start_services(settings: Settings, api_key: ApiKey) -> None:
