@@ -18,7 +18,7 @@ import pytest
 
 from services.common.settings import Settings
 from services.stack.isolation import isolated
-from services.stack.runner import LocalStack
+from services.stack.local_stack import LocalStack
 
 # Fixtures shared by integration modules (a corpus indexed live, the API in front of it).
 pytest_plugins = ["tests.integration.api_fixtures"]
