@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
-from elasticsearch import AsyncElasticsearch
+from aiokafka.errors import KafkaConnectionError
+from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
+from elastic_transport import ConnectionError as TransportConnectionError
+from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
 from prometheus_client import REGISTRY
 
-from services.api.models import DeadLetterView
+from services.api.models import DeadLetterView, IndexView, KafkaView, Unavailable
 from services.api.status.lag import (
     WINDOW,
     LagWindows,
@@ -18,7 +22,7 @@ from services.api.status.lag import (
     evaluate,
 )
 from services.api.status.probes import services_health
-from services.api.status.tracker import Tracker
+from services.api.status.tracker import NewestRead, Tracker
 from services.common.settings import Settings
 
 
@@ -123,20 +127,84 @@ class FakeReader:
         self.closed += 1
 
 
-def test_tracker_reports_kafka_and_sets_the_lag_gauge() -> None:
-    tracker = Tracker(
-        Settings(),
-        es=AsyncElasticsearch("http://127.0.0.1:9"),
-        reader=FakeReader(reading(p0=(1, 4))),
+ES = AsyncElasticsearch("http://127.0.0.1:9")  # never asked: the tests give their own reads
+SETTINGS = Settings(ingest_url="http://ingest", indexer_url="http://indexer", index_alias="news")
+ALL_UP = httpx.MockTransport(lambda request: httpx.Response(200))
+
+
+def tracker(
+    *readings: TopicReading | Exception,
+    newest: NewestRead | None = None,
+) -> Tracker:
+    """A tracker on given readings, index reads and services that all answer."""
+
+    async def empty() -> tuple[int, dict[str, Any] | None]:
+        return 0, None
+
+    return Tracker(
+        SETTINGS,
+        ES,
+        reader=FakeReader(*readings),
+        newest=newest or empty,
+        probe_transport=ALL_UP,
     )
-    view = asyncio.run(tracker.kafka_view())
+
+
+def es_error(cls: type[ApiError], status: int) -> ApiError:
+    """An Elasticsearch API error of ``status``."""
+    node = NodeConfig("http", "localhost", 9200)
+    meta = ApiResponseMeta(status, "1.1", HttpHeaders(), 0.01, node)
+    return cls("error", meta=meta, body={})
+
+
+def test_tracker_reports_kafka_and_sets_the_lag_gauge() -> None:
+    view = asyncio.run(tracker(reading(p0=(1, 4))).kafka_view())
     assert view.total_lag == 3
     assert REGISTRY.get_sample_value("newswire_pipeline_group_lag", {"partition": "0"}) == 3
     assert REGISTRY.get_sample_value("newswire_pipeline_dlq_depth") == 3
 
 
+def test_status_of_a_healthy_pipeline() -> None:
+    async def newest() -> tuple[int, dict[str, Any] | None]:
+        return 7, {"id": "14d38489e204ff07", "indexed_at": "2026-11-24T10:15:02.311Z"}
+
+    status = asyncio.run(tracker(reading(p0=(4, 4)), newest=newest).status())
+    assert isinstance(status.kafka, KafkaView)
+    assert isinstance(status.index, IndexView)
+    assert status.index.documents == 7
+    assert status.index.newest is not None
+    assert status.index.newest.id == "14d38489e204ff07"
+    assert status.index.freshness_seconds is not None
+    assert status.health == {
+        "api": "up",
+        "kafka": "up",
+        "elasticsearch": "up",
+        "ingest": "up",
+        "indexer": "up",
+    }
+
+
+def test_status_reports_backends_that_are_down_never_raises() -> None:
+    async def refused() -> tuple[int, dict[str, Any] | None]:
+        raise TransportConnectionError("refused")
+
+    status = asyncio.run(tracker(KafkaConnectionError(), newest=refused).status())
+    assert status.kafka == Unavailable(error="Kafka unavailable: KafkaConnectionError")
+    assert status.index == Unavailable(error="Elasticsearch unavailable: ConnectionError")
+    assert (status.health["kafka"], status.health["elasticsearch"]) == ("down", "down")
+
+
+def test_an_index_not_created_yet_is_empty_not_down() -> None:
+    async def missing() -> tuple[int, dict[str, Any] | None]:
+        raise es_error(NotFoundError, 404)
+
+    status = asyncio.run(tracker(reading(), newest=missing).status())
+    assert status.index == IndexView(alias="news", documents=0, newest=None, freshness_seconds=None)
+    assert status.health["elasticsearch"] == "up"
+
+
 def test_probes_tell_up_unhealthy_and_down() -> None:
-    settings = Settings(ingest_url="http://ingest", indexer_url="http://indexer")
+    settings = SETTINGS
 
     def answer(request: httpx.Request) -> httpx.Response:
         if request.url.host == "ingest":

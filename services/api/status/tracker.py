@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Protocol
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
+import httpx
 import structlog
 from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError, TransportError
 from prometheus_client import Gauge
@@ -44,15 +46,28 @@ class Reader(Protocol):
     async def close(self) -> None: ...
 
 
+# Document count and the newest indexed document of the alias (repository.newest_indexed).
+NewestRead = Callable[[], Awaitable[tuple[int, dict[str, Any] | None]]]
+
+
 class Tracker:
     """Samples offsets in the background and answers /v1/pipeline/status."""
 
     def __init__(
-        self, settings: Settings, es: AsyncElasticsearch, reader: Reader | None = None
+        self,
+        settings: Settings,
+        es: AsyncElasticsearch,
+        *,
+        reader: Reader | None = None,
+        newest: NewestRead | None = None,
+        probe_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.settings = settings
-        self.es = es
         self.reader: Reader = reader or KafkaReader(settings)
+        self.newest: NewestRead = newest or (
+            lambda: repository.newest_indexed(es, settings.index_alias)
+        )
+        self.probe_transport = probe_transport
         self.windows = LagWindows()
         self._task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
@@ -102,7 +117,7 @@ class Tracker:
     async def index_view(self) -> IndexView:
         """Document count, newest indexed article and freshness."""
         alias = self.settings.index_alias
-        documents, newest = await repository.newest_indexed(self.es, alias)
+        documents, newest = await self.newest()
         if newest is None:
             return IndexView(alias=alias, documents=documents, newest=None, freshness_seconds=None)
         indexed = parse_iso(newest["indexed_at"]).timestamp()
@@ -137,5 +152,5 @@ class Tracker:
         except (TransportError, ApiError) as exc:
             index = Unavailable(error=f"Elasticsearch unavailable: {type(exc).__name__}")
             health["elasticsearch"] = "down"
-        health.update(await services_health(self.settings))
+        health.update(await services_health(self.settings, self.probe_transport))
         return PipelineStatus(kafka=kafka, index=index, health=health)
