@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from services.common.settings import Settings
-from services.stack.runner import LocalStack
+from services.stack.isolation import isolated
+from services.stack.local_stack import LocalStack
 
 # Fixtures shared by integration modules (a corpus indexed live, the API in front of it).
 pytest_plugins = ["tests.integration.api_fixtures"]
@@ -89,15 +90,7 @@ def live_stack() -> Iterator[Settings]:
 @pytest.fixture
 def settings(live_stack: Settings) -> Settings:
     """The live stack's settings with topics, group and index private to one test."""
-    tag = uuid.uuid4().hex[:10]
-    return live_stack.model_copy(
-        update={
-            "topic_articles": f"test-{tag}.articles",
-            "topic_dlq": f"test-{tag}.dlq",
-            "indexer_group": f"test-{tag}-indexer",
-            "index_alias": f"test-{tag}-articles",
-        }
-    )
+    return isolated(live_stack, f"test-{uuid.uuid4().hex[:10]}")
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from services.api.index_fields import IndexFields
 from services.api.limits import Gate
 from services.api.metrics import MetricsMiddleware
-from services.api.pipeline_status import Tracker
 from services.api.routes import articles, health, pipeline, search, trends
+from services.api.status.tracker import Tracker
 from services.api.ui import mount_ui
 from services.common import problems
 from services.common.es import make_client

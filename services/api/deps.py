@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 
 from services.api.index_fields import IndexFeatures, IndexFields
 from services.api.limits import Gate
-from services.api.pipeline_status import Tracker
+from services.api.status.tracker import Tracker
 from services.common.settings import Settings
 
 # Async on purpose: FastAPI runs a plain function in its thread pool, a thread hop per request.

@@ -232,7 +232,7 @@ class PipelineStatus(BaseModel):
     )
 
 
-class DeadLetter(BaseModel):
+class DeadLetterView(BaseModel):
     """One rejected input, as an operator needs to see it."""
 
     code: str = Field(examples=["malformed_header"])
@@ -250,7 +250,7 @@ class DeadLetter(BaseModel):
 class DeadLetters(BaseModel):
     """The newest dead letters, newest first."""
 
-    items: list[DeadLetter]
+    items: list[DeadLetterView]
 
 
 class Problem(BaseModel):
@@ -258,7 +258,10 @@ class Problem(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    type: str = Field(examples=["https://newswire.dev/problems/invalid_query"])
+    type: str = Field(
+        description="The page documenting ``code``, relative to this API.",
+        examples=["/problems/unterminated_phrase"],
+    )
     title: str = Field(examples=["Bad request"])
     status: int = Field(examples=[400])
     detail: str = Field(examples=["a phrase is missing its closing quote (at character 1)"])

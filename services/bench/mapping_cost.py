@@ -19,7 +19,7 @@ from typing import Any
 from services.bench.api import bench_api
 from services.bench.measure import bench_indexer, bench_parse, settle
 from services.bench.procs import free_port
-from services.bench.runner import cleanup, scoped
+from services.bench.suite import cleanup, scoped
 from services.common.es import es_client
 from services.common.settings import Settings
 from services.indexer.mapping import load_mapping

@@ -1,4 +1,4 @@
-"""The benchmark measurements, one function each; ``runner`` strings them together."""
+"""The benchmark measurements, one function each; ``suite`` strings them together."""
 
 from __future__ import annotations
 

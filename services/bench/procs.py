@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-import httpx
 import psutil
 
 from services.common.settings import Settings
+from services.stack.readiness import wait_ready
 
 # Settings a child needs to see exactly what the parent sees.
 _FIELDS = (
@@ -51,8 +51,6 @@ def child_env(settings: Settings) -> dict[str, str]:
     if settings.api_key is not None:  # a secret: str() of it would be asterisks
         env["NEWSWIRE_API_KEY"] = settings.api_key.get_secret_value()
     env["NEWSWIRE_LOG_LEVEL"] = "WARNING"
-    if settings.api_key is not None:
-        env["NEWSWIRE_API_KEY"] = settings.api_key.get_secret_value()
     return env
 
 
@@ -94,17 +92,15 @@ class Child:
 
     def wait_ready(self, port: int, timeout: float = 60.0) -> None:
         """Block until ``/readyz`` on ``port`` answers 200."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"{self.module} exited: {self.log.read_text()[-1500:]}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"{self.module} not ready after {timeout:.0f}s (log {self.log})")
+        state = wait_ready(f"http://127.0.0.1:{port}", timeout, alive=self.running, interval=0.2)
+        if state == "exited":
+            raise RuntimeError(f"{self.module} exited: {self.log.read_text()[-1500:]}")
+        if state == "timed_out":
+            raise RuntimeError(f"{self.module} not ready after {timeout:.0f}s (log {self.log})")
+
+    def running(self) -> bool:
+        """Started and not exited."""
+        return self.proc is not None and self.proc.poll() is None
 
     def kill(self) -> None:
         """SIGKILL: the crash a test wants to survive."""

@@ -19,7 +19,7 @@ from services.bench import relevance
 from services.bench.measure import Progress
 from services.bench.procs import Child
 from services.bench.relevance import Outcome, Query
-from services.bench.runner import cleanup, machine, scoped
+from services.bench.suite import cleanup, machine, scoped
 from services.common.es import es_client
 from services.common.settings import Settings
 from services.ingest.parser import parse_path

@@ -49,7 +49,7 @@ def ensure_stack(settings: Settings) -> None:
         return
     except KafkaUnavailable:
         pass
-    from services.stack.runner import LocalStack
+    from services.stack.local_stack import LocalStack
 
     with console.status("starting the local stack..."):
         LocalStack(settings).up()
@@ -83,7 +83,7 @@ def bench(
     """Parser, ingest, indexer vs raw bulk, freshness, API vs ES direct, peak RSS."""
     if ctx.invoked_subcommand is not None:
         return
-    from services.bench.runner import Plan, run, write_report
+    from services.bench.suite import Plan, run, write_report
 
     settings = get_settings()
     plan = Plan.quick() if quick else Plan(size=size)
@@ -121,7 +121,7 @@ def bench_burst(
 ) -> None:
     """Only the ingest burst: peak RSS and answers under big uploads and slow clients."""
     from services.bench.burst import bench_burst as measure_burst
-    from services.bench.runner import scoped
+    from services.bench.suite import scoped
 
     result = _measured(
         report,
@@ -140,7 +140,7 @@ def bench_relevance(
 ) -> None:
     """Only relevance: the judged suite through the pipeline, scored query by query."""
     from services.bench.relevance_run import run as run_relevance
-    from services.bench.runner import write_report
+    from services.bench.suite import write_report
 
     settings = get_settings()
     try:
@@ -196,7 +196,7 @@ def _measured(report: Path, measure: Callable[[Settings, Path], dict[str, Any]])
     """Run one measurement on the local stack in a work folder; the report, also written."""
     import tempfile
 
-    from services.bench.runner import machine, write_report
+    from services.bench.suite import machine, write_report
 
     settings = get_settings()
     ensure_stack(settings)

@@ -28,8 +28,8 @@ def chaos(
     ),
 ) -> None:
     """Stream articles while the indexer, Kafka or Elasticsearch breaks; exit 1 on any loss."""
-    from services.bench.chaos import SCENARIOS, as_report, run_scenarios
-    from services.stack.runner import LocalStack
+    from services.bench.fault_scenarios import SCENARIOS, as_report, run_scenarios
+    from services.stack.local_stack import LocalStack
 
     settings = get_settings()
     ensure_stack(settings)

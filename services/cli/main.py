@@ -7,8 +7,8 @@ import typer
 from services.cli import bench as bench_cli
 from services.cli import chaos as chaos_cli
 from services.cli import ingest as ingest_cli
+from services.cli import lifecycle
 from services.cli import parse as parse_cli
-from services.cli import pipeline
 from services.cli import serve as serve_cli
 from services.cli import stack as stack_cli
 
@@ -19,12 +19,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(stack_cli.app, name="stack", help="Run Kafka and Elasticsearch locally, no Docker.")
-app.command("up")(pipeline.up)
-app.command("down")(pipeline.down)
-app.command("status")(pipeline.status)
+app.command("up")(lifecycle.up)
+app.command("down")(lifecycle.down)
+app.command("status")(lifecycle.status)
 app.command("serve")(serve_cli.serve)
-app.command("init")(pipeline.init)
-app.command("reindex")(pipeline.reindex_command)
+app.command("init")(lifecycle.init)
+app.command("reindex")(lifecycle.reindex_command)
 app.command("ingest")(ingest_cli.ingest)
 app.command("parse", help="Parse seed-format files; one JSON line per input with --json.")(
     parse_cli.parse

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from services.common.errors import StackError
 from services.common.settings import get_settings
-from services.stack.runner import ComponentStatus, LocalStack
+from services.stack.local_stack import ComponentStatus, LocalStack
 
 app = typer.Typer(no_args_is_help=True)
 console = Console(stderr=True)

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.common import problem_pages
 from services.common.errors import (
     ArticleRejected,
     BackendUnavailable,
@@ -22,11 +23,12 @@ from services.common.errors import (
 
 log = structlog.get_logger(__name__)
 MEDIA_TYPE = "application/problem+json"
-TYPE_BASE = "https://newswire.dev/problems/"
 
 # Rejections whose cause is the request's form rather than its meaning.
 # An input that hit a bug of ours is a 500: the client did nothing wrong (it is dead-lettered).
-_STATUS_BY_CODE = {"too_large": 413, "undecodable": 400, "invalid_json": 400, "internal_error": 500}
+STATUS_BY_CODE = {"too_large": 413, "undecodable": 400, "invalid_json": 400, "internal_error": 500}
+# The codes of the framework's own HTTP errors (unknown path, wrong method).
+HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
 
 
 def problem(
@@ -41,7 +43,7 @@ def problem(
 ) -> JSONResponse:
     """A problem+json response; a 503 says when to retry, a 401 which scheme to use."""
     body = {
-        "type": TYPE_BASE + code,
+        "type": problem_pages.type_uri(code),
         "title": title,
         "status": status,
         "detail": detail,
@@ -58,7 +60,7 @@ def problem(
 def status_for(exc: NewswireError) -> int:
     """The HTTP status of one of our errors."""
     if isinstance(exc, ArticleRejected):
-        return _STATUS_BY_CODE.get(exc.code, 422)
+        return STATUS_BY_CODE.get(exc.code, 422)
     if isinstance(exc, QueryError):
         return 400
     if isinstance(exc, NotFound):
@@ -73,7 +75,8 @@ def status_for(exc: NewswireError) -> int:
 
 
 def install(app: FastAPI) -> None:
-    """Register the handlers that turn every error into problem+json (never a stack trace)."""
+    """Register the handlers that turn every error into problem+json, and the code pages."""
+    app.include_router(problem_pages.router)
 
     async def on_newswire(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, NewswireError)
@@ -108,9 +111,7 @@ def install(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
-            exc.status_code, "http_error"
-        )
+        code = HTTP_CODES.get(exc.status_code, "http_error")
         response = problem(
             exc.status_code, str(exc.detail), str(exc.detail), code=code, instance=request.url.path
         )

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from services.bench.chaos import SCENARIOS, run_scenarios
+from services.bench.fault_scenarios import SCENARIOS, run_scenarios
 from services.common.settings import Settings
-from services.stack.runner import LocalStack
+from services.stack.local_stack import LocalStack
 
 pytestmark = [pytest.mark.chaos, pytest.mark.integration]
 

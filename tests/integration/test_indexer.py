@@ -19,7 +19,7 @@ from services.common.es import es_client
 from services.common.kafka import ensure_topics
 from services.common.settings import Settings
 from services.ingest.parser import parse_article
-from services.stack.runner import LocalStack
+from services.stack.local_stack import LocalStack
 from tests.integration.pipeline_helpers import (
     count_docs,
     publish,

@@ -14,7 +14,7 @@ from services.common.settings import Settings
 from services.indexer.app import create_app as indexer_app
 from services.ingest.app import create_app as ingest_app
 from services.ingest.publisher import Publisher
-from services.stack.runner import LocalStack
+from services.stack.local_stack import LocalStack
 from tests.factories import make_article, seed_text
 from tests.integration.pipeline_helpers import asgi_client, running_indexer, wait_until
 

@@ -11,7 +11,7 @@ import pytest
 
 from services.common.errors import StackError
 from services.common.settings import Settings
-from services.stack.runner import LocalStack
+from services.stack.local_stack import LocalStack
 
 pytestmark = pytest.mark.integration
 

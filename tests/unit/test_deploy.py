@@ -176,7 +176,7 @@ def _registered_names() -> set[str]:
     from prometheus_client import REGISTRY
 
     import services.api.metrics
-    import services.api.pipeline_status
+    import services.api.status.tracker
     import services.indexer.metrics
     import services.ingest.metrics  # noqa: F401  (registration happens at import)
 

@@ -7,8 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from services.api import search
-from services.api.backend import body, bounds, call
+from services.api import repository
 from services.api.deps import ESDep, SettingsDep
 from services.api.models import ArticleOut, RelatedResponse, problem_responses
 from services.api.responses import FastJSON
@@ -38,8 +37,7 @@ def _missing(article_id: str) -> str:
 async def get_article(article_id: ArticleId, es: ESDep, settings: SettingsDep) -> FastJSON:
     """One article, in its newest indexed version."""
     missing = _missing(article_id)
-    reply = await call(es.get(index=settings.index_alias, id=article_id), missing=missing)
-    return FastJSON(body(reply)["_source"])
+    return FastJSON(await repository.article(es, settings, article_id, missing))
 
 
 @router.get(
@@ -55,34 +53,5 @@ async def related_articles(
     size: Annotated[int, Query(ge=1, le=50)] = 5,
 ) -> FastJSON:
     """Stories like this one (more_like_this on title and body), never the article itself."""
-    alias = settings.index_alias
     missing = _missing(article_id)
-    await call(es.get(index=alias, id=article_id, source=False), missing=missing)
-    reply = await call(
-        es.search(
-            index=alias,
-            size=size,
-            source_includes=search.SOURCE,
-            filter_path="timed_out,hits.hits._score,hits.hits._source",
-            query={
-                "bool": {
-                    "must": {
-                        "more_like_this": {
-                            "fields": ["title", "body"],
-                            "like": [{"_index": alias, "_id": article_id}],
-                            "min_term_freq": 1,
-                            "min_doc_freq": 1,
-                            "max_query_terms": 40,
-                            # The default (30% of the terms) finds nothing in a small archive.
-                            "minimum_should_match": "5%",
-                        }
-                    },
-                    "must_not": {"ids": {"values": [article_id]}},
-                }
-            },
-            **bounds(settings),
-        )
-    )
-    params = search.SearchParams(size=size)
-    shaped = search.shape(body(reply), params)
-    return FastJSON({"items": shaped["items"]})
+    return FastJSON({"items": await repository.related(es, settings, article_id, size, missing)})

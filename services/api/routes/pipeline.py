@@ -18,7 +18,7 @@ router = APIRouter(tags=["pipeline"])
 @router.get("/v1/pipeline/status", response_model=PipelineStatus, response_class=FastJSON)
 async def pipeline_status(tracker: TrackerDep) -> FastJSON:
     """Lag per partition (records, seconds, Burrow-like status), DLQ depth, index, health."""
-    return FastJSON(await tracker.status())
+    return FastJSON((await tracker.status()).model_dump())
 
 
 @router.get(
@@ -36,4 +36,4 @@ async def dead_letters(
         letters = await tracker.dead_letters(limit)
     except Exception as exc:
         raise KafkaUnavailable("Kafka does not answer") from exc
-    return FastJSON({"items": letters})
+    return FastJSON(DeadLetters(items=letters).model_dump())

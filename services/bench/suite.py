@@ -20,6 +20,7 @@ from services.bench import measure
 from services.bench.corpus import Corpus
 from services.bench.procs import free_port
 from services.common.settings import Settings
+from services.stack.isolation import isolated
 
 MB = 1024 * 1024
 
@@ -68,12 +69,8 @@ def machine() -> dict[str, Any]:
 
 def scoped(settings: Settings, tag: str) -> Settings:
     """Settings with topics, group and index of their own for one bench step."""
-    return settings.model_copy(
+    return isolated(settings, f"bench-{tag}").model_copy(
         update={
-            "topic_articles": f"bench-{tag}.articles",
-            "topic_dlq": f"bench-{tag}.dlq",
-            "indexer_group": f"bench-{tag}-indexer",
-            "index_alias": f"bench-{tag}",
             # Ports of their own: a `make up` pipeline may be running beside the bench.
             "indexer_port": free_port(),
             "api_port": free_port(),

@@ -23,12 +23,12 @@ from services.bench.loads import (
 )
 from services.bench.measure import Progress
 from services.bench.procs import Child
-from services.bench.runner import scoped
+from services.bench.suite import scoped
 from services.common.es import es_client
 from services.common.kafka import ensure_topics, make_producer, topic_offsets
 from services.common.settings import Settings
 from services.ingest.parser import parse_path
-from services.stack.runner import LocalStack
+from services.stack.local_stack import LocalStack
 
 
 @dataclass

@@ -1,10 +1,9 @@
-"""``newswire up|down|status|init``: the whole pipeline on this machine, no Docker."""
+"""``newswire up|down|status|init|reindex``: the stack and the three services on this machine."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -21,8 +20,9 @@ from services.common.errors import NewswireError, StackError
 from services.common.kafka import ensure_topics
 from services.common.settings import Settings, get_settings
 from services.ingest.parser import parse_path
+from services.stack.local_stack import LocalStack
 from services.stack.process import ManagedProcess, port_in_use, tail
-from services.stack.runner import LocalStack
+from services.stack.readiness import wait_ready
 
 console = Console(stderr=True)
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
@@ -78,21 +78,13 @@ def init() -> None:
 
 
 def _wait_ready(service: Service, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{service.url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if service.process.pid() is None:
-            break
-        time.sleep(0.3)
-    raise StackError(
-        service.name,
-        "not ready:\n" + tail(service.process.log_file, 12),
-        log_file=str(service.process.log_file),
-    )
+    state = wait_ready(service.url, timeout, alive=lambda: service.process.pid() is not None)
+    if state != "ready":
+        raise StackError(
+            service.name,
+            "not ready:\n" + tail(service.process.log_file, 12),
+            log_file=str(service.process.log_file),
+        )
 
 
 def start_services(settings: Settings, api_key: ApiKey) -> None:
@@ -133,7 +125,9 @@ def _wait_searchable(settings: Settings, ids: set[str], timeout: float = 60.0) -
 
 
 def up(
-    monitoring: Annotated[bool, typer.Option(help="Also run Prometheus if installed.")] = False,
+    monitoring: Annotated[
+        bool, typer.Option(help="Print how to run Prometheus against the services.")
+    ] = False,
 ) -> None:
     """Start Kafka, Elasticsearch and the services, ingest seeds/, print the URLs."""
     from services.cli.ingest import ingest_paths
@@ -179,39 +173,10 @@ def _key_note(api_key: ApiKey) -> str:
     )
 
 
-PROMETHEUS_CONFIG = SEEDS.parent / "deploy" / "prometheus" / "prometheus.local.yml"
-
-
-def _prometheus(settings: Settings) -> ManagedProcess:
-    run = settings.state_dir / "run"
-    return ManagedProcess("prometheus", run / "prometheus.pid", run / "prometheus.log")
-
-
-def start_prometheus(settings: Settings) -> None:
-    """Prometheus from Debian's package, scraping the services under the compose config's jobs."""
-    binary = shutil.which("prometheus")
-    if binary is None:
-        console.print("[yellow]monitoring:[/] no prometheus binary (apt-get install prometheus)")
-        return
-    process = _prometheus(settings)
-    if process.pid() is None:
-        data = settings.state_dir / "prometheus"
-        data.mkdir(parents=True, exist_ok=True)
-        argv = [
-            binary,
-            f"--config.file={PROMETHEUS_CONFIG}",
-            f"--storage.tsdb.path={data}",
-            "--web.listen-address=127.0.0.1:9090",
-        ]
-        process.start(argv, env=dict(os.environ), cwd=data)
-    console.print("prometheus http://127.0.0.1:9090")
-
-
 def down() -> None:
     """Stop the services, then Kafka and Elasticsearch; no process is left behind."""
     settings = get_settings()
-    stopped = ["prometheus"] if _prometheus(settings).stop() else []
-    stopped += [s.name for s in reversed(services(settings)) if s.process.stop()]
+    stopped = [s.name for s in reversed(services(settings)) if s.process.stop()]
     stopped += LocalStack(settings).down()
     console.print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
 

@@ -1,0 +1,1 @@
+"""The pipeline monitor behind /v1/pipeline/*: lag judgement, Kafka reads, probes, the view."""

@@ -1,0 +1,156 @@
+"""The pipeline status: samples Kafka in the background, answers with the typed view."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+import httpx
+import structlog
+from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError, TransportError
+from prometheus_client import Gauge
+
+from services.api import repository
+from services.api.models import (
+    DeadLetterView,
+    IndexView,
+    KafkaView,
+    Newest,
+    PipelineStatus,
+    Unavailable,
+)
+from services.api.status.kafka_reader import KafkaReader
+from services.api.status.lag import SAMPLE_S, LagWindows, TopicReading, age_seconds
+from services.api.status.probes import Health, services_health
+from services.common.clock import parse_iso
+from services.common.settings import Settings
+
+log = structlog.get_logger(__name__)
+DLQ_DEPTH = Gauge("newswire_pipeline_dlq_depth", "Records in the dead-letter topic.")
+GROUP_LAG = Gauge(
+    "newswire_pipeline_group_lag", "Records the indexer group has not committed.", ["partition"]
+)
+FRESHNESS = Gauge(
+    "newswire_pipeline_index_freshness_seconds", "Age of the newest indexed article's indexing."
+)
+
+
+class Reader(Protocol):
+    """The Kafka reads the tracker needs (KafkaReader; a fake in unit tests)."""
+
+    async def reading(self) -> TopicReading: ...
+    async def dead_letters(self, limit: int) -> list[DeadLetterView]: ...
+    async def close(self) -> None: ...
+
+
+# Document count and the newest indexed document of the alias (repository.newest_indexed).
+NewestRead = Callable[[], Awaitable[tuple[int, dict[str, Any] | None]]]
+
+
+class Tracker:
+    """Samples offsets in the background and answers /v1/pipeline/status."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        es: AsyncElasticsearch,
+        *,
+        reader: Reader | None = None,
+        newest: NewestRead | None = None,
+        probe_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.settings = settings
+        self.reader: Reader = reader or KafkaReader(settings)
+        self.newest: NewestRead = newest or (
+            lambda: repository.newest_indexed(es, settings.index_alias)
+        )
+        self.probe_transport = probe_transport
+        self.windows = LagWindows()
+        self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+
+    async def start(self) -> None:
+        """Begin sampling (Kafka may be down: then status says so)."""
+        self._task = asyncio.create_task(self._sample_forever(), name="status-sampler")
+
+    async def close(self) -> None:
+        """Stop sampling and close the Kafka clients; safe to call twice.
+
+        The sampler is asked to stop, not cancelled: aiokafka leaks a connection when a
+        request is cancelled half-way, and every request here is bounded by its timeout.
+        """
+        self._stop.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), 15)
+            except TimeoutError:
+                self._task.cancel()
+                await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        await self.reader.close()
+
+    async def _sample_forever(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await self.kafka_view()
+            except Exception as exc:  # the sampler must outlive any outage
+                log.debug("status sample failed", error=repr(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), SAMPLE_S)
+
+    async def kafka_view(self) -> KafkaView:
+        """Offsets, lag and group state of the article topic, plus the DLQ depth."""
+        reading = await self.reader.reading()
+        view = self.windows.observe(reading, time.time())
+        DLQ_DEPTH.set(view.dlq_depth)
+        for p in view.partitions:
+            GROUP_LAG.labels(partition=str(p.partition)).set(p.lag)
+        return view
+
+    async def dead_letters(self, limit: int) -> list[DeadLetterView]:
+        """The newest ``limit`` dead letters (reason, source, stage, time; payload head)."""
+        return await self.reader.dead_letters(limit)
+
+    async def index_view(self) -> IndexView:
+        """Document count, newest indexed article and freshness."""
+        alias = self.settings.index_alias
+        documents, newest = await self.newest()
+        if newest is None:
+            return IndexView(alias=alias, documents=documents, newest=None, freshness_seconds=None)
+        indexed = parse_iso(newest["indexed_at"]).timestamp()
+        freshness = age_seconds(indexed, time.time())
+        FRESHNESS.set(freshness)
+        return IndexView(
+            alias=alias,
+            documents=documents,
+            newest=Newest(id=newest["id"], indexed_at=newest["indexed_at"]),
+            freshness_seconds=freshness,
+        )
+
+    async def status(self) -> PipelineStatus:
+        """The whole view; a backend that is down is reported, never raised."""
+        health: dict[str, Health] = {"api": "up"}
+        kafka: KafkaView | Unavailable
+        index: IndexView | Unavailable
+        try:
+            kafka = await self.kafka_view()
+            health["kafka"] = "up"
+        except Exception as exc:
+            kafka = Unavailable(error=f"Kafka unavailable: {type(exc).__name__}")
+            health["kafka"] = "down"
+        try:
+            index = await self.index_view()
+            health["elasticsearch"] = "up"
+        except NotFoundError:
+            # Elasticsearch answers; the indexer has not created the index yet.
+            alias = self.settings.index_alias
+            index = IndexView(alias=alias, documents=0, newest=None, freshness_seconds=None)
+            health["elasticsearch"] = "up"
+        except (TransportError, ApiError) as exc:
+            index = Unavailable(error=f"Elasticsearch unavailable: {type(exc).__name__}")
+            health["elasticsearch"] = "down"
+        health.update(await services_health(self.settings, self.probe_transport))
+        return PipelineStatus(kafka=kafka, index=index, health=health)
