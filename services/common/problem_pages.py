@@ -108,6 +108,18 @@ CODES: dict[str, CodePage] = {
         503, "Search busy", "Elasticsearch is overloaded, or too many trends run.", _RETRY
     ),
     "kafka_unavailable": CodePage(503, "Kafka unavailable", "Kafka does not answer.", _RETRY),
+    "kafka_refused": CodePage(
+        502,
+        "Kafka refused",
+        "Kafka answered and refused the request (for example: not authorised on the topic).",
+        "Check the topic's configuration and the broker's logs; sending it again will not help.",
+    ),
+    "record_too_large": CodePage(
+        413,
+        "Record too large",
+        "The record is over the broker's size limit (the topic's max.message.bytes).",
+        "Split or shorten the article; the limit follows NEWSWIRE_MAX_ARTICLE_BYTES.",
+    ),
     "backend_unavailable": CodePage(
         503, "Backend unavailable", "A backend server cannot be reached.", _RETRY
     ),
