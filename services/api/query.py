@@ -13,7 +13,6 @@ User text never reaches a query parser of Elasticsearch: every leaf becomes a mu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Literal
 
 from services.common.errors import QueryError
@@ -193,9 +192,6 @@ class _Parser:
         return Leaf("word", token.text)
 
 
-# A search parses its query for every rung of the matching ladder: the trees are immutable
-# (frozen dataclasses), so each text is parsed once. Errors are raised, not cached.
-@lru_cache(maxsize=1024)
 def parse_query(text: str, *, max_chars: int = 500) -> Ast | None:
     """The syntax tree of ``text``, or None for an empty query; raises QueryError."""
     if len(text) > max_chars:

@@ -10,12 +10,16 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Any, Literal
 
 import orjson
 
 from services.api.index_fields import COMBINED, SUGGEST, IndexFeatures
 from services.api.query import (
+    FUZZINESS,
+    FUZZY_MIN_CHARS,
+    Ast,
     Level,
     compile_query,
     has_typo_candidates,
@@ -24,6 +28,7 @@ from services.api.query import (
     positive_words,
 )
 from services.common.errors import QueryError
+from services.common.fields import LANGUAGE_FIELDS
 
 Sort = Literal["relevance", "newest", "oldest"]
 Facet = Literal["category", "published", "handle"]
@@ -40,11 +45,9 @@ FILTER_PATH = (
     "took,timed_out,hits.total,hits.hits._score,hits.hits._source,hits.hits.highlight,hits.hits.sort,"
     "aggregations,suggest"
 )
-# Searching everywhere also searches the Spanish field: only Spanish articles fill it (mapping
-# v3; an older index simply has no such field, which Elasticsearch skips).
-LANGUAGE_FIELDS = ["text_es"]
-# Did-you-mean words come from ledes as written (lowercased and folded, not stemmed).
-SUGGEST_FIELD = SUGGEST
+# Searching everywhere also searches each language's own field: only articles in that language
+# fill it (mapping v3; an older index simply has no such field, which Elasticsearch skips).
+EVERYWHERE = [COMBINED, *LANGUAGE_FIELDS.values()]
 _SORTS: dict[str, list[dict[str, Any]]] = {
     "relevance": [{"_score": "desc"}, {"id": "asc"}],
     "newest": [
@@ -96,6 +99,11 @@ class SearchParams:
             ]
         )
         return hashlib.sha256(key).hexdigest()[:12]
+
+    @cached_property
+    def ast(self) -> Ast | None:
+        """The query's syntax tree (None for an empty query), parsed once; raises QueryError."""
+        return parse_query(self.q, max_chars=self.max_query_chars)
 
 
 def encode_cursor(sort_values: list[Any], params: SearchParams) -> str:
@@ -156,10 +164,9 @@ def ladder(params: SearchParams) -> list[Attempt]:
     any one (in the spirit of Meilisearch's matchingStrategy). Phrases, +word and -word are
     never relaxed.
     """
-    ast = parse_query(params.q, max_chars=params.max_query_chars)
-    typos = has_typo_candidates(ast)
+    typos = has_typo_candidates(params.ast)
     steps = [Attempt(), *([Attempt("all", True)] if typos else [])]
-    return steps + [Attempt(level, typos) for level in levels(ast)[1:]]
+    return steps + [Attempt(level, typos) for level in levels(params.ast)[1:]]
 
 
 def build(
@@ -177,12 +184,43 @@ def build(
     attempt = attempt or Attempt()
     features = features or IndexFeatures()
     everywhere = features.combined and set(params.search_in) == set(BOOSTS)
-    ast = parse_query(params.q, max_chars=params.max_query_chars)
+    # Facetable filters go to post_filter, so each facet can count as if its own were unset.
+    facet_filters = {
+        "category": _terms("category", params.categories) if params.categories else None,
+        "handle": _terms("tweets.handle", tuple(h.lower() for h in params.handles))
+        if params.handles
+        else None,
+    }
+    request: dict[str, Any] = {
+        "index": alias,
+        "query": _query(params, attempt, everywhere=everywhere),
+        "size": params.size,
+        "sort": _SORTS[params.sort],
+        "source_includes": SOURCE,
+        "track_total_hits": MAX_WINDOW,
+        "filter_path": FILTER_PATH,
+        "highlight": _highlight(params.ast if everywhere else None, attempt),
+        **_paging(params),
+    }
+    active = [f for f in facet_filters.values() if f is not None]
+    if active:
+        request["post_filter"] = {"bool": {"filter": active}}
+    aggs = _facet_aggs(params, facet_filters)
+    if aggs:
+        request["aggs"] = aggs
+    if attempt.fuzzy and params.ast is not None and features.suggest:
+        request["suggest"] = _suggest(params.ast)
+    return request
+
+
+def _query(params: SearchParams, attempt: Attempt, *, everywhere: bool) -> dict[str, Any]:
+    """The words (at the attempt's matching level) and the filters that are not facets."""
+    ast = params.ast
     boost: list[dict[str, Any]] = []
     if ast is None:
         text: dict[str, Any] = {"match_all": {}}
     elif everywhere:
-        text = _compiled(ast, [COMBINED, *LANGUAGE_FIELDS], attempt)
+        text = _compiled(ast, EVERYWHERE, attempt)
         if words := positive_words(ast):
             boost = [{"match": {"title": {"query": words, "boost": TITLE_BOOST}}}]
     else:
@@ -195,44 +233,24 @@ def build(
         filters.append({"range": {"published_date": bounds}})
     if params.has_tweets is not None:
         filters.append({"term": {"has_tweets": params.has_tweets}})
-    # Facetable filters go to post_filter, so each facet can count as if its own were unset.
-    facet_filters = {
-        "category": _terms("category", params.categories) if params.categories else None,
-        "handle": _terms("tweets.handle", tuple(h.lower() for h in params.handles))
-        if params.handles
-        else None,
-    }
-    request: dict[str, Any] = {
-        "index": alias,
-        "query": {"bool": {"must": [text], "should": boost, "filter": filters}},
-        "size": params.size,
-        "sort": _SORTS[params.sort],
-        "source_includes": SOURCE,
-        "track_total_hits": MAX_WINDOW,
-        "filter_path": FILTER_PATH,
-        "highlight": _highlight(ast if everywhere else None, attempt),
-    }
-    active = [f for f in facet_filters.values() if f is not None]
-    if active:
-        request["post_filter"] = {"bool": {"filter": active}}
+    return {"bool": {"must": [text], "should": boost, "filter": filters}}
+
+
+def _paging(params: SearchParams) -> dict[str, Any]:
+    """Where the page starts: after the cursor's sort values, or at an offset."""
     if params.cursor:
-        request["search_after"] = decode_cursor(params.cursor, params)
-    elif params.page > 1:
+        return {"search_after": decode_cursor(params.cursor, params)}
+    if params.page > 1:
         start = (params.page - 1) * params.size
         if start + params.size > MAX_WINDOW:
             raise QueryError(
                 f"offset paging stops at {MAX_WINDOW} results: use the cursor", code="page_too_deep"
             )
-        request["from_"] = start
-    aggs = _facet_aggs(params, facet_filters)
-    if aggs:
-        request["aggs"] = aggs
-    if attempt.fuzzy and ast is not None and features.suggest:
-        request["suggest"] = _suggest(ast)
-    return request
+        return {"from_": start}
+    return {}
 
 
-def _highlight(ast: Any, attempt: Attempt) -> dict[str, Any]:
+def _highlight(ast: Ast | None, attempt: Attempt) -> dict[str, Any]:
     """Title and body highlighting; ``ast`` when the query names the combined field.
 
     Then each shown field is highlighted by the same query over it (a phrase stays one
@@ -251,20 +269,22 @@ def _highlight(ast: Any, attempt: Attempt) -> dict[str, Any]:
     }
 
 
-def _compiled(ast: Any, fields: list[str], attempt: Attempt) -> dict[str, Any]:
+def _compiled(ast: Ast, fields: list[str], attempt: Attempt) -> dict[str, Any]:
     return compile_query(ast, fields, level=attempt.level, fuzzy=attempt.fuzzy)
 
 
-def _suggest(ast: Any) -> dict[str, Any]:
+def _suggest(ast: Ast) -> dict[str, Any]:
     """Corrections of the words that may hold typos, from the index's own words."""
     return {
         "text": positive_words(ast),
         "did_you_mean": {
             "term": {
-                "field": SUGGEST_FIELD,
+                # Ledes as written (lowercased and folded, not stemmed); the words that may
+                # hold typos are those the matching ladder lets match with edits.
+                "field": SUGGEST,
                 "suggest_mode": "missing",
-                "min_word_length": 5,
-                "prefix_length": 1,
+                "min_word_length": FUZZY_MIN_CHARS,
+                "prefix_length": FUZZINESS["prefix_length"],
                 "size": 1,
             }
         },

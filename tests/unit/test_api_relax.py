@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from services.api import search
-from services.api.query import compile_query, levels, parse_query, relaxable
+from services.api.query import Ast, compile_query, levels, parse_query, relaxable
 
 FIELDS = ["text"]
 
@@ -100,3 +102,19 @@ def test_no_suggestion_when_the_index_knows_every_word() -> None:
     reply = {"suggest": {"did_you_mean": [{"text": "sao", "options": []}]}}
     assert search.did_you_mean(reply, params.q) is None
     assert search.shape({}, search.SearchParams(q=""))["matched"] is None
+
+
+def test_a_search_parses_its_query_once_for_every_rung(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts: list[str] = []
+    real = search.parse_query
+
+    def counting(text: str, *, max_chars: int = 500) -> Ast | None:
+        texts.append(text)
+        return real(text, max_chars=max_chars)
+
+    monkeypatch.setattr(search, "parse_query", counting)
+    params = search.SearchParams(q="kidmann golden globe nomination")
+    steps = search.ladder(params)
+    requests = [search.build(params, "news", attempt=step) for step in steps]
+    assert len(requests) == len(steps) > 2
+    assert texts == ["kidmann golden globe nomination"]
