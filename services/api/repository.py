@@ -11,10 +11,13 @@ from services.api import search
 from services.api.backend import body, bounds, call
 from services.api.models import Trend, TrendsResponse
 from services.common.article import normalise_category
+from services.common.fields import LANGUAGE_FIELDS
 from services.common.settings import Settings
 
 # Documents sampled per shard: significant_text re-analyses each one's text at query time.
 SAMPLE_DOCS = 500
+# Stored with a document for search only (its text again, analysed for its language).
+DERIVED_ONLY = list(LANGUAGE_FIELDS.values())
 
 
 async def newest_indexed(es: AsyncElasticsearch, alias: str) -> tuple[int, dict[str, Any] | None]:
@@ -33,7 +36,8 @@ async def newest_indexed(es: AsyncElasticsearch, alias: str) -> tuple[int, dict[
 
 async def article(es: AsyncElasticsearch, settings: Settings, article_id: str, missing: str) -> Any:
     """The stored article ``article_id``; NotFound(``missing``) when there is none."""
-    reply = await call(es.get(index=settings.index_alias, id=article_id), missing=missing)
+    request = es.get(index=settings.index_alias, id=article_id, source_excludes=DERIVED_ONLY)
+    reply = await call(request, missing=missing)
     return body(reply)["_source"]
 
 

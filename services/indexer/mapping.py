@@ -55,7 +55,9 @@ def document_source(article: Article, value: bytes, *, indexed_at: str) -> bytes
 def language_fields(language: str, title: str, body: str) -> dict[str, str]:
     """The per-language search field of an article, when its language has one.
 
-    Not kept in ``_source`` (the mapping excludes it): it is title and body again.
+    It stays in ``_source`` (title and body again, for these articles only): a mapping that
+    excluded it would make Elasticsearch re-encode every document's source as it indexes it,
+    about a tenth of its indexing CPU (measured with the bench corpus). Readers leave it out.
     """
     field = LANGUAGE_FIELDS.get(language)
     return {field: f"{title}\n\n{body}"} if field else {}

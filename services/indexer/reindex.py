@@ -47,7 +47,8 @@ def next_index(alias: str, existing: list[str]) -> str:
 def _copy_of(doc_id: str, source: dict[str, Any]) -> BulkDoc:
     version = source_version(source)
     source["version"] = version
-    # Fields the mapping keeps out of _source are derived again from what is kept.
+    # Derived fields are derived again: an index made by an earlier v3 mapping kept the
+    # language fields out of _source.
     source.update(
         language_fields(source.get("language", ""), source.get("title", ""), source["body"])
     )

@@ -11,10 +11,12 @@ from collections.abc import AsyncIterator
 import pytest
 from elasticsearch import AsyncElasticsearch
 
+from services.api.app import create_app
 from services.common.es import es_client
 from services.common.settings import Settings
 from services.indexer.mapping import ensure_index, to_document
 from tests.factories import make_article
+from tests.integration.pipeline_helpers import asgi_client
 
 pytestmark = pytest.mark.integration
 
@@ -113,6 +115,10 @@ async def test_an_inflected_or_possessive_query_finds_its_story(
     for words in ("elecciones bogota", "eleccion alcaldes"):
         match = {"match": {"text_es": {"query": words, "operator": "and"}}}
         assert await found(match) == [spanish.id], words
-    # The Spanish field is only filled for Spanish articles, and stays out of _source.
-    doc = await es.get(index=settings.index_alias, id=spanish.id)
-    assert "text_es" not in doc["_source"]
+    # The Spanish field is only filled for Spanish articles, and never shown as article data.
+    english = await es.get(index=settings.index_alias, id=story.id)
+    assert "text_es" not in english["_source"]
+    async with asgi_client(create_app(settings), "http://api") as api:
+        shown = (await api.get(f"/v1/articles/{spanish.id}")).json()
+    assert shown["title"] == spanish.title
+    assert "text_es" not in shown
