@@ -41,7 +41,8 @@ async def _publish(settings: Settings, count: int) -> int:
     return len(articles)
 
 
-async def _create(settings: Settings, mapping: dict[str, Any]) -> None:
+async def create_index(settings: Settings, mapping: dict[str, Any]) -> None:
+    """The scoped index with ``mapping``, and its alias (so the indexer keeps it as it is)."""
     async with es_client(settings) as es:
         await es.indices.create(index=settings.index_name, **mapping)
         await es.indices.put_alias(index=settings.index_name, name=settings.index_alias)
@@ -67,7 +68,7 @@ def run(settings: Settings, work: Path, *, size: int, rounds: int, api_s: float)
                         "api_port": free_port(),
                     }
                 )
-                asyncio.run(_create(s, mapping))
+                asyncio.run(create_index(s, mapping))
                 asyncio.run(settle(settings))
                 rate, _ = asyncio.run(bench_indexer(s, published, work / f"indexer-{tag}.log"))
                 plan = SimpleNamespace(api_seconds=api_s, api_concurrency=8)

@@ -1,7 +1,9 @@
 """Run the relevance suite through the real pipeline: Kafka, the indexer, the query API.
 
 The suite goes into a fresh, scoped topic and index through the production path, so the
-analysis measured is whatever the mapping and the API do at the time of the run.
+analysis measured is whatever the mapping and the API do at the time of the run. It runs
+twice: with the current mapping, then with mapping v2 as released (the same API, which serves
+a v2 index as it serves an index not yet reindexed), so the two figures come from one run.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import httpx
 
 from services.bench import relevance
+from services.bench.mapping_cost import create_index, mappings
 from services.bench.measure import Progress
 from services.bench.procs import Child
 from services.bench.relevance import Outcome, Query
@@ -108,19 +111,26 @@ def run(settings: Settings, *, work: Path | None = None) -> dict[str, Any]:
     problems = relevance.check_judgements(queries, (name for name, _ in suite.values()))
     if problems:
         raise ValueError("bad judgements: " + "; ".join(problems[:10]))
-    tag = f"{uuid.uuid4().hex[:8]}-relevance"
-    scope = scoped(settings, tag)
-    try:
-        index_suite(scope, suite, work / "indexer.log")
-        names = {article_id: name for article_id, (name, _) in suite.items()}
-        outcomes = search_all(scope, queries, names, work / "api.log")
-    finally:
-        asyncio.run(cleanup(settings, [tag]))
+    run_id = uuid.uuid4().hex[:8]
+    names = {article_id: name for article_id, (name, _) in suite.items()}
+    figures = {}
+    for name, mapping in (("current", None), ("v2", mappings()["v2"])):
+        tag = f"{run_id}-relevance-{name}"
+        scope = scoped(settings, tag)
+        try:
+            if mapping is not None:
+                asyncio.run(create_index(scope, mapping))
+            index_suite(scope, suite, work / f"indexer-{name}.log")
+            outcomes = search_all(scope, queries, names, work / f"api-{name}.log")
+        finally:
+            asyncio.run(cleanup(settings, [tag]))
+        figures[name] = relevance.summarise(outcomes)
     return {
         "machine": machine(),
         "articles": len(suite),
         "languages": _languages(suite),
-        **relevance.summarise(outcomes),
+        **figures["current"],
+        "v2_mapping": {key: figures["v2"][key] for key in ("overall", "by_tag", "matched")},
     }
 
 

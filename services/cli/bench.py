@@ -171,6 +171,13 @@ def print_relevance(report: dict[str, Any]) -> None:
         )
     Console().print(table)
     console.print(f"matched: {report['matched']}")
+    if v2 := report.get("v2_mapping"):
+        fig = v2["overall"]
+        console.print(
+            f"mapping v2, same run: success@1 {fig['success_at_1']:.3f}, "
+            f"MRR@10 {fig['mrr_at_10']:.3f}, nDCG@10 {fig['ndcg_at_10']:.3f}, "
+            f"zero results {fig['zero_results']}"
+        )
 
 
 @app.command("mapping")
