@@ -17,6 +17,7 @@ from starlette.requests import ClientDisconnect
 
 from services.common import problems
 from services.common.errors import KafkaUnavailable, Unauthorized
+from services.common.kafka import boundary
 from services.common.kafka_probe import KafkaProbe
 from services.common.settings import Settings
 from services.ingest import metrics
@@ -182,11 +183,10 @@ async def _publish(
         declared=declared,
     )
     timeout = state.settings.ingest_kafka_timeout_s
-    try:
+    # Past the limit the Kafka table makes the timeout KafkaUnavailable: a 503, retry later.
+    with boundary(f"Kafka did not acknowledge within {timeout:g} s"):
         async with asyncio.timeout(timeout):
             return await state.uploads.publish(item, client=_client(request), trace_id=trace_id)
-    except TimeoutError as exc:
-        raise KafkaUnavailable(f"Kafka did not acknowledge within {timeout:g} s") from exc
 
 
 def _client(request: Request) -> str:

@@ -26,6 +26,7 @@ from services.api.status.kafka_reader import KafkaReader
 from services.api.status.lag import SAMPLE_S, LagWindows, TopicReading, age_seconds
 from services.api.status.probes import Health, services_health
 from services.common.clock import parse_iso
+from services.common.errors import NewswireError
 from services.common.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -38,8 +39,16 @@ FRESHNESS = Gauge(
 )
 
 
+def cause_name(error: NewswireError) -> str:
+    """The name of the foreign exception behind ``error`` (what an operator looks up)."""
+    return type(error.__cause__ or error).__name__
+
+
 class Reader(Protocol):
-    """The Kafka reads the tracker needs (KafkaReader; a fake in unit tests)."""
+    """The Kafka reads the tracker needs (KafkaReader; a fake in unit tests).
+
+    Kafka's exceptions are raised converted (``kafka.boundary``), as our errors.
+    """
 
     async def reading(self) -> TopicReading: ...
     async def dead_letters(self, limit: int) -> list[DeadLetterView]: ...
@@ -138,8 +147,8 @@ class Tracker:
         try:
             kafka = await self.kafka_view()
             health["kafka"] = "up"
-        except Exception as exc:
-            kafka = Unavailable(error=f"Kafka unavailable: {type(exc).__name__}")
+        except NewswireError as error:  # the reader's Kafka errors come converted
+            kafka = Unavailable(error=f"Kafka unavailable: {cause_name(error)}")
             health["kafka"] = "down"
         try:
             index = await self.index_view()
