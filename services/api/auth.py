@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPAuthorizationCredentials
 
+from services.common.auth import bearer_scheme, check_bearer
 from services.common.errors import Unauthorized
 from services.common.settings import Settings
 
-# auto_error off: a missing header is our problem+json 401, not FastAPI's plain 403.
-_bearer = HTTPBearer(auto_error=False, description="The operator key (NEWSWIRE_OPERATOR_KEY).")
+_bearer = bearer_scheme("The operator key (NEWSWIRE_OPERATOR_KEY).")
 
 
 def operator_key(settings: Settings) -> str | None:
@@ -34,9 +33,7 @@ async def require_operator(
             "no operator key is configured: set NEWSWIRE_OPERATOR_KEY (or NEWSWIRE_API_KEY)",
             code="operator_key_unset",
         )
-    given = creds.credentials if creds is not None else ""
-    if not secrets.compare_digest(given.encode(), expected.encode()):
-        raise Unauthorized("a valid 'Authorization: Bearer <operator key>' header is required")
+    check_bearer(creds, expected, key="operator key")
 
 
 OperatorDep = Depends(require_operator)

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 
 from services.bench.corpus import Corpus
 from services.bench.loads import (
@@ -24,8 +23,9 @@ from services.bench.loads import (
 from services.bench.measure import Progress
 from services.bench.procs import Child
 from services.bench.suite import scoped
+from services.common.errors import NewswireError
 from services.common.es import es_client
-from services.common.kafka import ensure_topics, make_producer, topic_offsets
+from services.common.kafka import boundary, ensure_topics, make_producer, topic_offsets
 from services.common.settings import Settings
 from services.ingest.parser import parse_path
 from services.stack.local_stack import LocalStack
@@ -84,11 +84,14 @@ class Stream:
     async def _send(self, producer: AIOKafkaProducer, item: Item) -> asyncio.Future[Any]:
         while True:
             try:
-                future: asyncio.Future[Any] = await producer.send(
-                    self.settings.topic_articles, item[1], key=item[0]
-                )
+                with boundary("chaos stream: cannot send"):
+                    future: asyncio.Future[Any] = await producer.send(
+                        self.settings.topic_articles, item[1], key=item[0]
+                    )
                 return future
-            except KafkaError:
+            except NewswireError as error:
+                if not error.retriable:  # a refusal for good: sending again cannot pass
+                    raise
                 await asyncio.sleep(0.5)
 
     async def _settle(
@@ -99,9 +102,12 @@ class Stream:
         for future, item in pending:
             while True:
                 try:
-                    await future
+                    with boundary("chaos stream: no ack"):
+                        await future
                     break
-                except KafkaError:
+                except NewswireError as error:
+                    if not error.retriable:
+                        raise
                     await asyncio.sleep(0.5)
                     future = await self._send(producer, item)
 

@@ -16,6 +16,7 @@ NewswireError
 └── BackendUnavailable          Kafka or Elasticsearch cannot be reached (retriable)
     ├── KafkaUnavailable
     ├── SearchUnavailable       Elasticsearch cannot be reached, has no index, or is failing
+    │   ├── IndexMissing        the index or alias asked for does not exist (404)
     │   ├── SearchFailed        a 5xx with no better name (500): perhaps a record's doing
     │   └── SearchForbidden     Elasticsearch refuses this service's credentials (401, 403)
     └── SearchBusy              Elasticsearch answered but is overloaded (breaker, 429)
@@ -147,6 +148,10 @@ class SearchUnavailable(BackendUnavailable):
     """Elasticsearch cannot be reached (connection refused, DNS, reset) or has no index."""
 
     code = "search_unavailable"
+
+
+class IndexMissing(SearchUnavailable):
+    """Elasticsearch answers, but the index asked for does not exist (yet): a 404."""
 
 
 class SearchFailed(SearchUnavailable):

@@ -13,6 +13,7 @@ from elasticsearch import ApiError, AsyncElasticsearch
 from elasticsearch.serializer import OrjsonSerializer
 
 from services.common.errors import (
+    IndexMissing,
     NewswireError,
     QueryError,
     SearchBusy,
@@ -117,7 +118,7 @@ RULES: tuple[Rule, ...] = (
     ),
     (
         lambda f: f.status == 404,
-        lambda f: SearchUnavailable("the article index does not exist yet"),
+        lambda f: IndexMissing("the article index does not exist yet"),
     ),
     (
         lambda f: f.status in (401, 403),

@@ -3,51 +3,53 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Protocol
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError, KafkaTimeoutError, MessageSizeTooLargeError
+from aiokafka.errors import KafkaTimeoutError
 
 from services.common.article import Article
-from services.common.dlq import DeadLetter
-from services.common.errors import KafkaUnavailable, NewswireError
-from services.common.kafka import ensure_topics, make_producer, max_message_bytes
+from services.common.dlq import DeadLetter, DeadLetterSink
+from services.common.errors import KafkaUnavailable, NewswireError, RecordTooLarge
+from services.common.kafka import boundary, ensure_topics, make_producer, max_message_bytes
 from services.common.settings import Settings
 from services.ingest.limits import too_large
 from services.ingest.verdict import Prepared, prepare
 
 log = structlog.get_logger(__name__)
-Delivery = asyncio.Future[object]
+# An ack under way: it completes when the broker has the record, or fails with its refusal.
+Delivery = Awaitable[object]
 
 
-def refusal(exc: KafkaError, what: str) -> NewswireError:
-    """Kafka's refusal of a record as ours: the first row of ``_REFUSALS`` it matches."""
-    for kind, convert in _REFUSALS:
-        if isinstance(exc, kind):
-            return convert(what, exc)
-    return KafkaUnavailable(f"cannot publish {what}: {exc!r}")
+def _deadline(seconds: float) -> Callable[[], bool]:
+    """True once ``seconds`` have passed: how long a dead letter is tried again."""
+    end = time.monotonic() + seconds
+    return lambda: time.monotonic() >= end
 
 
-# A record over Kafka's size limit is the input's fault; any other refusal (the fallback
-# above) is Kafka's, and retriable.
-_REFUSALS: tuple[tuple[type[KafkaError], Callable[[str, KafkaError], NewswireError]], ...] = (
-    (
-        MessageSizeTooLargeError,
-        lambda what, exc: too_large(
-            what, f"the record for {what} is over Kafka's message size limit: {exc}"
-        ),
-    ),
-)
+@contextlib.contextmanager
+def publishing(what: str) -> Iterator[None]:
+    """Kafka's errors while publishing ``what``, converted by the one Kafka table.
+
+    A record over the broker's size limit is the input's fault: its ``too_large`` rejection
+    (dead-lettered); any other error is raised as the table converts it.
+    """
+    try:
+        with boundary(f"cannot publish {what}"):
+            yield
+    except RecordTooLarge as error:
+        detail = f"the record for {what} is over Kafka's message size limit: {error.__cause__}"
+        raise too_large(what, detail) from error
 
 
 async def acked(delivery: Delivery, what: str) -> None:
     """Wait for the broker's ack of one record; its refusal is converted like a send's."""
-    try:
+    with publishing(what):
         await delivery
-    except KafkaError as exc:
-        raise refusal(exc, what) from exc
 
 
 async def _abandon_pending(producer: AIOKafkaProducer) -> None:
@@ -77,7 +79,7 @@ class Sender(Protocol):
         ...
 
     async def dead_letter(self, letter: DeadLetter) -> Delivery:
-        """Queue a dead letter; the future resolves on the broker's ack."""
+        """Send a dead letter; the delivery completes on the broker's ack."""
         ...
 
 
@@ -87,6 +89,7 @@ class Publisher:
     def __init__(self, settings: Settings, *, client_id: str = "newswire-ingest") -> None:
         self.settings = settings
         self._producer: AIOKafkaProducer | None = None
+        self._sink: DeadLetterSink | None = None
         self._client_id = client_id
 
     async def __aenter__(self) -> Publisher:
@@ -101,15 +104,17 @@ class Publisher:
         await ensure_topics(self.settings)
         producer = make_producer(self.settings, client_id=self._client_id)
         try:
-            await producer.start()
-        except (KafkaError, OSError) as exc:
+            with boundary(f"cannot connect to {self.settings.kafka_bootstrap}"):
+                await producer.start()
+        except NewswireError:
             await producer.stop()
-            raise KafkaUnavailable(f"cannot connect to {self.settings.kafka_bootstrap}") from exc
+            raise
         self._producer = producer
+        self._sink = DeadLetterSink.of(producer, self.settings)
 
     async def close(self) -> None:
         """Flush what is pending and disconnect, within a bound; safe to call twice."""
-        producer, self._producer = self._producer, None
+        producer, self._producer, self._sink = self._producer, None, None
         if producer is None:
             return
         timeout = self.settings.ingest_kafka_timeout_s
@@ -138,33 +143,22 @@ class Publisher:
 
     async def send(self, record: Prepared) -> Delivery:
         """Queue an accepted record (the one way articles reach the topic)."""
-        return await self._send(
-            self.settings.topic_articles,
-            record.id.encode(),
-            record.value,
-            record.headers,
-            record.id,
-        )
+        topic, key = self.settings.topic_articles, record.id.encode()
+        with publishing(record.id):
+            future: Delivery = await self.producer.send(
+                topic, record.value, key=key, headers=record.headers
+            )
+        return future
 
     async def dead_letter(self, letter: DeadLetter) -> Delivery:
-        """Queue a rejected input with its original bytes and the reason."""
-        return await self._send(
-            self.settings.topic_dlq, letter.key, letter.payload, letter.headers(), letter.source
-        )
+        """Send a rejected input through the dead-letter sink; the delivery ends with its ack.
 
-    async def _send(
-        self,
-        topic: str,
-        key: bytes | None,
-        value: bytes,
-        headers: list[tuple[str, bytes]],
-        what: str,
-    ) -> Delivery:
-        try:
-            future: Delivery = await self.producer.send(topic, value, key=key, headers=headers)
-        except KafkaError as exc:
-            raise refusal(exc, what) from exc
-        return future
+        Retriable errors are tried again for up to the ingest's Kafka time limit.
+        """
+        if self._sink is None:
+            raise KafkaUnavailable("publisher is not started")
+        give_up = _deadline(self.settings.ingest_kafka_timeout_s)
+        return asyncio.ensure_future(self._sink.send([letter], give_up=give_up))
 
     async def flush(self) -> None:
         """Wait until everything queued so far is acknowledged."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import secrets
 import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -12,11 +11,13 @@ from typing import Annotated, Any
 import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPAuthorizationCredentials
 from starlette.requests import ClientDisconnect
 
 from services.common import problems
-from services.common.errors import KafkaUnavailable, Unauthorized
+from services.common.auth import bearer_scheme, check_bearer
+from services.common.errors import KafkaUnavailable
+from services.common.kafka import boundary
 from services.common.kafka_probe import KafkaProbe
 from services.common.settings import Settings
 from services.ingest import metrics
@@ -26,7 +27,7 @@ from services.ingest.uploads import Uploads
 from services.ingest.verdict import Prepared
 
 log = structlog.get_logger(__name__)
-_bearer = HTTPBearer(auto_error=False)
+_bearer = bearer_scheme()
 _TEXT = ("text/plain", "application/octet-stream")
 _JSON = ("application/json",)
 TRACE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -54,9 +55,7 @@ async def authorize(
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
     """Require ``Authorization: Bearer <NEWSWIRE_API_KEY>`` (compared in constant time)."""
-    given = creds.credentials if creds else ""
-    if not secrets.compare_digest(given.encode(), state_of(request).api_key.encode()):
-        raise Unauthorized("a valid 'Authorization: Bearer <key>' header is required")
+    check_bearer(creds, state_of(request).api_key)
 
 
 router = APIRouter()
@@ -182,11 +181,10 @@ async def _publish(
         declared=declared,
     )
     timeout = state.settings.ingest_kafka_timeout_s
-    try:
+    # Past the limit the Kafka table makes the timeout KafkaUnavailable: a 503, retry later.
+    with boundary(f"Kafka did not acknowledge within {timeout:g} s"):
         async with asyncio.timeout(timeout):
             return await state.uploads.publish(item, client=_client(request), trace_id=trace_id)
-    except TimeoutError as exc:
-        raise KafkaUnavailable(f"Kafka did not acknowledge within {timeout:g} s") from exc
 
 
 def _client(request: Request) -> str:

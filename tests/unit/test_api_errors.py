@@ -12,6 +12,7 @@ from elasticsearch import ApiError, AuthenticationException, BadRequestError, No
 from services.api.backend import body, call
 from services.common import problems
 from services.common.errors import (
+    IndexMissing,
     NewswireError,
     NotFound,
     QueryError,
@@ -63,7 +64,7 @@ REJECTED = {
         (es_api_error(408, cause("timeout")), SearchTimeout, "search_timeout"),
         (
             es_api_error(404, cause("index_not_found_exception"), NotFoundError),
-            SearchUnavailable,
+            IndexMissing,
             None,
         ),
         (

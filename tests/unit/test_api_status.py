@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from aiokafka.errors import KafkaConnectionError
 from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
 from elastic_transport import ConnectionError as TransportConnectionError
@@ -13,6 +14,7 @@ from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
 from prometheus_client import REGISTRY
 
 from services.api.models import DeadLetterView, IndexView, KafkaView, Unavailable
+from services.api.status.kafka_reader import KafkaReader
 from services.api.status.lag import (
     WINDOW,
     LagWindows,
@@ -23,6 +25,8 @@ from services.api.status.lag import (
 )
 from services.api.status.probes import services_health
 from services.api.status.tracker import NewestRead, Tracker
+from services.common.errors import KafkaUnavailable
+from services.common.kafka import boundary
 from services.common.settings import Settings
 
 
@@ -108,7 +112,7 @@ def test_age_seconds() -> None:
 
 
 class FakeReader:
-    """Readings given in advance; counts closes."""
+    """Readings given in advance, errors converted as the real reader does; counts closes."""
 
     def __init__(self, *readings: TopicReading | Exception) -> None:
         self.readings = list(readings)
@@ -117,7 +121,8 @@ class FakeReader:
     async def reading(self) -> TopicReading:
         item = self.readings.pop(0)
         if isinstance(item, Exception):
-            raise item
+            with boundary("fake reading"):
+                raise item
         return item
 
     async def dead_letters(self, limit: int) -> list[DeadLetterView]:
@@ -219,3 +224,18 @@ def test_probes_tell_up_unhealthy_and_down() -> None:
         "ingest": "unhealthy",
         "indexer": "unhealthy",
     }
+
+
+def test_the_reader_raises_kafkas_errors_converted_and_reconnects_next_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reader = KafkaReader(SETTINGS)
+
+    async def unreachable() -> Any:
+        raise KafkaConnectionError("refused")
+
+    monkeypatch.setattr(reader, "_connect", unreachable)
+    with pytest.raises(KafkaUnavailable) as caught:
+        asyncio.run(reader.reading())
+    assert caught.value.retriable
+    assert isinstance(caught.value.__cause__, KafkaConnectionError)

@@ -10,7 +10,6 @@ from services.api.auth import OperatorDep
 from services.api.deps import TrackerDep
 from services.api.models import DeadLetters, PipelineStatus, problem_responses
 from services.api.responses import FastJSON
-from services.common.errors import KafkaUnavailable
 
 router = APIRouter(tags=["pipeline"])
 
@@ -32,8 +31,5 @@ async def dead_letters(
     tracker: TrackerDep, limit: Annotated[int, Query(ge=1, le=100)] = 20
 ) -> FastJSON:
     """The newest rejects with their reasons and payload heads; needs the operator key."""
-    try:
-        letters = await tracker.dead_letters(limit)
-    except Exception as exc:
-        raise KafkaUnavailable("Kafka does not answer") from exc
+    letters = await tracker.dead_letters(limit)  # Kafka's errors converted by the reader
     return FastJSON(DeadLetters(items=letters).model_dump())

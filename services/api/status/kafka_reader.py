@@ -12,6 +12,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from services.api.models import DeadLetterView
 from services.api.status.lag import TopicReading
 from services.common.dlq import H_CODE, H_FAILED_AT, H_MESSAGE, H_SOURCE, H_STAGE, decode_headers
+from services.common.kafka import boundary, make_admin, make_consumer
 from services.common.settings import Settings
 
 T = TypeVar("T")
@@ -19,24 +20,22 @@ Clients = tuple[AIOKafkaAdminClient, AIOKafkaConsumer]
 REQUEST_TIMEOUT_MS = 5000  # every request is bounded: the monitor never waits on a dead broker
 
 
-def make_admin(settings: Settings) -> AIOKafkaAdminClient:
-    """An admin client whose every request gives up after REQUEST_TIMEOUT_MS."""
-    return AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=REQUEST_TIMEOUT_MS
+def _clients(settings: Settings) -> Clients:
+    """An admin client and a consumer of no group (it reads, never commits), both bounded."""
+    bootstrap = settings.kafka_bootstrap
+    admin = make_admin(bootstrap, request_timeout_ms=REQUEST_TIMEOUT_MS)
+    # Positions are always sought; one out of range (retention) reads nothing, as before.
+    consumer = make_consumer(
+        bootstrap, request_timeout_ms=REQUEST_TIMEOUT_MS, auto_offset_reset="latest"
     )
-
-
-def make_reader_consumer(settings: Settings) -> AIOKafkaConsumer:
-    """A consumer of no group that only reads offsets and records, never commits."""
-    return AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        enable_auto_commit=False,
-        request_timeout_ms=REQUEST_TIMEOUT_MS,
-    )
+    return admin, consumer
 
 
 class KafkaReader:
-    """Long-lived clients, one request at a time, reconnected after any failure."""
+    """Long-lived clients, one request at a time, reconnected after any failure.
+
+    Kafka's exceptions leave it converted by the one Kafka table (``kafka.boundary``).
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -53,7 +52,7 @@ class KafkaReader:
 
     async def _connect(self) -> Clients:
         if self._clients is None:
-            admin, consumer = make_admin(self.settings), make_reader_consumer(self.settings)
+            admin, consumer = _clients(self.settings)
             try:
                 await admin.start()
                 await consumer.start()
@@ -67,7 +66,8 @@ class KafkaReader:
     async def _run(self, work: Callable[[Clients], Awaitable[T]]) -> T:
         async with self._lock:
             try:
-                return await work(await self._connect())
+                with boundary("cannot read the pipeline's topics"):
+                    return await work(await self._connect())
             except Exception:
                 await self.close()  # reconnect on the next call
                 raise

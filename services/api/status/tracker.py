@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import httpx
 import structlog
-from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError, TransportError
+from elasticsearch import AsyncElasticsearch
 from prometheus_client import Gauge
 
 from services.api import repository
@@ -25,7 +25,9 @@ from services.api.models import (
 from services.api.status.kafka_reader import KafkaReader
 from services.api.status.lag import SAMPLE_S, LagWindows, TopicReading, age_seconds
 from services.api.status.probes import Health, services_health
+from services.common import es
 from services.common.clock import parse_iso
+from services.common.errors import IndexMissing, NewswireError
 from services.common.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -38,8 +40,16 @@ FRESHNESS = Gauge(
 )
 
 
+def cause_name(error: NewswireError) -> str:
+    """The name of the foreign exception behind ``error`` (what an operator looks up)."""
+    return type(error.__cause__ or error).__name__
+
+
 class Reader(Protocol):
-    """The Kafka reads the tracker needs (KafkaReader; a fake in unit tests)."""
+    """The Kafka reads the tracker needs (KafkaReader; a fake in unit tests).
+
+    Kafka's exceptions are raised converted (``kafka.boundary``), as our errors.
+    """
 
     async def reading(self) -> TopicReading: ...
     async def dead_letters(self, limit: int) -> list[DeadLetterView]: ...
@@ -138,19 +148,20 @@ class Tracker:
         try:
             kafka = await self.kafka_view()
             health["kafka"] = "up"
-        except Exception as exc:
-            kafka = Unavailable(error=f"Kafka unavailable: {type(exc).__name__}")
+        except NewswireError as error:  # the reader's Kafka errors come converted
+            kafka = Unavailable(error=f"Kafka unavailable: {cause_name(error)}")
             health["kafka"] = "down"
         try:
-            index = await self.index_view()
+            with es.boundary("cannot read the index"):
+                index = await self.index_view()
             health["elasticsearch"] = "up"
-        except NotFoundError:
+        except IndexMissing:
             # Elasticsearch answers; the indexer has not created the index yet.
             alias = self.settings.index_alias
             index = IndexView(alias=alias, documents=0, newest=None, freshness_seconds=None)
             health["elasticsearch"] = "up"
-        except (TransportError, ApiError) as exc:
-            index = Unavailable(error=f"Elasticsearch unavailable: {type(exc).__name__}")
+        except NewswireError as error:
+            index = Unavailable(error=f"Elasticsearch unavailable: {cause_name(error)}")
             health["elasticsearch"] = "down"
         health.update(await services_health(self.settings, self.probe_transport))
         return PipelineStatus(kafka=kafka, index=index, health=health)
