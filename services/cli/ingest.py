@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from services.common.errors import KafkaUnavailable
+from services.common.errors import NewswireError
 from services.common.settings import get_settings
 from services.ingest.ingester import Ingester, Summary
 from services.ingest.ledger import ledger_for
@@ -86,8 +86,9 @@ def ingest(
         started = time.perf_counter()
         summary = ingest_paths(paths, force=force, quiet=quiet, workers=workers)
         seconds = time.perf_counter() - started
-    except KafkaUnavailable as exc:
-        console.print(f"[red]error:[/] {exc.message}")
+    except NewswireError as exc:
+        # Kafka away, or refusing for good (not authorised, say): a message, not a traceback.
+        console.print(f"[red]error:[/] {exc.message} ({exc.code})")
         raise typer.Exit(code=2) from exc
     if as_json:
         typer.echo(json.dumps({**summary.as_dict(), "seconds": round(seconds, 3)}))
