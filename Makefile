@@ -41,7 +41,7 @@ stack-up: setup
 stack-down:
 	$(BIN)/newswire stack down
 
-lint: setup  ## ruff and mypy (strict on services/).
+lint: setup  ## ruff and mypy (strict on services/ and tests/).
 	$(BIN)/ruff check services tests
 	$(BIN)/ruff format --check services tests
 	$(BIN)/mypy
