@@ -51,7 +51,6 @@ class Decision:
     steps: tuple[Step, ...] = ()
     notes: tuple[str, ...] = ()
     status: int = 0
-    missing: tuple[str, ...] = ()
 
 
 def missing_packages(machine: Machine, browser: bool) -> tuple[list[str], list[str]]:
@@ -86,13 +85,11 @@ def decide(machine: Machine, browser: bool) -> Decision:
         return Decision(
             notes=(f"missing: {needs}; install them with this system's package manager",),
             status=1 if required else 0,
-            missing=tuple(wanted),
         )
     if not (machine.root or machine.sudo):
         return Decision(
             notes=(f"missing: {' '.join(wanted)}; run:", f"  {manual_command(wanted)}"),
             status=1 if required else 0,
-            missing=tuple(wanted),
         )
     prefix = () if machine.root else ("sudo", "-n")
     steps: tuple[Step, ...] = ()
@@ -100,7 +97,7 @@ def decide(machine: Machine, browser: bool) -> Decision:
         steps += _install(prefix, required, fatal=True)
     if optional:
         steps += _install(prefix, optional, fatal=False)
-    return Decision(steps=steps, notes=(f"installing {' '.join(wanted)}",), missing=tuple(wanted))
+    return Decision(steps=steps, notes=(f"installing {' '.join(wanted)}",))
 
 
 def _sudo_works() -> bool:
