@@ -7,7 +7,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup up down status test unit lint bench chaos stack-up stack-down clean
+.PHONY: prereqs setup up down status test unit lint bench chaos stack-up stack-down clean
+
+# What the stack needs beside Python (Maven, a JDK, make; Chromium for `make test`'s browser
+# tests, never fatal): installed when missing as root or with passwordless sudo, else the
+# command to run. The same installer as .ci/run's; quick and silent when all is there.
+prereqs:  ## Install Maven, a JDK and make when missing (BROWSER=1: Chromium too).
+	@$(PYTHON) deploy/install_prereqs.py $(if $(BROWSER),--browser,)
 
 setup: $(STAMP)  ## Create .venv with the pinned dependencies (idempotent).
 
@@ -26,7 +32,7 @@ $(STAMP): pyproject.toml constraints.txt
 		rm -rf $$d; }
 	touch $(STAMP)
 
-up: setup  ## Kafka, Elasticsearch and the three services, seeds ingested, API on :8000.
+up: prereqs setup  ## Kafka, Elasticsearch and the three services, seeds ingested, API on :8000.
 	$(BIN)/newswire up $(if $(MONITORING),--monitoring,)
 
 down:  ## Stop everything `make up` started.
@@ -35,27 +41,28 @@ down:  ## Stop everything `make up` started.
 status: setup  ## Each process and the pipeline status.
 	$(BIN)/newswire status
 
-stack-up: setup
+stack-up: prereqs setup
 	$(BIN)/newswire stack up
 
 stack-down:
 	$(BIN)/newswire stack down
 
-lint: setup  ## ruff and mypy (strict on services/).
-	$(BIN)/ruff check services tests
-	$(BIN)/ruff format --check services tests
+lint: setup  ## ruff and mypy (strict on services/ and tests/).
+	$(BIN)/ruff check services tests deploy
+	$(BIN)/ruff format --check services tests deploy
 	$(BIN)/mypy
 
 unit: setup  ## Fast tests of pure logic only.
 	$(BIN)/pytest tests/unit -q
 
-test: setup lint  ## The whole suite on a live local stack (started and stopped by the tests).
+test: BROWSER = 1
+test: prereqs setup lint  ## The whole suite on a live local stack (started and stopped by the tests).
 	$(BIN)/pytest
 
-bench: setup  ## Benchmarks against the live local stack; JSON report in reports/.
+bench: prereqs setup  ## Benchmarks against the live local stack; JSON report in reports/.
 	$(BIN)/newswire bench $(if $(QUICK),--quick,) --report reports/bench.json
 
-chaos: setup  ## Fault-injection scenarios; JSON report in reports/.
+chaos: prereqs setup  ## Fault-injection scenarios; JSON report in reports/.
 	$(BIN)/newswire chaos --report reports/chaos.json
 
 clean: down

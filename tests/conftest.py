@@ -44,16 +44,19 @@ def _docker_answers() -> bool:
 
 
 def _containers() -> Iterator[Settings]:
+    # The community modules: the old top-level ones warn (an error here) since 4.15.
+    from testcontainers.community.elasticsearch import ElasticSearchContainer
+    from testcontainers.community.kafka import KafkaContainer
     from testcontainers.core.image import DockerImage
-    from testcontainers.elasticsearch import ElasticSearchContainer
-    from testcontainers.kafka import KafkaContainer
 
     with (
         DockerImage(path=REPO, dockerfile_path=ES_DOCKERFILE, tag="newswire-es:test") as image,
         KafkaContainer(KAFKA_IMAGE).with_kraft() as kafka,
         ElasticSearchContainer(str(image), mem_limit="2g") as es,
     ):
-        yield Settings(kafka_bootstrap=kafka.get_bootstrap_server(), es_url=es.get_url())
+        # ElasticSearchContainer has no get_url (any more): the URL from its host and port.
+        es_url = f"http://{es.get_container_host_ip()}:{es.get_exposed_port(es.port)}"
+        yield Settings(kafka_bootstrap=kafka.get_bootstrap_server(), es_url=es_url)
 
 
 def _local_stack() -> Iterator[Settings]:

@@ -28,7 +28,7 @@ from services.ingest.parser import parse_path
 from tests.factories import REPO, seed_files
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser, Page
+    from playwright.async_api import Browser, Page, ViewportSize
 
 CHROMIUM = Path(os.environ.get("NEWSWIRE_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = REPO / "test-artifacts" / "browser"
@@ -42,8 +42,8 @@ LAUNCH_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 375, "height": 800}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+PHONE: ViewportSize = {"width": 375, "height": 800}
 
 
 def missing_browser() -> str | None:
@@ -186,7 +186,7 @@ class PageErrors(list[str]):
             self.append(f"console: {message.text}")
 
 
-async def _new_page(browser: Browser, viewport: dict[str, int]) -> AsyncIterator[Page]:
+async def _new_page(browser: Browser, viewport: ViewportSize) -> AsyncIterator[Page]:
     context = await browser.new_context(viewport=viewport, locale="en-GB", timezone_id="UTC")
     context.set_default_timeout(15_000)
     page = await context.new_page()

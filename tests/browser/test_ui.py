@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 from urllib.parse import parse_qs, urlsplit
 
@@ -367,7 +367,11 @@ async def test_the_pipeline_page_shows_backlog_catch_up_then_a_growing_lag(
             for burst in range(3):
                 await publish(settings, more[burst * 10 : burst * 10 + 10])
                 wanted = 10 * burst + 10
-                await eventually(lambda n=wanted: lag_is(lambda lag: lag == n), 30, "lag growth")
+
+                def grown(n: int = wanted) -> Awaitable[bool]:
+                    return lag_is(lambda lag: lag == n)
+
+                await eventually(grown, 30, "lag growth")
                 await asyncio.sleep(3)
             lags = await page.locator("#partitions tbody .lag").all_inner_texts()
             assert sum(int(t.replace(",", "")) for t in lags) == len(more)

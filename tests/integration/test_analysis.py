@@ -6,7 +6,7 @@ what both deployments produce (the compose image builds the same plugin from the
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 import pytest
 from elasticsearch import AsyncElasticsearch
@@ -105,7 +105,7 @@ async def test_an_inflected_or_possessive_query_finds_its_story(
         await es.index(index=settings.index_alias, id=article.id, document=to_document(article))
     await es.indices.refresh(index=settings.index_alias)
 
-    async def found(query: dict[str, object]) -> list[str]:
+    async def found(query: Mapping[str, object]) -> list[str]:
         reply = await es.search(index=settings.index_alias, query=query)
         return [h["_id"] for h in reply["hits"]["hits"]]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import httpx
 import pytest
@@ -20,7 +21,7 @@ from tests.integration.api_fixtures import corpus
 pytestmark = pytest.mark.integration
 
 
-def _mapping_v1() -> dict[str, object]:
+def _mapping_v1() -> dict[str, Any]:
     mapping = copy.deepcopy(load_mapping())
     properties = mapping["mappings"]["properties"]
     del mapping["mappings"]["_meta"], properties[COMBINED]

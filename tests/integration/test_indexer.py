@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from collections.abc import Awaitable
 from pathlib import Path
 
 import pytest
@@ -95,8 +96,8 @@ async def test_redelivery_indexes_each_article_once_at_its_newest_version(
     await assert_index_holds(settings, expected)
 
 
-async def _eq(value: object, expected: int) -> bool:
-    return await value == expected  # type: ignore[misc]
+async def _eq(value: Awaitable[int], expected: int) -> bool:
+    return await value == expected
 
 
 async def test_an_older_version_arriving_later_does_not_win(settings: Settings) -> None:

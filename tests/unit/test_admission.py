@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.ingest import admission as admission_module
+from services.ingest import metrics
 from services.ingest.admission import Admission, DeadLetterQuota
 
 
@@ -35,7 +35,7 @@ def test_a_client_over_its_dead_letter_burst_is_dropped_others_are_not(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     now = [1000.0]
-    monkeypatch.setattr(admission_module.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr("services.ingest.admission.time.monotonic", lambda: now[0])
     quota = DeadLetterQuota(rate=2.0, burst=3)
     assert [quota.allow("10.0.0.1") for _ in range(5)] == [True, True, True, False, False]
     assert quota.allow("10.0.0.2")
@@ -44,8 +44,8 @@ def test_a_client_over_its_dead_letter_burst_is_dropped_others_are_not(
 
 
 def test_dropped_dead_letters_are_counted(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(admission_module.time, "monotonic", lambda: 5.0)
-    counter = admission_module.metrics.DEAD_LETTERS_DROPPED.labels(reason="rate_limited")
+    monkeypatch.setattr("services.ingest.admission.time.monotonic", lambda: 5.0)
+    counter = metrics.DEAD_LETTERS_DROPPED.labels(reason="rate_limited")
     before = counter._value.get()
     quota = DeadLetterQuota(rate=1.0, burst=1)
     for _ in range(4):

@@ -24,9 +24,9 @@ def test_searching_everywhere_uses_the_combined_field_and_boosts_the_title() -> 
     ]
     # The query names `text`: title and body are highlighted by the same query over themselves.
     shown = request["highlight"]["fields"]
-    assert shown["body"]["highlight_query"] == to_es(
-        parse_query('iran "ballistic missiles" -trump'), ["body"]
-    )  # type: ignore[arg-type]
+    tree = parse_query('iran "ballistic missiles" -trump')
+    assert tree is not None
+    assert shown["body"]["highlight_query"] == to_es(tree, ["body"])
     assert shown["title"]["highlight_query"]["bool"]["must"][0]["multi_match"]["fields"] == [
         "title"
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -107,7 +108,7 @@ def test_check_judgements_reports_what_is_wrong() -> None:
 # ---- the HTTP answer mapped back to file names ------------------------------------------
 
 
-def _client(status: int, body: dict[str, object]) -> httpx.Client:
+def _client(status: int, body: Mapping[str, object]) -> httpx.Client:
     def handler(request: httpx.Request) -> httpx.Response:
         assert request.url.path == "/v1/search"
         assert request.url.params["q"] == "hunan floods"
