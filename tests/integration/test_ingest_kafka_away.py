@@ -66,6 +66,7 @@ async def test_kafka_away_is_a_bounded_503_and_not_ready_then_it_recovers(
             unacknowledged = await closing.publish(make_article())
             async with asyncio.timeout(ANSWER_WITHIN_S):
                 await closing.close()
+            assert isinstance(unacknowledged, asyncio.Future)
             assert isinstance(unacknowledged.exception(), KafkaTimeoutError)  # failed, not lost
             away = await post(http, 1)
             assert away.status_code == 503

@@ -106,13 +106,13 @@ def test_no_suggestion_when_the_index_knows_every_word() -> None:
 
 def test_a_search_parses_its_query_once_for_every_rung(monkeypatch: pytest.MonkeyPatch) -> None:
     texts: list[str] = []
-    real = search.parse_query
+    real = parse_query
 
     def counting(text: str, *, max_chars: int = 500) -> Ast | None:
         texts.append(text)
         return real(text, max_chars=max_chars)
 
-    monkeypatch.setattr(search, "parse_query", counting)
+    monkeypatch.setattr("services.api.search.parse_query", counting)
     params = search.SearchParams(q="kidmann golden globe nomination")
     steps = search.ladder(params)
     requests = [search.build(params, "news", attempt=step) for step in steps]
