@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
 from elasticsearch import AsyncElasticsearch
 from fastapi import Depends, Request
@@ -12,36 +13,31 @@ from services.api.limits import Gate
 from services.api.status.tracker import Tracker
 from services.common.settings import Settings
 
-# Async on purpose: FastAPI runs a plain function in its thread pool, a thread hop per request.
+T = TypeVar("T")
 
 
-async def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+def _state(attribute: str, kind: type[T]) -> Callable[[Request], Awaitable[T]]:
+    """A dependency that returns ``app.state.<attribute>``, which ``create_app`` set."""
+
+    # Async on purpose: FastAPI runs a plain function in its thread pool, a thread hop per
+    # request.
+    async def get(request: Request) -> T:
+        value: T = getattr(request.app.state, attribute)
+        return value
+
+    get.__name__ = f"_{attribute}"
+    return get
 
 
-async def _es(request: Request) -> AsyncElasticsearch:
-    es: AsyncElasticsearch = request.app.state.es
-    return es
+_index_fields = _state("index_fields", IndexFields)
 
 
 async def _features(request: Request) -> IndexFeatures:
-    fields: IndexFields = request.app.state.index_fields
-    return await fields.features()
+    return await (await _index_fields(request)).features()
 
 
-async def _tracker(request: Request) -> Tracker:
-    tracker: Tracker = request.app.state.tracker
-    return tracker
-
-
-async def _trends_gate(request: Request) -> Gate:
-    gate: Gate = request.app.state.trends_gate
-    return gate
-
-
-SettingsDep = Annotated[Settings, Depends(_settings)]
-ESDep = Annotated[AsyncElasticsearch, Depends(_es)]
+SettingsDep = Annotated[Settings, Depends(_state("settings", Settings))]
+ESDep = Annotated[AsyncElasticsearch, Depends(_state("es", AsyncElasticsearch))]
 FeaturesDep = Annotated[IndexFeatures, Depends(_features)]
-TrackerDep = Annotated[Tracker, Depends(_tracker)]
-TrendsGateDep = Annotated[Gate, Depends(_trends_gate)]
+TrackerDep = Annotated[Tracker, Depends(_state("tracker", Tracker))]
+TrendsGateDep = Annotated[Gate, Depends(_state("trends_gate", Gate))]

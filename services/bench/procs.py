@@ -9,10 +9,10 @@ import sys
 import threading
 import time
 from pathlib import Path
-from types import TracebackType
 
 import psutil
 
+from services.common.lifecycle import Scoped
 from services.common.settings import Settings
 from services.stack.readiness import wait_ready
 
@@ -54,7 +54,7 @@ def child_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-class Child:
+class Child(Scoped):
     """A child process (``python -m module``) whose peak RSS is sampled while it runs."""
 
     def __init__(self, module: str, settings: Settings, log: Path, *args: str) -> None:
@@ -131,13 +131,6 @@ class Child:
             self._sampler.join(timeout=2)
         return code
 
-    def __enter__(self) -> Child:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    # A ``with`` block runs the child until it is left.
+    _start = start
+    _stop = stop

@@ -18,6 +18,8 @@ from services.common.settings import Settings, get_settings
 
 app = typer.Typer(invoke_without_command=True, no_args_is_help=False)
 console = Console(stderr=True)
+# The option of every command that writes a report; each command names its default file.
+ReportOption = Annotated[Path, typer.Option(help="Where to write the JSON report.")]
 
 # (report key, label, format): the order of the printed table.
 ROWS = [
@@ -76,9 +78,7 @@ def bench(
     ctx: typer.Context,
     quick: Annotated[bool, typer.Option(help="5,000 articles, short windows: < 3 min.")] = False,
     size: Annotated[int, typer.Option(help="Articles in the corpus.")] = 50_000,
-    report: Annotated[Path, typer.Option(help="Where to write the JSON report.")] = Path(
-        "reports/bench.json"
-    ),
+    report: ReportOption = Path("reports/bench.json"),
 ) -> None:
     """Parser, ingest, indexer vs raw bulk, freshness, API vs ES direct, peak RSS."""
     if ctx.invoked_subcommand is not None:
@@ -115,9 +115,7 @@ def bench_parse(
 def bench_burst(
     uploads: Annotated[int, typer.Option(help="1 MB uploads sent at once.")] = 500,
     slow: Annotated[int, typer.Option(help="Slow connections trickling a 1 MB body.")] = 400,
-    report: Annotated[Path, typer.Option(help="Where to write the JSON report.")] = Path(
-        "reports/bench-burst.json"
-    ),
+    report: ReportOption = Path("reports/bench-burst.json"),
 ) -> None:
     """Only the ingest burst: peak RSS and answers under big uploads and slow clients."""
     from services.bench.burst import bench_burst as measure_burst
@@ -134,9 +132,7 @@ def bench_burst(
 
 @app.command("relevance")
 def bench_relevance(
-    report: Annotated[Path, typer.Option(help="Where to write the JSON report.")] = Path(
-        "reports/relevance.json"
-    ),
+    report: ReportOption = Path("reports/relevance.json"),
 ) -> None:
     """Only relevance: the judged suite through the pipeline, scored query by query."""
     from services.bench.relevance_run import run as run_relevance
@@ -185,9 +181,7 @@ def bench_mapping(
     size: Annotated[int, typer.Option(help="Articles in the corpus.")] = 20_000,
     rounds: Annotated[int, typer.Option(help="Runs of each mapping, alternating.")] = 2,
     api_seconds: Annotated[float, typer.Option(help="API load per run, seconds.")] = 15.0,
-    report: Annotated[Path, typer.Option(help="Where to write the JSON report.")] = Path(
-        "reports/bench-mapping.json"
-    ),
+    report: ReportOption = Path("reports/bench-mapping.json"),
 ) -> None:
     """Mapping v3 against v2 in one run: indexer docs/s, API searches/s and overhead."""
     from services.bench.mapping_cost import run as measure_mapping

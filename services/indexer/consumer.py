@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from types import TracebackType
 from typing import Any
 
 import structlog
@@ -19,6 +18,7 @@ from elasticsearch import AsyncElasticsearch
 from services.common.dlq import DeadLetterSink
 from services.common.es import make_client
 from services.common.kafka import ensure_topics, make_consumer, make_producer, max_message_bytes
+from services.common.lifecycle import AsyncScoped
 from services.common.settings import Settings
 from services.indexer.batch import BatchProcessor
 from services.indexer.bulk import BulkLimits, BulkWriter
@@ -48,7 +48,7 @@ class _Revocation(ConsumerRebalanceListener):  # type: ignore[misc]
         log.info("partitions assigned", partitions=sorted(tp.partition for tp in assigned))
 
 
-class Indexer:
+class Indexer(AsyncScoped):
     """Consumes the article topic in batches and writes them idempotently to the index alias."""
 
     def __init__(self, settings: Settings, *, client_id: str = "newswire-indexer") -> None:
@@ -60,7 +60,8 @@ class Indexer:
         self._es: AsyncElasticsearch | None = None
         self._loop: ConsumerLoop | None = None
 
-    async def __aenter__(self) -> Indexer:
+    async def _start(self) -> None:
+        """Connect the clients, create topics and index if missing, subscribe."""
         s = self.settings
         self._es = make_client(s)
         try:
@@ -80,7 +81,6 @@ class Indexer:
             await self.close()
             raise
         self._loop = ConsumerLoop(self._consumer, processor, s)
-        return self
 
     def _make_consumer(self) -> AIOKafkaConsumer:
         s = self.settings
@@ -96,14 +96,6 @@ class Indexer:
             max_poll_records=s.batch_max_docs,
         )
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
     async def close(self) -> None:
         """Leave the group, flush dead letters, close the client; safe to call twice."""
         consumer, producer, es = self._consumer, self._producer, self._es
@@ -114,6 +106,9 @@ class Indexer:
             await producer.stop()
         if es is not None:
             await es.close()
+
+    # Leaving the ``async with`` block closes it, however it is left.
+    _stop = close
 
     @property
     def last_loop(self) -> float:

@@ -13,6 +13,7 @@ import httpx
 from services.common.settings import Settings
 from services.stack.artifacts import Artifacts
 from services.stack.process import ManagedProcess
+from services.stack.server import LocalServer
 
 SERVICE_USER = "newswire"
 
@@ -45,20 +46,14 @@ def service_user() -> str | None:
 HTTP_MAX_CONTENT = "32mb"
 
 
-class ElasticsearchServer:
+class ElasticsearchServer(LocalServer):
     """The Elasticsearch process with its own config, data and logs under the state dir."""
 
     name = "elasticsearch"
 
     def __init__(self, settings: Settings, artifacts: Artifacts, java_home: Path) -> None:
-        self.settings = settings
-        self.artifacts = artifacts
-        self.java_home = java_home
-        self.port = settings.es_port
-        self.home = settings.state_dir / "elasticsearch"
+        super().__init__(settings, artifacts, java_home, settings.es_port)
         self.conf_dir = self.home / "config"
-        self.data_dir = self.home / "data"
-        self.logs_dir = self.home / "logs"
         self.tmp_dir = self.home / "tmp"
         self.process = ManagedProcess(
             "elasticsearch", settings.state_dir / "elasticsearch.pid", self.logs_dir / "es.out"

@@ -15,6 +15,7 @@ from services.common.kafka import max_message_bytes
 from services.common.settings import Settings
 from services.stack.artifacts import Artifacts
 from services.stack.process import ManagedProcess
+from services.stack.server import LocalServer
 
 _LOG4J = """\
 status = warn
@@ -36,19 +37,13 @@ logger.state.level = WARN
 """
 
 
-class KafkaServer:
+class KafkaServer(LocalServer):
     """The broker+controller process, its config and its one-time storage format."""
 
     name = "kafka"
 
     def __init__(self, settings: Settings, artifacts: Artifacts, java_home: Path) -> None:
-        self.settings = settings
-        self.artifacts = artifacts
-        self.java_home = java_home
-        self.port = settings.kafka_port
-        self.home = settings.state_dir / "kafka"
-        self.data_dir = self.home / "data"
-        self.logs_dir = self.home / "logs"
+        super().__init__(settings, artifacts, java_home, settings.kafka_port)
         self.config = self.home / "server.properties"
         self.process = ManagedProcess("kafka", self.home / "kafka.pid", self.logs_dir / "kafka.out")
 

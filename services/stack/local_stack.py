@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Protocol
 
 from services.common.errors import StackError
+from services.common.lifecycle import Scoped
 from services.common.settings import Settings
 from services.stack.artifacts import Artifacts, resolve
 from services.stack.elasticsearch import ElasticsearchServer
@@ -46,7 +46,7 @@ class ComponentStatus:
     log_file: str
 
 
-class LocalStack:
+class LocalStack(Scoped):
     """Kafka and Elasticsearch as local processes; also a context manager that stops them."""
 
     def __init__(self, settings: Settings) -> None:
@@ -137,14 +137,6 @@ class LocalStack:
             )
         return result
 
-    def __enter__(self) -> LocalStack:
-        self.up()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.down()
+    # A ``with`` block brings the stack up and, however it is left, down again.
+    _start = up
+    _stop = down

@@ -5,22 +5,22 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 
 from services.api import repository
 from services.api.deps import ESDep, SettingsDep
-from services.api.models import ArticleOut, RelatedResponse, problem_responses
+from services.api.models import ArticleOut, RelatedResponse
 from services.api.responses import FastJSON
+from services.api.routes.reads import index_router
 from services.common.errors import NotFound
 
-router = APIRouter(tags=["articles"])
+router = index_router("articles", 404, 422)
 # No pattern on the parameter: a malformed id names no article, like an unknown one (404),
 # rather than failing validation (422). It is checked before Elasticsearch sees it.
 ArticleId = Annotated[
     str, Path(description="16 lowercase hex digits.", examples=["14d38489e204ff07"])
 ]
 _ID = re.compile(r"[0-9a-f]{16}")
-_404 = problem_responses(404, 422, 503, 504)
 
 
 def _missing(article_id: str) -> str:
@@ -31,21 +31,14 @@ def _missing(article_id: str) -> str:
     return message
 
 
-@router.get(
-    "/v1/articles/{article_id}", response_model=ArticleOut, response_class=FastJSON, responses=_404
-)
+@router.get("/v1/articles/{article_id}", response_model=ArticleOut)
 async def get_article(article_id: ArticleId, es: ESDep, settings: SettingsDep) -> FastJSON:
     """One article, in its newest indexed version."""
     missing = _missing(article_id)
     return FastJSON(await repository.article(es, settings, article_id, missing))
 
 
-@router.get(
-    "/v1/articles/{article_id}/related",
-    response_model=RelatedResponse,
-    response_class=FastJSON,
-    responses=_404,
-)
+@router.get("/v1/articles/{article_id}/related", response_model=RelatedResponse)
 async def related_articles(
     article_id: ArticleId,
     es: ESDep,

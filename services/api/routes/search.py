@@ -6,29 +6,25 @@ from datetime import date
 from typing import Annotated, Any
 
 from elasticsearch import AsyncElasticsearch
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from services.api import search
 from services.api.backend import body, bounds, call
 from services.api.deps import ESDep, FeaturesDep, SettingsDep
 from services.api.index_fields import IndexFeatures
-from services.api.models import SearchResponse, problem_responses
+from services.api.models import SearchResponse
 from services.api.responses import FastJSON
+from services.api.routes.reads import index_router
 from services.api.search import SearchParams
 from services.common.article import normalise_category
 from services.common.errors import QueryError
 from services.common.settings import Settings
 
-router = APIRouter(tags=["search"])
+router = index_router("search", 400, 422)
 FIELDS = ("title", "summary", "body")
 
 
-@router.get(
-    "/v1/search",
-    response_model=SearchResponse,
-    response_class=FastJSON,
-    responses=problem_responses(400, 422, 503, 504),
-)
+@router.get("/v1/search", response_model=SearchResponse)
 async def search_articles(
     es: ESDep,
     settings: SettingsDep,

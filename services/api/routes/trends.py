@@ -5,22 +5,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from services.api import repository
 from services.api.deps import ESDep, SettingsDep, TrendsGateDep
-from services.api.models import TrendsResponse, problem_responses
+from services.api.models import TrendsResponse
 from services.api.responses import FastJSON
+from services.api.routes.reads import index_router
 
-router = APIRouter(tags=["trends"])
+router = index_router("trends", 400, 422)
 
 
-@router.get(
-    "/v1/trends",
-    response_model=TrendsResponse,
-    response_class=FastJSON,
-    responses=problem_responses(400, 422, 503, 504),
-)
+@router.get("/v1/trends", response_model=TrendsResponse)
 async def trends(
     es: ESDep,
     settings: SettingsDep,
