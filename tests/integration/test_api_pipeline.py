@@ -7,6 +7,7 @@ import pytest
 from pydantic import SecretStr
 
 from services.api.app import create_app
+from services.api.models import IndexView, KafkaView, PipelineStatus
 from services.common.dlq import DeadLetter
 from services.common.settings import Settings
 from services.ingest.publisher import Publisher
@@ -16,11 +17,21 @@ from tests.integration.pipeline_helpers import asgi_client, publish, running_ind
 pytestmark = pytest.mark.integration
 
 
-async def status(api: httpx.AsyncClient) -> dict[str, object]:
+async def status(api: httpx.AsyncClient) -> PipelineStatus:
+    """The status as the API documents it: a reply that does not fit the model fails here."""
     reply = await api.get("/v1/pipeline/status")
     assert reply.status_code == 200
-    data: dict[str, object] = reply.json()
-    return data
+    return PipelineStatus.model_validate(reply.json())
+
+
+def kafka_of(view: PipelineStatus) -> KafkaView:
+    assert isinstance(view.kafka, KafkaView), view.kafka
+    return view.kafka
+
+
+def index_of(view: PipelineStatus) -> IndexView:
+    assert isinstance(view.index, IndexView), view.index
+    return view.index
 
 
 async def test_lag_is_zero_after_catch_up_and_grows_when_the_indexer_stops(
@@ -31,40 +42,40 @@ async def test_lag_is_zero_after_catch_up_and_grows_when_the_indexer_stops(
 
         async def caught_up() -> bool:
             view = await status(api)
-            kafka, index = view["kafka"], view["index"]
+            kafka, index = view.kafka, view.index
             # Committed means written; searchable follows within the refresh interval (1 s).
             return (
-                isinstance(kafka, dict)
-                and bool(kafka.get("partitions"))
-                and kafka["total_lag"] == 0
-                and isinstance(index, dict)
-                and index.get("documents") == 30
+                isinstance(kafka, KafkaView)
+                and bool(kafka.partitions)
+                and kafka.total_lag == 0
+                and isinstance(index, IndexView)
+                and index.documents == 30
             )
 
         await wait_until(caught_up, 60, "lag 0")
         view = await status(api)
-        assert view["health"]["kafka"] == view["health"]["elasticsearch"] == "up"  # type: ignore[index]
-        assert view["index"]["documents"] == 30  # type: ignore[index]
-        assert view["index"]["freshness_seconds"] is not None  # type: ignore[index]
-        assert all(p["status"] == "OK" for p in view["kafka"]["partitions"])  # type: ignore[index]
+        assert view.health["kafka"] == view.health["elasticsearch"] == "up"
+        assert index_of(view).documents == 30
+        assert index_of(view).freshness_seconds is not None
+        assert all(p.status == "OK" for p in kafka_of(view).partitions)
     # The indexer is gone: what is published now waits, and the status says so.
     await publish(settings, make_articles(5, category="late"))
     view = await status(api)
-    kafka = view["kafka"]
-    assert kafka["total_lag"] == 5  # type: ignore[index]
-    assert kafka["group_members"] == 0  # type: ignore[index]
-    lagging = [p for p in kafka["partitions"] if p["lag"]]  # type: ignore[index]
-    assert {p["status"] for p in lagging} == {"STOP"}
-    assert all(p["lag_seconds"] >= 0 for p in lagging)
-    assert kafka["dlq_depth"] == 0  # type: ignore[index]
+    kafka = kafka_of(view)
+    assert kafka.total_lag == 5
+    assert kafka.group_members == 0
+    lagging = [p for p in kafka.partitions if p.lag]
+    assert {p.status for p in lagging} == {"STOP"}
+    assert all(p.lag_seconds >= 0 for p in lagging)
+    assert kafka.dlq_depth == 0
 
 
 async def test_status_before_the_index_exists_is_not_an_error(
     settings: Settings, api: httpx.AsyncClient
 ) -> None:
     view = await status(api)
-    assert view["index"]["documents"] == 0  # type: ignore[index]
-    assert view["health"]["elasticsearch"] == "up"  # type: ignore[index]
+    assert index_of(view).documents == 0
+    assert view.health["elasticsearch"] == "up"
 
 
 OPERATOR_KEY = "operator-key-of-this-test"

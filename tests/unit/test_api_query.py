@@ -90,7 +90,9 @@ def test_lower_case_operators_are_words() -> None:
 
 
 def test_compiled_and_with_exclusion() -> None:
-    es = to_es(parse_query('"a b" -c'), FIELDS)  # type: ignore[arg-type]
+    tree = parse_query('"a b" -c')
+    assert tree is not None
+    es = to_es(tree, FIELDS)
     assert es == {
         "bool": {
             "must": [match("a b", type="phrase")],
