@@ -1,9 +1,8 @@
 """What the index behind the alias offers: fields that later mappings added.
 
-Mapping v2 added the combined ``text`` field; v3 the unstemmed ``summary.plain`` that spelling
-suggestions come from. An index made before either lacks them until ``newswire reindex``
-copies it into the current mapping: until then searches do without, slower or plainer but
-complete.
+Mapping v3 added the unstemmed ``summary.plain`` that spelling suggestions come from. An index
+made before lacks it until ``newswire reindex`` copies it into the current mapping: until then
+searches go without suggestions.
 """
 
 from __future__ import annotations
@@ -15,16 +14,14 @@ import structlog
 from elasticsearch import ApiError, AsyncElasticsearch, TransportError
 
 log = structlog.get_logger(__name__)
-COMBINED = "text"  # title and body, copied in at index time (see deploy/elasticsearch)
 SUGGEST = "summary.plain"  # ledes as written: the words did-you-mean suggests
-_OPTIONAL = (COMBINED, SUGGEST)
+_OPTIONAL = (SUGGEST,)
 
 
 @dataclass(frozen=True)
 class IndexFeatures:
-    """Which optional fields every index behind the alias has."""
+    """Which optional fields every index behind the alias has (default: the current mapping)."""
 
-    combined: bool = True
     suggest: bool = True
 
 
@@ -51,12 +48,12 @@ class IndexFields:
             return self._features
         indices = [m.get("mappings", {}) for m in reply.body.values()]
         present = {f for f in _OPTIONAL if indices and all(m.get(f) for m in indices)}
-        features = IndexFeatures(combined=COMBINED in present, suggest=SUGGEST in present)
+        features = IndexFeatures(suggest=SUGGEST in present)
         if features != self._features and features != IndexFeatures():
             log.warning(
                 "index predates the current mapping; run `newswire reindex`",
                 alias=self.alias,
-                missing=sorted(set(_OPTIONAL) - present),
+                fields=sorted(present),
             )
         self._features, self._checked_at = features, time.monotonic()
         return features

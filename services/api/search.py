@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import orjson
 
-from services.api.index_fields import COMBINED, SUGGEST, IndexFeatures
+from services.api.index_fields import SUGGEST, IndexFeatures
 from services.api.query import (
     FUZZINESS,
     FUZZY_MIN_CHARS,
@@ -35,19 +35,27 @@ Facet = Literal["category", "published", "handle"]
 Interval = Literal["day", "week", "month", "year"]
 
 BOOSTS = {"title": "title^3", "summary": "summary^2", "body": "body"}
-# Searching all three fields searches ``text`` (title and body; the summary is the start of the
-# lede, so in the body already): one field costs Elasticsearch about a third less CPU than a
-# multi_match over three. The title keeps its weight through an optional clause.
-TITLE_BOOST = 3.0
+# Searching all three fields searches title and body (the summary is the start of the lede, so
+# in the body already), and each language's own field, which only articles in that language
+# fill (an index without such a field is simply skipped by Elasticsearch).
+# Every mapping has title and body, so this also searches an index made by an older one fully.
+EVERYWHERE = [BOOSTS["title"], BOOSTS["body"], *LANGUAGE_FIELDS.values()]
+# A reply's highlights: the whole title, one fragment of the body.
+HIGHLIGHT = {
+    "pre_tags": ["<mark>"],
+    "post_tags": ["</mark>"],
+    "encoder": "html",
+    "fields": {
+        "title": {"number_of_fragments": 0},
+        "body": {"fragment_size": 180, "number_of_fragments": 1},
+    },
+}
 MAX_WINDOW = 10_000  # from + size: Elasticsearch's max_result_window
 SOURCE = ["id", "title", "category", "published_date", "updated_at", "has_tweets", "summary"]
 FILTER_PATH = (
     "took,timed_out,hits.total,hits.hits._score,hits.hits._source,hits.hits.highlight,hits.hits.sort,"
     "aggregations,suggest"
 )
-# Searching everywhere also searches each language's own field: only articles in that language
-# fill it (mapping v3; an older index simply has no such field, which Elasticsearch skips).
-EVERYWHERE = [COMBINED, *LANGUAGE_FIELDS.values()]
 _SORTS: dict[str, list[dict[str, Any]]] = {
     "relevance": [{"_score": "desc"}, {"id": "asc"}],
     "newest": [
@@ -178,12 +186,11 @@ def build(
 ) -> dict[str, Any]:
     """The Elasticsearch search request (keyword arguments of ``AsyncElasticsearch.search``).
 
-    ``features``: what the index has; an index older than mapping v2 lacks the combined
-    ``text`` field searched everywhere, one older than v3 the spelling suggestions' field.
+    ``features``: what the index has (an index older than mapping v3 lacks the spelling
+    suggestions' field).
     """
     attempt = attempt or Attempt()
     features = features or IndexFeatures()
-    everywhere = features.combined and set(params.search_in) == set(BOOSTS)
     # Facetable filters go to post_filter, so each facet can count as if its own were unset.
     facet_filters = {
         "category": _terms("category", params.categories) if params.categories else None,
@@ -193,13 +200,15 @@ def build(
     }
     request: dict[str, Any] = {
         "index": alias,
-        "query": _query(params, attempt, everywhere=everywhere),
+        "query": _query(params, attempt),
         "size": params.size,
         "sort": _SORTS[params.sort],
         "source_includes": SOURCE,
         "track_total_hits": MAX_WINDOW,
         "filter_path": FILTER_PATH,
-        "highlight": _highlight(params.ast if everywhere else None, attempt),
+        # The query names the fields shown, so it highlights them: inflected and folded forms
+        # as they matched, a phrase as one <mark>.
+        "highlight": HIGHLIGHT,
         **_paging(params),
     }
     active = [f for f in facet_filters.values() if f is not None]
@@ -213,16 +222,13 @@ def build(
     return request
 
 
-def _query(params: SearchParams, attempt: Attempt, *, everywhere: bool) -> dict[str, Any]:
+def _query(params: SearchParams, attempt: Attempt) -> dict[str, Any]:
     """The words (at the attempt's matching level) and the filters that are not facets."""
     ast = params.ast
-    boost: list[dict[str, Any]] = []
     if ast is None:
         text: dict[str, Any] = {"match_all": {}}
-    elif everywhere:
+    elif set(params.search_in) == set(BOOSTS):
         text = _compiled(ast, EVERYWHERE, attempt)
-        if words := positive_words(ast):
-            boost = [{"match": {"title": {"query": words, "boost": TITLE_BOOST}}}]
     else:
         text = _compiled(ast, [BOOSTS[f] for f in params.search_in], attempt)
     filters: list[dict[str, Any]] = []
@@ -233,7 +239,7 @@ def _query(params: SearchParams, attempt: Attempt, *, everywhere: bool) -> dict[
         filters.append({"range": {"published_date": bounds}})
     if params.has_tweets is not None:
         filters.append({"term": {"has_tweets": params.has_tweets}})
-    return {"bool": {"must": [text], "should": boost, "filter": filters}}
+    return {"bool": {"must": [text], "filter": filters}}
 
 
 def _paging(params: SearchParams) -> dict[str, Any]:
@@ -248,25 +254,6 @@ def _paging(params: SearchParams) -> dict[str, Any]:
             )
         return {"from_": start}
     return {}
-
-
-def _highlight(ast: Ast | None, attempt: Attempt) -> dict[str, Any]:
-    """Title and body highlighting; ``ast`` when the query names the combined field.
-
-    Then each shown field is highlighted by the same query over it (a phrase stays one
-    <mark>, which term-by-term highlighting would split), at the same matching level.
-    """
-    title_hl: dict[str, Any] = {"number_of_fragments": 0}
-    body_hl: dict[str, Any] = {"fragment_size": 180, "number_of_fragments": 1}
-    if ast is not None:
-        title_hl["highlight_query"] = _compiled(ast, ["title"], attempt)
-        body_hl["highlight_query"] = _compiled(ast, ["body"], attempt)
-    return {
-        "pre_tags": ["<mark>"],
-        "post_tags": ["</mark>"],
-        "encoder": "html",
-        "fields": {"title": title_hl, "body": body_hl},
-    }
 
 
 def _compiled(ast: Ast, fields: list[str], attempt: Attempt) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 
 from services.api import search
+from services.api.index_fields import IndexFields
 from services.bench.corpus import CATEGORIES, VOCABULARY
 from services.bench.measure import percentile
 from services.bench.procs import Child
@@ -105,8 +106,11 @@ async def bench_api(settings: Settings, plan: Any, log: Path) -> dict[str, float
                     if reply.status != 200:
                         raise RuntimeError(f"API answered {reply.status}")
 
+            # The request the API sends for this index (which fields it has), sent directly.
+            features = await IndexFields(es, settings.index_alias).features()
+
             async def direct(p: search.SearchParams) -> None:
-                await es.search(**search.build(p, settings.index_alias))
+                await es.search(**search.build(p, settings.index_alias, features=features))
 
             # Warm both paths (connections, caches) before measuring.
             await _phase(via_api, queries, 2.0, plan.api_concurrency, [])

@@ -110,7 +110,7 @@ async def test_an_inflected_or_possessive_query_finds_its_story(
         return [h["_id"] for h in reply["hits"]["hits"]]
 
     for words in ("georgia floods", "mayor resigns", "pokemon", "flooded georgias"):
-        match = {"match": {"text": {"query": words, "operator": "and"}}}
+        match = {"match": {"body": {"query": words, "operator": "and"}}}
         assert await found(match) == [story.id], words
     for words in ("elecciones bogota", "eleccion alcaldes"):
         match = {"match": {"text_es": {"query": words, "operator": "and"}}}

@@ -1,4 +1,4 @@
-"""An index made before mapping v2 (no combined ``text`` field) is still searched in full."""
+"""Indexes made by older mappings (v1, v2) are searched in full until reindexed."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ from typing import Any
 import httpx
 import pytest
 
-from services.api.index_fields import COMBINED
 from services.bench.mapping_cost import mappings
 from services.common.article import VERSION_OFFSET_MS
 from services.common.es import es_client
 from services.common.settings import Settings
-from services.indexer.mapping import load_mapping, to_document
+from services.indexer.mapping import to_document
 from services.indexer.reindex import reindex
 from tests.factories import make_article
 from tests.integration.api_fixtures import corpus
@@ -22,9 +21,10 @@ pytestmark = pytest.mark.integration
 
 
 def _mapping_v1() -> dict[str, Any]:
-    mapping = copy.deepcopy(load_mapping())
+    """Mapping v2 as released, without what v2 added (the combined field)."""
+    mapping = copy.deepcopy(mappings()["v2"])
     properties = mapping["mappings"]["properties"]
-    del mapping["mappings"]["_meta"], properties[COMBINED]
+    del mapping["mappings"]["_meta"], properties["text"]
     for spec in properties.values():
         spec.pop("copy_to", None)
     return mapping
