@@ -185,7 +185,7 @@ class BulkWriter:
             metrics.BULK_SECONDS.observe(time.perf_counter() - started)
             outage = 0
             retry, conflicts = sort_items(items, pending, result)
-            await self._check_conflicts(docs, conflicts, result)
+            await self._check_conflicts(docs, conflicts, result, should_abort)
             if retry and tries >= self.limits.max_retries:
                 # Persistent item-level 429/5xx: give the documents to the DLQ rather than stall.
                 result.failures.extend(
@@ -219,7 +219,11 @@ class BulkWriter:
         return [(pending[:middle], tries), (pending[middle:], tries)]
 
     async def _check_conflicts(
-        self, docs: list[BulkDoc], positions: list[int], result: BulkResult
+        self,
+        docs: list[BulkDoc],
+        positions: list[int],
+        result: BulkResult,
+        should_abort: Callable[[], bool],
     ) -> None:
         """A 409 is a redelivery unless the index holds other content under the same version.
 
@@ -227,7 +231,7 @@ class BulkWriter:
         stays; the later one is a ``version_conflict`` dead letter, never dropped silently.
         """
         checked = [p for p in positions if docs[p].content_hash is not None]
-        current: dict[str, Current] = await self.target.current([docs[p].id for p in checked])
+        current = await self._current([docs[p].id for p in checked], should_abort)
         for pos in positions:
             doc = docs[pos]
             there = current.get(doc.id)
@@ -241,6 +245,29 @@ class BulkWriter:
                 result.failures.append(ItemFailure(pos, "version_conflict", reason))
             else:
                 result.stale += 1
+
+    async def _current(
+        self, ids: list[str], should_abort: Callable[[], bool]
+    ) -> dict[str, Current]:
+        """What the index holds for ``ids``, asked until it answers.
+
+        A 409 met while Elasticsearch restarts must still be judged: taking "no answer" for
+        "a redelivery" would drop a rival edit without its dead letter. A refusal that asking
+        again cannot mend (a 4xx) leaves the check undecided, and the 409 a redelivery.
+        """
+        tries = 0
+        while True:
+            if should_abort():
+                raise BatchAbandoned(f"the version check of {len(ids)} documents was not made")
+            try:
+                return await self.target.current(ids)
+            except BulkRefused as exc:
+                if not exc.retriable:
+                    log.warning("cannot check version conflicts", reason=exc.message[:300])
+                    return {}
+                tries += 1
+                metrics.BULK_RETRIES.labels(reason="version_check").inc()
+                await self._sleep(backoff(tries, self.limits.backoff_cap), should_abort)
 
     async def _sleep(self, seconds: float, should_abort: Callable[[], bool]) -> None:
         """Wait in short steps, noticing an abort (shutdown, revocation) quickly."""

@@ -89,7 +89,7 @@ class EsBulkTarget:
         return items
 
     async def current(self, ids: list[str]) -> dict[str, Current]:
-        """One ``_mget`` of the ids' versions and content hashes ({} when it cannot be asked)."""
+        """One ``_mget`` of the ids' versions and content hashes; raises ``BulkRefused``."""
         if not ids:
             return {}
         try:
@@ -97,9 +97,7 @@ class EsBulkTarget:
                 index=self.index, ids=ids, source_includes=["content_hash"], realtime=True
             )
         except (ApiError, TransportError) as exc:
-            # Unknown means "a redelivery", as before this check existed: never a false alarm.
-            log.warning("cannot check version conflicts", error=str(exc)[:200])
-            return {}
+            raise refusal(exc) from exc
         found: dict[str, Current] = {}
         for doc in reply.body.get("docs", []):
             if doc.get("found"):

@@ -48,12 +48,14 @@ class ScriptedTarget:
         refuse_whole: dict[str, int] | None = None,
         stored: dict[str, Current] | None = None,
         outages: int = 0,
+        check_outages: int = 0,
     ) -> None:
         self.verdict = verdict or (lambda _id, _v, _s: 201)
         self.max_content = max_content
         self.refuse_whole = refuse_whole or {}
         self.stored = stored or {}
         self.outages = outages
+        self.check_outages = check_outages
         self.requests: list[list[str]] = []
 
     async def bulk(self, body: bytes) -> list[dict[str, Any]]:
@@ -77,6 +79,9 @@ class ScriptedTarget:
         ]
 
     async def current(self, ids: list[str]) -> dict[str, Current]:
+        if self.check_outages:
+            self.check_outages -= 1
+            raise refusal(TransportConnectionError("connection refused"))
         return {i: self.stored[i] for i in ids if i in self.stored}
 
 
@@ -249,6 +254,30 @@ async def test_same_version_with_other_content_is_a_version_conflict() -> None:
     result = await _write(target, docs)
     assert _failed(result) == {1: "version_conflict"}
     assert result.stale == 2
+
+
+async def test_a_version_check_elasticsearch_cannot_answer_is_asked_again() -> None:
+    docs = _docs(2)
+    stored = {"d1": Current(docs[1].version, "another hash")}
+    target = ScriptedTarget(verdict=lambda _i, _v, _s: 409, stored=stored, check_outages=3)
+    result = await _write(target, docs)
+    # Unknown is never taken for "a redelivery": the rival edit still becomes its dead letter.
+    assert _failed(result) == {1: "version_conflict"}
+    assert (result.stale, target.check_outages) == (1, 0)
+
+
+async def test_a_version_check_still_unanswered_at_shutdown_abandons_the_batch() -> None:
+    target = ScriptedTarget(verdict=lambda _i, _v, _s: 409, check_outages=10**6)
+    writer = BulkWriter(target, _limits())
+    asked = 0
+
+    def abort() -> bool:
+        nonlocal asked
+        asked += 1
+        return asked > 5
+
+    with pytest.raises(BatchAbandoned):
+        await writer.write(_docs(2), should_abort=abort)
 
 
 async def test_item_level_429_is_retried_then_dead_lettered() -> None:
