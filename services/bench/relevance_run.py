@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from services.bench import relevance
-from services.bench.mapping_cost import create_index, mappings
+from services.bench.mapping_cost import create_index, v2_mapping
 from services.bench.measure import Progress
 from services.bench.procs import Child
 from services.bench.relevance import Outcome, Query
@@ -114,7 +114,7 @@ def run(settings: Settings, *, work: Path | None = None) -> dict[str, Any]:
     run_id = uuid.uuid4().hex[:8]
     names = {article_id: name for article_id, (name, _) in suite.items()}
     figures = {}
-    for name, mapping in (("current", None), ("v2", mappings()["v2"])):
+    for name, mapping in (("current", None), ("v2", v2_mapping())):
         tag = f"{run_id}-relevance-{name}"
         scope = scoped(settings, tag)
         try:

@@ -255,6 +255,8 @@ class BulkWriter:
         "a redelivery" would drop a rival edit without its dead letter. A refusal that asking
         again cannot mend (a 4xx) leaves the check undecided, and the 409 a redelivery.
         """
+        if not ids:
+            return {}  # no 409 to judge: nothing to ask, and a written batch stays written
         tries = 0
         while True:
             if should_abort():

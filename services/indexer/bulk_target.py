@@ -11,14 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-import structlog
 from elastic_transport import TransportError
 from elasticsearch import ApiError, AsyncElasticsearch
 
 from services.common.errors import BulkRefused, NewswireError, SearchFailed
 from services.common.es import convert
-
-log = structlog.get_logger(__name__)
 
 _FILTER = "errors,items.*.status,items.*.error.type,items.*.error.reason"
 

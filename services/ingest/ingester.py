@@ -135,12 +135,10 @@ class Ingester:
         acked = [
             p for p, r in zip(pending, results, strict=True) if not isinstance(r, BaseException)
         ]
-        for _, _, accepted in acked:
-            if accepted:
-                self.summary.published += 1
-            else:
-                self.summary.rejected += 1
-        metrics.PUBLISHED.inc(sum(1 for p in acked if p[2]))
+        published = sum(1 for _, _, accepted in acked if accepted)
+        self.summary.published += published
+        self.summary.rejected += len(acked) - published
+        metrics.PUBLISHED.inc(published)
         if self.ledger is not None:
             self.ledger.add(key for _, key, _ in acked)
         failed = [r for r in results if isinstance(r, BaseException)]

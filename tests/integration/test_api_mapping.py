@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.bench.mapping_cost import mappings
+from services.bench.mapping_cost import v2_mapping
 from services.common.article import VERSION_OFFSET_MS
 from services.common.es import es_client
 from services.common.settings import Settings
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 def _mapping_v1() -> dict[str, Any]:
     """Mapping v2 as released, without what v2 added (the combined field)."""
-    mapping = copy.deepcopy(mappings()["v2"])
+    mapping = copy.deepcopy(v2_mapping())
     properties = mapping["mappings"]["properties"]
     del mapping["mappings"]["_meta"], properties["text"]
     for spec in properties.values():
@@ -58,7 +58,7 @@ async def test_a_v2_index_is_served_until_reindexed_then_finds_word_forms(
     )
     articles = [*corpus(), old]
     async with es_client(settings) as es:
-        await es.indices.create(index=settings.index_name, **mappings()["v2"])
+        await es.indices.create(index=settings.index_name, **v2_mapping())
         await es.indices.put_alias(index=settings.index_name, name=settings.index_alias)
         for article in articles:
             doc = to_document(article)

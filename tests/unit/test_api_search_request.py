@@ -55,6 +55,7 @@ def test_the_mapping_analyses_title_and_body_once_and_alike() -> None:
     assert not [name for name, spec in fields.items() if spec.get("copy_to")]
     # Same analyzer in both: a word found in one is highlighted in the other alike.
     assert fields["title"]["analyzer"] == fields["body"]["analyzer"] == "news_text"
+    assert fields["tweets"]["properties"]["text"]["analyzer"] == "news_text"
     assert mapping_version(mapping) == 3
     assert mapping_version({}) == 1
 

@@ -266,6 +266,19 @@ async def test_a_version_check_elasticsearch_cannot_answer_is_asked_again() -> N
     assert (result.stale, target.check_outages) == (1, 0)
 
 
+async def test_a_batch_written_whole_as_shutdown_begins_is_not_abandoned() -> None:
+    stopping = False
+
+    def written(_id: str, _version: int, _source: bytes) -> int:
+        nonlocal stopping
+        stopping = True  # the shutdown arrives while the request is in flight
+        return 201
+
+    writer = BulkWriter(ScriptedTarget(verdict=written), _limits())
+    result = await writer.write(_docs(3), should_abort=lambda: stopping)
+    assert (result.indexed, result.failures) == (3, [])
+
+
 async def test_a_version_check_still_unanswered_at_shutdown_abandons_the_batch() -> None:
     target = ScriptedTarget(verdict=lambda _i, _v, _s: 409, check_outages=10**6)
     writer = BulkWriter(target, _limits())

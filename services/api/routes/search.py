@@ -21,7 +21,7 @@ from services.common.errors import QueryError
 from services.common.settings import Settings
 
 router = index_router("search", 400, 422)
-FIELDS = ("title", "summary", "body")
+FIELDS = tuple(search.BOOSTS)
 
 
 @router.get("/v1/search", response_model=SearchResponse)

@@ -83,8 +83,9 @@ class LagWindows:
         for partition, end in sorted(reading.ends.items()):
             committed = reading.committed.get(partition, 0)
             window = self.history.setdefault(partition, deque(maxlen=WINDOW))
-            window.append(Sample(now, committed, end))
-            lag = max(0, end - committed)
+            sample = Sample(now, committed, end)
+            window.append(sample)
+            lag = sample.lag
             partitions.append(
                 PartitionLag(
                     partition=partition,
