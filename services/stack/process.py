@@ -39,9 +39,15 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
     return False
 
 
+def _started_since_boot(proc: psutil.Process) -> float:
+    """Seconds from boot to the process's start: unlike its wall-clock start, an NTP step or a
+    VM clock correction cannot move it (a fresh CI machine's clock was stepped mid-run)."""
+    return proc.create_time() - psutil.boot_time()
+
+
 @dataclass(frozen=True)
 class ManagedProcess:
-    """One detached process whose identity lives in ``pid_file`` as "pid create_time"."""
+    """One detached process whose identity lives in ``pid_file`` as "pid start-since-boot"."""
 
     name: str
     pid_file: Path
@@ -54,7 +60,8 @@ class ManagedProcess:
             pid_text, created_text = self.pid_file.read_text().split()
             pid, created = int(pid_text), float(created_text)
             proc = psutil.Process(pid)
-            if abs(proc.create_time() - created) > 1.0 or proc.status() == psutil.STATUS_ZOMBIE:
+            reused = abs(_started_since_boot(proc) - created) > 1.0
+            if reused or proc.status() == psutil.STATUS_ZOMBIE:
                 return None
         except (OSError, ValueError, psutil.Error):
             return None
@@ -86,7 +93,7 @@ class ManagedProcess:
             except OSError as exc:
                 raise StackError(self.name, f"could not start {argv[0]}: {exc}") from exc
         _CHILDREN[proc.pid] = proc
-        created = psutil.Process(proc.pid).create_time()
+        created = _started_since_boot(psutil.Process(proc.pid))
         self.pid_file.write_text(f"{proc.pid} {created}\n")
         return proc.pid
 

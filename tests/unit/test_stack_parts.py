@@ -48,6 +48,23 @@ def test_a_managed_process_starts_reports_and_stops_with_its_children(tmp_path: 
     assert proc.stop() is False  # stopping twice is safe
 
 
+def test_a_clock_step_does_not_disown_a_running_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proc = ManagedProcess("sleeper", tmp_path / "c.pid", tmp_path / "c.log")
+    pid = proc.start(["sleep", "30"], env={}, cwd=tmp_path)
+    try:
+        # NTP steps the wall clock forward a minute: the kernel's boot time moves with it,
+        # and so does every process's wall-clock start time.
+        stepped = psutil.boot_time() + 60.0
+        monkeypatch.setattr("psutil._psplatform.boot_time", lambda: stepped)
+        assert psutil.Process(pid).create_time() > time.time() + 30, "the step must be visible"
+        assert proc.pid() == pid
+    finally:
+        monkeypatch.undo()
+        assert proc.stop(timeout=5) is True
+
+
 def test_a_reused_pid_is_not_mistaken_for_ours(tmp_path: Path) -> None:
     import os
 
