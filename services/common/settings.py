@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     batch_max_bytes: int = Field(default=8_000_000, ge=1024)
     batch_max_wait_ms: int = Field(default=250, ge=1)
     bulk_max_retries: int = Field(default=8, ge=0)
+    # Batches written at once. Elasticsearch indexes one bulk request on about one core: on
+    # two cores a second request in flight keeps the other busy (more only queue up).
+    bulk_concurrency: int = Field(default=2, ge=1)
     # What one bulk request carries, uncompressed: well under Elasticsearch's
     # http.max_content_length (100 MB), whatever Kafka fetched (its limits count compressed bytes).
     bulk_max_bytes: int = Field(default=10_485_760, ge=65_536)
