@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Set
+from collections.abc import Callable, Set
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -47,10 +47,10 @@ class _Flight:
 class BatchProcessor:
     """Writes batches and commits them, several at once; a batch given up commits nothing.
 
-    Batches are taken in the order they are read. One that holds an article id of an earlier
-    batch still in flight waits for it (and gives up with it): two versions of one article
-    are never in two requests at once, so the first content of a version in the topic's
-    order stays and a rival is dead-lettered, as with one batch at a time. ``revoking`` asks
+    Batches are taken in the order they are read. The documents of a batch whose article id
+    an earlier batch in flight holds wait for it (and give up with it): two versions of one
+    article are never in two requests at once, so the first content of a version in the
+    topic's order stays and a rival is dead-lettered, as with one batch at a time. ``revoking`` asks
     every batch in flight to give up; ``drained`` waits until none is in flight, so a
     rebalance moves partitions only once every batch is committed or given up.
     """
@@ -97,22 +97,31 @@ class BatchProcessor:
         def give_up() -> bool:
             return stop.is_set() or self.revoking
 
+        held = frozenset().union(*(f.ids for f in earlier)) & flight.ids
         try:
-            for other in earlier:
-                await other.landed.wait()
-                if not other.written:
-                    raise BatchAbandoned("an earlier batch with the same articles was given up")
-            docs = bulk_docs(decoded, indexed_at=utc_now_iso())
-            result = await self.writer.write(docs, should_abort=give_up)
-            dead += _failures(decoded, result)
+            # What no earlier batch in flight holds is written now; the rest once they land.
+            result = await self._write([d for d in decoded if d.article.id not in held], give_up)
+            if held:
+                for other in earlier:
+                    await other.landed.wait()
+                    if not other.written:
+                        raise BatchAbandoned("an earlier batch with the same articles gave up")
+                later = await self._write([d for d in decoded if d.article.id in held], give_up)
+                result = _merged(result, later)
+            dead += result.letters
             sent = await self.sink.send(dead, give_up=give_up)
         except BatchAbandoned as exc:
             log.warning("batch abandoned, not committed", reason=str(exc), docs=len(decoded))
             return False
-        _observe(decoded, result, sent)
+        _observe(decoded, result.bulk, sent)
         self.tracker.finish(flight.ticket)
         await self._commit()
         return True
+
+    async def _write(self, decoded: list[Decoded], give_up: Callable[[], bool]) -> _Written:
+        docs = bulk_docs(decoded, indexed_at=utc_now_iso())
+        bulk = await self.writer.write(docs, should_abort=give_up)
+        return _Written(bulk, _failures(decoded, bulk))
 
     def _land(self, flight: _Flight) -> None:
         flight.landed.set()
@@ -137,6 +146,23 @@ class BatchProcessor:
                 # idempotent.
                 metrics.COMMITS_FAILED.inc()
                 log.warning("commit refused after rebalance", error=str(exc))
+
+
+@dataclass
+class _Written:
+    """What became of part of a batch, and the dead letters of its failures."""
+
+    bulk: BulkResult
+    letters: list[DeadLetter]
+
+
+def _merged(first: _Written, second: _Written) -> _Written:
+    bulk = BulkResult(
+        indexed=first.bulk.indexed + second.bulk.indexed,
+        stale=first.bulk.stale + second.bulk.stale,
+        failures=first.bulk.failures + second.bulk.failures,
+    )
+    return _Written(bulk, first.letters + second.letters)
 
 
 def _failures(decoded: list[Decoded], result: BulkResult) -> list[DeadLetter]:

@@ -86,7 +86,7 @@ async def test_a_later_batch_finishing_first_commits_nothing_below_the_earlier()
     assert source.commits == [{P1: 1}, {P0: 3}]
 
 
-async def test_a_batch_holding_an_id_in_flight_waits_for_it_and_keeps_topic_order() -> None:
+async def test_an_article_in_flight_waits_for_its_batch_and_keeps_topic_order() -> None:
     source, target = FakeSource(), GatedTarget()
     processor = _processor(source, target)
     older = make_article(lede="One story.", updated_at=None)
@@ -96,15 +96,17 @@ async def test_a_batch_holding_an_id_in_flight_waits_for_it_and_keeps_topic_orde
     stop = asyncio.Event()
     one = asyncio.create_task(processor(first, stop))
     two = asyncio.create_task(processor(second, stop))
-    await _until(lambda: len(target.started) == 1)
+    target.gate(ARTICLES[4].id).set()
+    await _until(lambda: target.written == [ARTICLES[4].id])
     for _ in range(20):
         await asyncio.sleep(0)
-    assert len(target.started) == 1, "the second batch holds the same id: it waits"
+    assert target.started == [[older.id], [ARTICLES[4].id]], "the rival waits for the first"
     target.gate(older.id).set()
     assert await one
     assert await two
-    assert target.started == [[older.id], [older.id, ARTICLES[4].id]]
-    assert source.commits[-1] == {P0: 3}
+    assert target.started == [[older.id], [ARTICLES[4].id], [older.id]]
+    assert target.written == [ARTICLES[4].id, older.id, older.id]
+    assert source.commits == [{P0: 1}, {P0: 3}]
 
 
 async def test_a_batch_waiting_on_one_given_up_gives_up_too() -> None:
