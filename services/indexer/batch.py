@@ -174,7 +174,7 @@ def _observe(decoded: list[Decoded], result: BulkResult, sent: list[DeadLetter])
         metrics.observe_dead_letter(letter.code)
         log.warning("dead-lettered", code=letter.code, source=letter.source, reason=letter.message)
     metrics.observe_written(
-        [d.article.ingested_at for d in decoded],
+        min((d.article.ingested_at for d in decoded), default=None),
         indexed=result.indexed,
         stale=result.stale,
         failed=len(result.failures),
