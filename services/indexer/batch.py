@@ -50,9 +50,9 @@ class BatchProcessor:
     Batches are taken in the order they are read. The documents of a batch whose article id
     an earlier batch in flight holds wait for it (and give up with it): two versions of one
     article are never in two requests at once, so the first content of a version in the
-    topic's order stays and a rival is dead-lettered, as with one batch at a time. ``revoking`` asks
-    every batch in flight to give up; ``drained`` waits until none is in flight, so a
-    rebalance moves partitions only once every batch is committed or given up.
+    topic's order stays and a rival is dead-lettered, as with one batch at a time.
+    ``revoking`` asks every batch in flight to give up; ``drained`` waits until none is in
+    flight, so a rebalance moves partitions only once every batch is committed or given up.
     """
 
     def __init__(self, writer: BulkWriter, sink: DeadLetterSink, committer: Committer) -> None:
