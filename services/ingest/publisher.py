@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Protocol
 
 import structlog
@@ -17,12 +17,15 @@ from services.common.dlq import DeadLetter, DeadLetterSink
 from services.common.errors import KafkaUnavailable, NewswireError, RecordTooLarge
 from services.common.kafka import boundary, ensure_topics, make_producer, max_message_bytes
 from services.common.settings import Settings
+from services.ingest.batches import by_partition, packed
 from services.ingest.limits import too_large
 from services.ingest.verdict import Prepared, prepare
 
 log = structlog.get_logger(__name__)
 # An ack under way: it completes when the broker has the record, or fails with its refusal.
 Delivery = Awaitable[object]
+# Records sent together and the one delivery of their ack.
+Batch = tuple[Delivery, list[Prepared]]
 
 
 def _deadline(seconds: float) -> Callable[[], bool]:
@@ -76,6 +79,10 @@ class Sender(Protocol):
 
     async def send(self, record: Prepared) -> Delivery:
         """Queue an accepted record; the future resolves on the broker's ack."""
+        ...
+
+    async def send_many(self, records: Sequence[Prepared]) -> list[Batch]:
+        """Queue accepted records; each delivery resolves on the ack of the records with it."""
         ...
 
     async def dead_letter(self, letter: DeadLetter) -> Delivery:
@@ -149,6 +156,26 @@ class Publisher:
                 topic, record.value, key=key, headers=record.headers
             )
         return future
+
+    async def send_many(self, records: Sequence[Prepared]) -> list[Batch]:
+        """Queue accepted records as whole record batches, each partition's in input order.
+
+        One delivery a batch (not a future a record) and each record in the partition its key
+        hashes to, as ``send`` would choose; a batch is closed when queued, so it does not
+        linger. The records were checked against the record limit where they were parsed.
+        """
+        if not records:
+            return []
+        producer, topic = self.producer, self.settings.topic_articles
+        sent: list[Batch] = []
+        with publishing(f"a batch of {len(records)} records"):
+            partitions = sorted(await producer.partitions_for(topic))
+            for partition, group in by_partition(records, partitions).items():
+                for batch, members in packed(producer.create_batch, group):
+                    batch.close()
+                    future = await producer.send_batch(batch, topic, partition=partition)
+                    sent.append((future, members))
+        return sent
 
     async def dead_letter(self, letter: DeadLetter) -> Delivery:
         """Send a rejected input through the dead-letter sink; the delivery ends with its ack.
