@@ -66,7 +66,9 @@ class Ingester:
         self.force = force
         self.limits = InputLimits.of(publisher.settings)
         self.summary = Summary()
-        self._pending: list[tuple[Delivery, str, bool]] = []
+        # Deliveries awaiting their ack: one per record, or one per batch of records.
+        self._pending: list[tuple[Delivery, list[str], bool]] = []
+        self._pending_records = 0
 
     async def submit(self, item: Item, *, trace_id: str | None = None) -> Prepared | None:
         """Publish one input (or dead-letter it); returns its record when it was accepted."""
@@ -95,8 +97,20 @@ class Ingester:
             except ArticleRejected as exc:  # over the broker's own size limit
                 await self._reject(item, exc)
                 return None
-            await self._track(future, verdict.ledger_key, accepted=True)
+            await self._track(future, [verdict.ledger_key], accepted=True)
         return verdict
+
+    async def publish_chunk(self, results: list[tuple[Item, Prepared | ArticleRejected]]) -> None:
+        """Publish a parsed chunk: rejects one by one, the accepted in whole record batches."""
+        accepted: list[Prepared] = []
+        for item, verdict in results:
+            if item.skipped is None and isinstance(verdict, Prepared):
+                if not self._seen(verdict.ledger_key):
+                    accepted.append(verdict)
+            else:
+                await self.publish(item, verdict)
+        for future, records in await self.publisher.send_many(accepted):
+            await self._track(future, [r.ledger_key for r in records], accepted=True)
 
     def skip(self, source: str, reason: str) -> None:
         """Count and log an entry that is not an input (a link, a FIFO...); nothing is sent."""
@@ -118,35 +132,41 @@ class Ingester:
             self.summary.already_seen += 1
             return
         future = await send_dead_letter(self.publisher, item, exc, self.limits.max_bytes)
-        await self._track(future, key, accepted=False)
+        await self._track(future, [key], accepted=False)
         self.summary.note_reject(item.source, exc.code)
 
-    async def _track(self, future: Delivery, key: str, *, accepted: bool) -> None:
-        self._pending.append((future, key, accepted))
-        if len(self._pending) >= WINDOW:
+    async def _track(self, future: Delivery, keys: list[str], *, accepted: bool) -> None:
+        self._pending.append((future, keys, accepted))
+        self._pending_records += len(keys)
+        if self._pending_records >= WINDOW:
             await self.drain()
 
     async def drain(self) -> None:
         """Wait for every pending ack, count it and record it in the ledger."""
-        pending, self._pending = self._pending, []
+        pending, self._pending, self._pending_records = self._pending, [], 0
         if not pending:
             return
         results = await asyncio.gather(*(f for f, _, _ in pending), return_exceptions=True)
         acked = [
             p for p, r in zip(pending, results, strict=True) if not isinstance(r, BaseException)
         ]
-        published = sum(1 for _, _, accepted in acked if accepted)
+        published = sum(len(keys) for _, keys, accepted in acked if accepted)
         self.summary.published += published
-        self.summary.rejected += len(acked) - published
+        self.summary.rejected += sum(len(keys) for _, keys, accepted in acked if not accepted)
         metrics.PUBLISHED.inc(published)
         if self.ledger is not None:
-            self.ledger.add(key for _, key, _ in acked)
+            self.ledger.add(key for _, keys, _ in acked for key in keys)
         failed = [r for r in results if isinstance(r, BaseException)]
         if failed:
+            lost = sum(
+                len(keys)
+                for (_, keys, _), r in zip(pending, results, strict=True)
+                if isinstance(r, BaseException)
+            )
             # What was acknowledged is recorded above: a rerun sends only the rest.
-            raise KafkaUnavailable(
-                f"{len(failed)} record(s) not acknowledged: {failed[0]!r}"
-            ) from failed[0]
+            raise KafkaUnavailable(f"{lost} record(s) not acknowledged: {failed[0]!r}") from failed[
+                0
+            ]
 
     async def ingest_files(
         self,
@@ -164,8 +184,7 @@ class Ingester:
             await self.drain()
             return self.summary
         async for results in parsed_in_workers(paths, workers, self.limits):
-            for item, verdict in results:
-                await self.publish(item, verdict)
+            await self.publish_chunk(results)
             if on_progress is not None:
                 on_progress(len(results))
         await self.drain()

@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Protocol
 
-import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaTimeoutError
 
 from services.common.article import Article
 from services.common.dlq import DeadLetter, DeadLetterSink
@@ -18,11 +16,13 @@ from services.common.errors import KafkaUnavailable, NewswireError, RecordTooLar
 from services.common.kafka import boundary, ensure_topics, make_producer, max_message_bytes
 from services.common.settings import Settings
 from services.ingest.limits import too_large
+from services.ingest.producer_thread import ProducerThread, stop_within
 from services.ingest.verdict import Prepared, prepare
 
-log = structlog.get_logger(__name__)
 # An ack under way: it completes when the broker has the record, or fails with its refusal.
 Delivery = Awaitable[object]
+# Records sent together and the one delivery of their ack.
+Batch = tuple[Delivery, list[Prepared]]
 
 
 def _deadline(seconds: float) -> Callable[[], bool]:
@@ -52,20 +52,6 @@ async def acked(delivery: Delivery, what: str) -> None:
         await delivery
 
 
-async def _abandon_pending(producer: AIOKafkaProducer) -> None:
-    """Stop retrying and fail what is queued, so that ``stop()`` returns (aiokafka has no API)."""
-    # The sender first: it would re-queue a failed batch it holds and crash on it.
-    await producer._sender.close()
-    queued = producer._message_accumulator
-    batches = [b for q in queued._batches.values() for b in q] + list(queued._pending_batches)
-    queued.fail_all(KafkaTimeoutError("closed while Kafka was away"))
-    for batch in batches:
-        futures = [batch.future, batch._drain_waiter, *(f for f, _ in batch._msg_futures)]
-        for future in futures:
-            if future.done() and not future.cancelled():
-                future.exception()  # nobody waits any more: no "never retrieved" at exit
-
-
 class Sender(Protocol):
     """Where the ingest sends records and dead letters: the Publisher, or a test's fake."""
 
@@ -76,6 +62,10 @@ class Sender(Protocol):
 
     async def send(self, record: Prepared) -> Delivery:
         """Queue an accepted record; the future resolves on the broker's ack."""
+        ...
+
+    async def send_many(self, records: Sequence[Prepared]) -> list[Batch]:
+        """Queue accepted records; each delivery resolves on the ack of the records with it."""
         ...
 
     async def dead_letter(self, letter: DeadLetter) -> Delivery:
@@ -91,6 +81,8 @@ class Publisher:
         self._producer: AIOKafkaProducer | None = None
         self._sink: DeadLetterSink | None = None
         self._client_id = client_id
+        # Chunks of files go through a producer on its own thread, made on first use.
+        self._batches: ProducerThread | None = None
 
     async def __aenter__(self) -> Publisher:
         await self.start()
@@ -115,18 +107,14 @@ class Publisher:
     async def close(self) -> None:
         """Flush what is pending and disconnect, within a bound; safe to call twice."""
         producer, self._producer, self._sink = self._producer, None, None
-        if producer is None:
-            return
+        batches, self._batches = self._batches, None
         timeout = self.settings.ingest_kafka_timeout_s
         try:
-            await asyncio.wait_for(producer.flush(), timeout)
-        except TimeoutError:
-            # With Kafka away, an idempotent producer retries its batches forever and stop()
-            # waits for them: fail them, so a SIGTERM still ends the process. Nothing that is
-            # unacknowledged was ever reported as published.
-            log.warning("closing with records unacknowledged", after_s=timeout)
-            await _abandon_pending(producer)
-        await producer.stop()
+            if batches is not None:
+                await batches.close(timeout)
+        finally:
+            if producer is not None:
+                await stop_within(producer, timeout)
 
     @property
     def producer(self) -> AIOKafkaProducer:
@@ -150,6 +138,25 @@ class Publisher:
             )
         return future
 
+    async def send_many(self, records: Sequence[Prepared]) -> list[Batch]:
+        """Queue accepted records as whole record batches, each partition's in input order.
+
+        One delivery a batch (not a future a record), each record in the partition its key
+        hashes to, as ``send`` would choose, on a producer whose loop runs on a thread of its
+        own (``ProducerThread``): compressing a batch does not hold up this loop. The records
+        were checked against the record limit where they were parsed.
+        """
+        if not records:
+            return []
+        with publishing(f"a batch of {len(records)} records"):
+            if self._batches is None:
+                if self._producer is None:  # not started, or closed: no thread of its own
+                    raise KafkaUnavailable("publisher is not started")
+                batches = ProducerThread(self.settings, client_id=f"{self._client_id}-batches")
+                await batches.start()
+                self._batches = batches
+            return list(await self._batches.send_many(records))
+
     async def dead_letter(self, letter: DeadLetter) -> Delivery:
         """Send a rejected input through the dead-letter sink; the delivery ends with its ack.
 
@@ -163,3 +170,5 @@ class Publisher:
     async def flush(self) -> None:
         """Wait until everything queued so far is acknowledged."""
         await self.producer.flush()
+        if self._batches is not None:
+            await self._batches.flush()

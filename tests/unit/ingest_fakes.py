@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from services.common.dlq import DeadLetter
 from services.common.settings import Settings
+from services.ingest.publisher import Batch
 from services.ingest.verdict import Prepared
 
 
@@ -38,6 +40,11 @@ class RecordingSender:
             raise self.send_refusals.pop(0)
         self.sent.append(record)
         return self._ack()
+
+    async def send_many(self, records: Sequence[Prepared]) -> list[Batch]:
+        """Record accepted records, two to a delivery (as batches would carry them)."""
+        self.sent.extend(records)
+        return [(self._ack(), list(records[i : i + 2])) for i in range(0, len(records), 2)]
 
     async def dead_letter(self, letter: DeadLetter) -> asyncio.Future[object]:
         """Record a dead letter."""

@@ -10,14 +10,15 @@ import pytest
 from aiokafka.errors import KafkaTimeoutError
 
 from services.common.article import Article
-from services.common.errors import KafkaUnavailable
+from services.common.errors import ArticleRejected, KafkaUnavailable
 from services.common.settings import Settings
 from services.ingest import ingester as ingester_module
 from services.ingest import parser, verdict
 from services.ingest.ingester import Ingester
 from services.ingest.ledger import Ledger
-from services.ingest.limits import too_large
+from services.ingest.limits import InputLimits, too_large
 from services.ingest.readers import Item
+from services.ingest.verdict import Prepared
 from tests.factories import seed_text
 from tests.unit.ingest_fakes import RecordingSender
 
@@ -171,3 +172,59 @@ async def test_files_are_read_published_and_counted_in_order(tmp_path: Path) -> 
     assert summary.rejects == [(str(tmp_path / "2.txt"), "undecodable")]
     assert [letter.source for letter in sender.letters] == [str(tmp_path / "2.txt")]
     assert progress == [1, 1, 1, 1]
+
+
+def parsed(items: list[Item], settings: Settings) -> list[tuple[Item, Prepared | ArticleRejected]]:
+    limits = InputLimits.of(settings)
+    return [(item, verdict.parse_item(item, limits)) for item in items]
+
+
+async def test_a_chunk_sends_the_accepted_in_batches_and_dead_letters_the_rest(
+    tmp_path: Path,
+) -> None:
+    settings = Settings()
+    items = [story("One"), Item(b"no header", "bad.txt"), story("Two"), story("Three")]
+    items.append(Item(b"", "pipe", skipped="fifo, not a regular file"))
+    with Ledger(tmp_path / "ledger.sqlite", namespace="t") as ledger:
+        run, sender = ingester(settings, ledger)
+        await run.publish_chunk(parsed(items, settings))
+        await run.drain()
+        assert len(sender.sent_ids) == 3
+        assert [letter.source for letter in sender.letters] == ["bad.txt"]
+        summary = run.summary
+        assert (summary.published, summary.rejected, summary.skipped) == (3, 1, 1)
+        assert all(ledger.seen(record.ledger_key) for record in sender.sent)
+        again, quiet = ingester(settings, ledger)
+        await again.publish_chunk(parsed(items, settings))
+        assert (again.summary.already_seen, quiet.sent, quiet.letters) == (4, [], [])
+
+
+async def test_a_batch_whose_ack_fails_is_not_in_the_ledger_and_is_sent_again(
+    tmp_path: Path,
+) -> None:
+    settings = Settings()
+    items = [story("One"), story("Two"), story("Three")]  # batches of two: [One, Two], [Three]
+    with Ledger(tmp_path / "ledger.sqlite", namespace="t") as ledger:
+        run, sender = ingester(settings, ledger)
+        sender.ack_failures.append(KafkaTimeoutError())
+        await run.publish_chunk(parsed(items, settings))
+        with pytest.raises(KafkaUnavailable, match="2 record"):
+            await run.drain()
+        assert run.summary.published == 1
+        again, resent = ingester(settings, ledger)
+        await again.publish_chunk(parsed(items, settings))
+        await again.drain()
+        assert (again.summary.already_seen, again.summary.published) == (1, 2)
+        assert resent.sent_ids == [record.id for record in sender.sent[:2]]
+
+
+async def test_acks_of_batches_are_drained_by_the_records_they_carry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ingester_module, "WINDOW", 4)
+    settings = Settings()
+    run, _ = ingester(settings)
+    await run.publish_chunk(parsed([story(f"Story {n}") for n in range(3)], settings))
+    assert run.summary.published == 0  # three records pending, under the window of four
+    await run.publish_chunk(parsed([story("Story 4")], settings))
+    assert run.summary.published == 4

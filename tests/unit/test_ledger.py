@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -62,3 +64,50 @@ def test_the_machine_ledger_lives_in_the_state_dir_one_namespace_per_topic(
     assert (tmp_path / "ingest" / "ledger.sqlite").is_file()
     with Ledger(tmp_path / "ingest" / "ledger.sqlite", namespace="other") as other:
         assert not other.seen("k")
+
+
+def _statements(ledger: Ledger) -> list[str]:
+    seen: list[str] = []
+    ledger.db.set_trace_callback(seen.append)
+    return seen
+
+
+def test_a_batch_of_keys_is_one_transaction(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "ledger.sqlite", namespace="t") as ledger:
+        statements = _statements(ledger)
+        ledger.add(f"k{i}" for i in range(100))
+        assert [s for s in statements if s in ("BEGIN", "COMMIT")] == ["BEGIN", "COMMIT"]
+        assert not ledger.db.in_transaction
+        assert all(ledger.seen(f"k{i}") for i in range(100))
+
+
+def test_a_batch_that_fails_midway_records_none_of_its_keys(tmp_path: Path) -> None:
+    def keys() -> Iterator[str]:
+        yield "first"
+        raise RuntimeError("the acks could not be read")
+
+    with Ledger(tmp_path / "ledger.sqlite", namespace="t") as ledger:
+        with pytest.raises(RuntimeError):
+            ledger.add(keys())
+        ledger.db.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON seen WHEN NEW.key = 't|bad' "
+            "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+        with pytest.raises(sqlite3.IntegrityError):
+            ledger.add(["before", "bad", "after"])
+        assert not ledger.db.in_transaction
+        # All or nothing: a crash or an error between acks and ledger at worst republishes.
+        assert not any(ledger.seen(k) for k in ("first", "before", "bad", "after"))
+        ledger.add(["before"])
+        assert ledger.seen("before")
+
+
+def test_a_batch_committed_survives_a_reopen_without_close(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    ledger = Ledger(path, namespace="t")
+    ledger.add(["a", "b"])
+    # No close: what a killed process leaves is what the last COMMIT wrote.
+    with Ledger(path, namespace="t") as again:
+        assert again.seen("a")
+        assert again.seen("b")
+    ledger.close()
