@@ -8,24 +8,7 @@ import pytest
 from elastic_transport import NodeConfig
 
 from services.api.es_node import Closed, Connection, LeanNode
-
-
-class FakeTransport(asyncio.Transport):
-    """Records what is written; closing is remembered."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.written: list[bytes] = []
-        self.closed = False
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        self.written.append(bytes(data))
-
-    def is_closing(self) -> bool:
-        return self.closed
-
-    def close(self) -> None:
-        self.closed = True
+from tests.unit.transport_fakes import FakeTransport
 
 
 async def reply_to(
