@@ -10,7 +10,7 @@ from elasticsearch import AsyncElasticsearch
 from fastapi import Query, Request, Response
 from fastapi.routing import APIRoute
 
-from services.api import search
+from services.api import backend, search
 from services.api.backend import body, bounds, call
 from services.api.deps import ESDep, FeaturesDep, SettingsDep
 from services.api.index_fields import IndexFeatures
@@ -158,7 +158,7 @@ async def _climb(
     """
     for attempt in (steps := search.ladder(params)):
         request = search.build(params, settings.index_alias, features=features, attempt=attempt)
-        found = body(await call(es.search(**request, **bounds(settings))))
+        found = body(await call(backend.search(es, {**request, **bounds(settings)})))
         if found.get("hits", {}).get("total", {}).get("value", 0) or attempt is steps[-1]:
             break
     return search.shape(found, params, attempt)
