@@ -119,7 +119,6 @@ class LeanNode(BaseAsyncNode):
         super().__init__(config)
         self._idle: list[Connection] = []
         self._slots = asyncio.Semaphore(config.connections_per_node)
-        self._prefix = f"{self.path_prefix}"
         self._host_header = f"host: {self.host}:{self.port}\r\n"
 
     async def perform_request(  # type: ignore[override]
@@ -196,7 +195,7 @@ class LeanNode(BaseAsyncNode):
         fields = self.headers.copy()
         if headers:
             fields.update(headers)
-        lines = [f"{method} {self._prefix}{target} HTTP/1.1\r\n", self._host_header]
+        lines = [f"{method} {self.path_prefix}{target} HTTP/1.1\r\n", self._host_header]
         lines += [f"{name}: {value}\r\n" for name, value in fields.items()]
         if body is not None or method in ("POST", "PUT"):
             lines.append(f"content-length: {len(body or b'')}\r\n")

@@ -101,3 +101,23 @@ def test_only_plain_uncompressed_http_is_spoken() -> None:
         LeanNode(NodeConfig("https", "127.0.0.1", 9200))
     with pytest.raises(ValueError, match="plain"):
         LeanNode(NodeConfig("http", "127.0.0.1", 9200, http_compress=True))
+
+
+async def test_an_idle_connection_the_server_closed_is_dropped_and_the_request_sent_anew() -> None:
+    node = LeanNode(NodeConfig("http", "127.0.0.1", 9200))
+    stale, _ = connected()
+    stale.connection_lost(None)  # Elasticsearch closed it while it sat idle
+    fresh, transport = connected()
+
+    async def connect() -> Connection:
+        asyncio.get_running_loop().call_soon(
+            fresh.data_received, b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"
+        )
+        return fresh
+
+    node._idle.append(stale)
+    node._connect = connect  # type: ignore[method-assign]
+    reply = await node.perform_request("GET", "/")
+    assert (reply.meta.status, reply.body) == (200, b"{}")
+    assert len(transport.written) == 1
+    assert node._idle == [fresh]
