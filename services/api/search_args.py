@@ -33,6 +33,7 @@ _ENUMS = {"sort": SORTS, "interval": INTERVALS}
 # Names FastAPI would not read (``from_`` is the parameter behind the alias ``from``).
 _UNSURE = frozenset({"from_"})
 _SCALARS = frozenset({"q", "cursor", "search_in", "has_tweets", "from", "to", *INTS, *_ENUMS})
+DECLARED = _SCALARS | set(MAX_LIST)  # every query parameter of the route, by its name in URLs
 
 
 def plain_args(query: QueryParams) -> dict[str, Any] | None:

@@ -10,7 +10,7 @@ from fastapi.routing import APIRoute
 from starlette.datastructures import QueryParams
 
 from services.api.routes.search import PlainArgsRoute, router
-from services.api.search_args import plain_args
+from services.api.search_args import DECLARED, plain_args
 
 ROUTE = next(r for r in router.routes if isinstance(r, APIRoute) and r.path == "/v1/search")
 # Arguments that are not query parameters: FastAPI fills them from the app's state.
@@ -82,3 +82,10 @@ def test_anything_unusual_is_left_to_fastapi(query: str) -> None:
 
 def test_the_route_is_the_plain_args_route() -> None:
     assert isinstance(ROUTE, PlainArgsRoute)
+
+
+def test_the_reader_knows_every_parameter_the_route_declares() -> None:
+    assert {param.alias for param in ROUTE.dependant.query_params} == DECLARED
+    # Only these dependencies, which the direct reading takes from the app's state.
+    assert {dep.name for dep in ROUTE.dependant.dependencies} == STATE
+    assert not ROUTE.dependencies

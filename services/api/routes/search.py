@@ -36,6 +36,8 @@ class PlainArgsRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         """FastAPI's handler, passed over when the query string holds only plain values."""
         validated = super().get_route_handler()
+        if self.dependencies:
+            return validated  # a dependency of the router (a key check) must run: FastAPI's way
 
         async def handler(request: Request) -> Response:
             args = plain_args(request.query_params)
