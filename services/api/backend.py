@@ -91,19 +91,24 @@ def _quoted(value: Any) -> str:
     return quote(str(value), ",*")
 
 
-async def search(es: AsyncElasticsearch, request: dict[str, Any]) -> ObjectApiResponse[Any]:
+async def search(
+    es: AsyncElasticsearch, request: dict[str, Any], *, timeout: float
+) -> ObjectApiResponse[Any]:
     """``es.search(**request)`` sent straight to the client's node, raising what it raises.
 
     The client's layers above the node (parameter rewriting, tracing spans, header merging,
     the retry loop that ``max_retries=0`` turns off) cost the API more CPU per search than
-    the HTTP exchange itself; a search needs none of them.
+    the HTTP exchange itself; a search needs none of them. ``timeout``: the client's request
+    timeout, which the node does not know of (it is passed with each request).
     """
     prepared = search_request(request)
     if prepared is None:
         return await es.search(**request)
     target, payload = prepared
     node = cast(BaseAsyncNode, es.transport.node_pool.get())
-    meta, raw = await node.perform_request("POST", target, body=payload, headers=_HEADERS)
+    meta, raw = await node.perform_request(
+        "POST", target, body=payload, headers=_HEADERS, request_timeout=timeout
+    )
     try:
         data: Any = orjson.loads(raw)
     except orjson.JSONDecodeError:

@@ -80,6 +80,7 @@ class FakeNode:
         self.status, self.raw = status, raw
 
     async def perform_request(self, method: str, target: str, **kwargs: Any) -> Any:
+        self.timeout = kwargs["request_timeout"]
         node = NodeConfig("http", "h", 1)
         return ApiResponseMeta(self.status, "1.1", HttpHeaders(), 0.0, node), self.raw
 
@@ -103,7 +104,7 @@ async def test_refusals_raise_what_the_client_raises_and_the_table_converts_them
 ) -> None:
     request = search.build(SearchParams(q="iran"), ALIAS)
     with pytest.raises(expected) as caught:
-        await backend.call(backend.search(client_on(FakeNode(status, raw)), request))
+        await backend.call(backend.search(client_on(FakeNode(status, raw)), request, timeout=1))
     assert isinstance(caught.value.__cause__, ApiError)
     assert caught.value.__cause__.meta.status == status
     if message:
@@ -112,5 +113,7 @@ async def test_refusals_raise_what_the_client_raises_and_the_table_converts_them
 
 async def test_an_answer_is_the_parsed_body() -> None:
     request = search.build(SearchParams(q="iran"), ALIAS)
-    reply = await backend.search(client_on(FakeNode(200, b'{"took":3}')), request)
+    node = FakeNode(200, b'{"took":3}')
+    reply = await backend.search(client_on(node), request, timeout=0.25)
     assert reply.body == {"took": 3}
+    assert node.timeout == 0.25  # the client's timeout, which the node is not configured with

@@ -160,7 +160,10 @@ async def _climb(
     """
     for attempt in (steps := search.ladder(params)):
         request = search.build(params, settings.index_alias, features=features, attempt=attempt)
-        found = body(await call(backend.search(es, {**request, **bounds(settings)})))
+        sent = backend.search(
+            es, {**request, **bounds(settings)}, timeout=settings.search_timeout_s
+        )
+        found = body(await call(sent))
         if found.get("hits", {}).get("total", {}).get("value", 0) or attempt is steps[-1]:
             break
     return search.shape(found, params, attempt)
