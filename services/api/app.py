@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from services.api.es_node import LeanNode
 from services.api.index_fields import IndexFields
 from services.api.limits import Gate
 from services.api.metrics import MetricsMiddleware
@@ -35,7 +36,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Every call of the API is bounded by the search timeout (the tracker's included).
-        es = make_client(settings, timeout=settings.search_timeout_s)
+        # The lean node speaks plain HTTP only; a TLS URL keeps elastic-transport's aiohttp.
+        lean = LeanNode if settings.es_url.startswith("http://") else None
+        es = make_client(settings, timeout=settings.search_timeout_s, node_class=lean)
         tracker = Tracker(settings, es)
         app.state.settings, app.state.es, app.state.tracker = settings, es, tracker
         app.state.index_fields = IndexFields(es, settings.index_alias)

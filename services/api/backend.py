@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
+from urllib.parse import quote
 
-from elastic_transport import TransportError
-from elasticsearch import ApiError, NotFoundError
+import orjson
+from elastic_transport import BaseAsyncNode, HttpHeaders, ObjectApiResponse, TransportError
+from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
+from elasticsearch.exceptions import HTTP_EXCEPTIONS
 
 from services.common.errors import NotFound, SearchTimeout
 from services.common.es import convert
@@ -48,3 +51,73 @@ def bounds(settings: Settings) -> dict[str, Any]:
     """
     millis = max(1, round(settings.search_timeout_s * 1000))
     return {"timeout": f"{millis}ms", "allow_partial_search_results": False}
+
+
+# The search() arguments the client sends in the query string; the others go in the body.
+QUERY_ARGS = {  # in the client's order
+    "allow_partial_search_results": "allow_partial_search_results",
+    "filter_path": "filter_path",
+    "source_includes": "_source_includes",
+}
+BODY_ARGS = frozenset(
+    {"query", "size", "sort", "track_total_hits", "highlight", "post_filter", "aggs"}
+    | {"suggest", "search_after", "from_", "timeout"}
+)
+_MIME = "application/vnd.elasticsearch+json; compatible-with=9"  # what the client sends
+_HEADERS = HttpHeaders({"accept": _MIME, "content-type": _MIME})
+
+
+def search_request(request: dict[str, Any]) -> tuple[str, bytes] | None:
+    """The target and body ``AsyncElasticsearch.search(**request)`` sends, or None for a
+    request with arguments this does not know (the client then sends it itself)."""
+    args = dict(request)
+    index = args.pop("index")
+    query = [f"{key}={_quoted(args.pop(name))}" for name, key in QUERY_ARGS.items() if name in args]
+    if not isinstance(index, str) or not set(args) <= BODY_ARGS or "sort" not in args:
+        return None
+    if not all(isinstance(key, dict) for key in args["sort"]):
+        return None  # "field:order" strings go in the query string: the client knows how
+    if "from_" in args:
+        args["from"] = args.pop("from_")
+    return f"/{quote(index, ',*')}/_search?{'&'.join(query)}", orjson.dumps(args)
+
+
+def _quoted(value: Any) -> str:
+    """A query-string value as the client writes it: lists comma-joined, booleans lowercase."""
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+    elif isinstance(value, list | tuple):
+        value = ",".join(value)
+    return quote(str(value), ",*")
+
+
+async def search(
+    es: AsyncElasticsearch, request: dict[str, Any], *, timeout: float
+) -> ObjectApiResponse[Any]:
+    """``es.search(**request)`` sent straight to the client's node, raising what it raises.
+
+    The client's layers above the node (parameter rewriting, tracing spans, header merging,
+    the retry loop that ``max_retries=0`` turns off) cost the API more CPU per search than
+    the HTTP exchange itself; a search needs none of them. ``timeout``: the client's request
+    timeout, which the node does not know of (it is passed with each request).
+    """
+    prepared = search_request(request)
+    if prepared is None:
+        return await es.search(**request)
+    target, payload = prepared
+    node = cast(BaseAsyncNode, es.transport.node_pool.get())
+    meta, raw = await node.perform_request(
+        "POST", target, body=payload, headers=_HEADERS, request_timeout=timeout
+    )
+    try:
+        data: Any = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        data = raw.decode("utf-8", "replace")  # a proxy's page, not Elasticsearch's JSON
+    if not 200 <= meta.status < 300:
+        # The client's message: the error's type when the reply names one, else the reply.
+        message: Any = str(data)
+        if isinstance(data, dict):
+            error = data.get("error", message)
+            message = error["type"] if isinstance(error, dict) and "type" in error else error
+        raise HTTP_EXCEPTIONS.get(meta.status, ApiError)(message=message, meta=meta, body=data)
+    return ObjectApiResponse(body=data, meta=meta)

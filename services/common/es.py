@@ -7,8 +7,8 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from elastic_transport import BaseAsyncNode, ConnectionTimeout, TransportError
 from elastic_transport import ConnectionError as TransportConnectionError
-from elastic_transport import ConnectionTimeout, TransportError
 from elasticsearch import ApiError, AsyncElasticsearch
 from elasticsearch.serializer import OrjsonSerializer
 
@@ -30,8 +30,14 @@ TIMEOUT_TYPES = frozenset({"search_timeout_exception", "timeout_exception"})
 _MAX_CAUSE_DEPTH = 8  # error bodies nest causes; a reply is never trusted to be shallow
 
 
-def make_client(settings: Settings, *, timeout: float = 30.0) -> AsyncElasticsearch:
-    """A client for ``settings.es_url``; the caller closes it (see ``es_client``)."""
+def make_client(
+    settings: Settings, *, timeout: float = 30.0, node_class: type[BaseAsyncNode] | None = None
+) -> AsyncElasticsearch:
+    """A client for ``settings.es_url``; the caller closes it (see ``es_client``).
+
+    ``node_class``: the HTTP client under the transport (default: elastic-transport's aiohttp).
+    """
+    nodes: dict[str, Any] = {"node_class": node_class} if node_class else {}
     return AsyncElasticsearch(
         settings.es_url,
         request_timeout=timeout,
@@ -41,6 +47,7 @@ def make_client(settings: Settings, *, timeout: float = 30.0) -> AsyncElasticsea
         retry_on_timeout=False,
         # One node: after an outage, try it again within a second, not after up to 30 s.
         max_dead_node_backoff=1.0,
+        **nodes,
     )
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from datetime import date
 from typing import Annotated, Any
 
 from elasticsearch import AsyncElasticsearch
-from fastapi import Query
+from fastapi import Query, Request, Response
+from fastapi.routing import APIRoute
 
-from services.api import search
+from services.api import backend, search
 from services.api.backend import body, bounds, call
 from services.api.deps import ESDep, FeaturesDep, SettingsDep
 from services.api.index_fields import IndexFeatures
@@ -16,12 +18,40 @@ from services.api.models import SearchResponse
 from services.api.responses import FastJSON
 from services.api.routes.reads import index_router
 from services.api.search import SearchParams
+from services.api.search_args import plain_args
 from services.common.article import normalise_category
 from services.common.errors import QueryError
 from services.common.settings import Settings
 
-router = index_router("search", 400, 422)
 FIELDS = tuple(search.BOOSTS)
+
+
+class PlainArgsRoute(APIRoute):
+    """The search route: plain arguments are read directly, the rest validated by FastAPI.
+
+    FastAPI's per-parameter validation was the largest part of the API's CPU per search;
+    the route's declaration still documents the parameters and judges every unusual value.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """FastAPI's handler, passed over when the query string holds only plain values."""
+        validated = super().get_route_handler()
+        if self.dependencies:
+            return validated  # a dependency of the router (a key check) must run: FastAPI's way
+
+        async def handler(request: Request) -> Response:
+            args = plain_args(request.query_params)
+            if args is None:
+                return await validated(request)
+            state = request.app.state
+            features = await state.index_fields.features()
+            params = search_params(state.settings, **args)
+            return FastJSON(await _climb(state.es, state.settings, features, params))
+
+        return handler
+
+
+router = index_router("search", 400, 422, route_class=PlainArgsRoute)
 
 
 @router.get("/v1/search", response_model=SearchResponse)
@@ -56,13 +86,52 @@ async def search_articles(
     facet_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> FastJSON:
     """Search articles; facets count as if their own selection were unset (disjunctive)."""
+    params = search_params(
+        settings,
+        q=q,
+        search_in=search_in,
+        category=category,
+        from_=from_,
+        to=to,
+        handle=handle,
+        has_tweets=has_tweets,
+        sort=sort,
+        size=size,
+        page=page,
+        cursor=cursor,
+        facet=facet,
+        interval=interval,
+        facet_size=facet_size,
+    )
+    return FastJSON(await _climb(es, settings, features, params))
+
+
+def search_params(
+    settings: Settings,
+    *,
+    q: str = "",
+    search_in: str = "title,summary,body",
+    category: list[str] | None = None,
+    from_: date | None = None,
+    to: date | None = None,
+    handle: list[str] | None = None,
+    has_tweets: bool | None = None,
+    sort: search.Sort = "relevance",
+    size: int = 10,
+    page: int = 1,
+    cursor: str | None = None,
+    facet: list[search.Facet] | None = None,
+    interval: search.Interval = "month",
+    facet_size: int = 20,
+) -> SearchParams:
+    """The search the route's arguments ask for; ``search_in`` is checked here."""
     chosen = tuple(f.strip() for f in search_in.split(",") if f.strip())
     unknown = sorted(set(chosen) - set(FIELDS))
     if not chosen or unknown:
         raise QueryError(
             f"search_in takes {', '.join(FIELDS)}; got {search_in!r}", code="invalid_search_in"
         )
-    params = search.SearchParams(
+    return search.SearchParams(
         q=q,
         search_in=chosen,
         categories=tuple(normalise_category(c) for c in category or ()),
@@ -79,7 +148,6 @@ async def search_articles(
         facet_size=facet_size,
         max_query_chars=settings.max_query_chars,
     )
-    return FastJSON(await _climb(es, settings, features, params))
 
 
 async def _climb(
@@ -92,7 +160,10 @@ async def _climb(
     """
     for attempt in (steps := search.ladder(params)):
         request = search.build(params, settings.index_alias, features=features, attempt=attempt)
-        found = body(await call(es.search(**request, **bounds(settings))))
+        sent = backend.search(
+            es, {**request, **bounds(settings)}, timeout=settings.search_timeout_s
+        )
+        found = body(await call(sent))
         if found.get("hits", {}).get("total", {}).get("value", 0) or attempt is steps[-1]:
             break
     return search.shape(found, params, attempt)
