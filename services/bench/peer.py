@@ -8,6 +8,7 @@ set up. quixstreams comes from the optional ``bench`` extra.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import tempfile
 from pathlib import Path
@@ -18,7 +19,16 @@ from services.common.settings import Settings, get_settings
 from services.indexer.mapping import language_fields, load_mapping, source_version
 
 FETCH_BYTES = 16 * 1024 * 1024
-MISSING = "quixstreams is not installed: `make setup` installs it (the optional `bench` extra)"
+MISSING = (
+    "quixstreams (the bench's peer) is not installed: run `make setup`, which installs the "
+    "optional bench extra, or: uv pip install -c constraints.txt --override bench-overrides.txt "
+    "-e '.[bench]'"
+)
+
+
+def available() -> bool:
+    """Whether quixstreams (the ``bench`` extra) is installed: asked before a run starts."""
+    return importlib.util.find_spec("quixstreams") is not None
 
 
 def peer_settings(settings: Settings) -> dict[str, Any]:

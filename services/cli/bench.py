@@ -94,8 +94,12 @@ def bench(
     """Parser, ingest vs Kafka's producer, indexer vs peer and raw bulk, freshness, API, RSS."""
     if ctx.invoked_subcommand is not None:
         return
+    from services.bench.peer import MISSING, available
     from services.bench.suite import Plan, run, write_report
 
+    if not available():  # before the run, not twenty minutes into it
+        console.print(f"[red]error:[/] {MISSING}")
+        raise typer.Exit(code=1)
     settings = get_settings()
     plan = Plan.quick() if quick else Plan(size=size)
     try:
