@@ -28,7 +28,7 @@ def round_settings(settings: Settings, kind: str, n: int) -> Settings:
 
 
 async def bench_peer(settings: Settings, records: int, log: Path) -> tuple[float, int]:
-    """The peer draining a backlog of ``records``, timed from its sink's set-up: rate, RSS."""
+    """The peer draining a backlog of ``records``, timed from its assignment: rate and RSS."""
     ready = log.with_suffix(".ready")
     ready.unlink(missing_ok=True)
     child = Child("services.bench.peer", settings, log, str(ready)).start()

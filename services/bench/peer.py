@@ -2,8 +2,8 @@
 
 Run as ``python -m services.bench.peer READY_FILE`` with the settings of ``procs.child_env``:
 it consumes ``topic_articles`` as consumer group ``indexer_group`` into the index
-``index_alias`` (created with the indexer's mapping), and touches READY_FILE once its sink is
-set up. quixstreams comes from the optional ``bench`` extra.
+``index_alias`` (created with the indexer's mapping), and touches READY_FILE once its
+partitions are assigned. quixstreams comes from the optional ``bench`` extra.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ def peer_settings(settings: Settings) -> dict[str, Any]:
         },
         "transform": "the indexer's derived fields (has_tweets, version, indexed_at, language)",
         "connectivity_check": "cluster.health instead of GET / (405 on the integ-test zip)",
+        "timed_from": "partitions assigned (the indexer: /readyz, partitions assigned too)",
     }
 
 
@@ -77,47 +78,51 @@ def enrich(value: dict[str, Any]) -> dict[str, Any]:
 
 def main(ready: Path) -> None:
     """Consume until SIGTERM."""
-    try:
-        from quixstreams import Application
-    except ImportError:
+    if not available():
         sys.exit(MISSING)
     settings = get_settings()
     tuned = peer_settings(settings)
     state = tempfile.mkdtemp(prefix="newswire-peer-")
-    app = Application(**tuned["application"], state_dir=state)
+    app_class, sink_class = _classes(ready)
+    app = app_class(**tuned["application"], state_dir=state)
     topic = app.topic(settings.topic_articles, value_deserializer="json")
-    sink = _sink_class()(
+    sink = sink_class(
         url=settings.es_url,
         index=settings.index_alias,
         mapping=load_mapping(),
         batch_size=tuned["sink"]["batch_size"],
         max_bulk_retries=tuned["sink"]["max_bulk_retries"],
         request_timeout=tuned["sink"]["request_timeout"],
-        ready=ready,
     )
     app.dataframe(topic).apply(enrich).sink(sink)
     app.run()
 
 
-def _sink_class() -> Any:
+def _classes(ready: Path) -> tuple[Any, Any]:
+    """The application and the sink, each changed only where the bench needs it."""
     from elasticsearch import Elasticsearch
+    from quixstreams import Application
     from quixstreams.sinks.community.elasticsearch import ElasticsearchSink
+
+    class PeerApp(Application):  # type: ignore[misc,unused-ignore]
+        """Says when its partitions are assigned: the bench times the peer from there, as it
+        times the indexer from its /readyz (partitions assigned too)."""
+
+        def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
+            super()._on_assign(consumer, partitions)
+            if partitions:
+                ready.touch()
 
     class PeerSink(ElasticsearchSink):  # type: ignore[misc,unused-ignore]
         """The sink, its write path untouched; only its start-up check differs."""
-
-        def __init__(self, *, ready: Path, **kwargs: Any) -> None:
-            super().__init__(**kwargs)
-            self._ready = ready
 
         def setup(self) -> None:
             # The stock setup calls GET /, which the integ-test distribution answers 405.
             self._client = Elasticsearch(**self._client_kwargs)
             self._client.cluster.health()
             self._create_index()  # type: ignore[no-untyped-call,unused-ignore]
-            self._ready.touch()
 
-    return PeerSink
+    return PeerApp, PeerSink
 
 
 if __name__ == "__main__":
