@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from services.bench import measure
 from services.common.es import es_client
 from services.common.settings import Settings
 
+
+def interleaved(in_flight: tuple[int, ...], sizes: tuple[int, ...]) -> tuple[tuple[int, int], ...]:
+    """Every (in flight, size) pair, both changing at every step.
+
+    On a shared machine the load drifts during a sweep: cells in nested order would give
+    one factor the drift of the other. With lengths that share no factor, the k-th cell
+    (``in_flight[k % a]``, ``sizes[k % b]``) meets every pair once (Chinese remainders).
+    """
+    a, b = len(in_flight), len(sizes)
+    if math.gcd(a, b) != 1:
+        raise ValueError("the two lists' lengths must share no factor")
+    return tuple((in_flight[k % a], sizes[k % b]) for k in range(a * b))
+
+
 # (requests in flight, documents per bulk) of each cell, in the order they run.
-FULL = tuple((n, size) for size in (500, 1000, 2000) for n in (1, 2, 3, 4))
-QUICK = tuple((n, size) for size in (1000, 2000) for n in (1, 2, 4))
+FULL = interleaved((1, 2, 3, 4), (500, 1000, 2000))
+QUICK = interleaved((1, 2, 4), (1000, 2000))
 
 
 def cells(quick: bool, one_in_flight_size: int) -> list[tuple[int, int]]:

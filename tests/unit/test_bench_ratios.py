@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
-from services.bench.bulk_sweep import FULL, QUICK, cells
+from services.bench.bulk_sweep import FULL, QUICK, cells, interleaved
 from services.bench.ratios import RATIO_KEYS, best_cell, median_of, ratio, ratios
 
 
@@ -32,7 +34,7 @@ def test_the_sweep_spans_one_to_four_in_flight_and_always_holds_one_at_the_index
     assert {size for _, size in FULL} == {500, 1000, 2000}
     assert len(QUICK) < len(FULL)
     assert cells(True, 750)[0] == (1, 750)
-    assert cells(False, 1000) == list(FULL)
+    assert cells(False, 1000) == list(FULL)  # (1, 1000) is a cell already
 
 
 def test_medians_and_ratios_of_nothing_are_zero() -> None:
@@ -75,3 +77,12 @@ def test_the_ratios_carry_exactly_the_issues_keys() -> None:
 
 def test_a_missing_figure_gives_zero_not_an_error() -> None:
     assert ratios({})["indexer_vs_peer_ratio"] == 0.0
+
+
+def test_the_sweep_meets_every_pair_once_with_both_factors_changing_each_step() -> None:
+    order = interleaved((1, 2, 3, 4), (500, 1000, 2000))
+    assert sorted(order) == sorted((n, s) for n in (1, 2, 3, 4) for s in (500, 1000, 2000))
+    assert all(a[0] != b[0] and a[1] != b[1] for a, b in itertools.pairwise(order))
+    assert sorted(QUICK) == sorted((n, s) for n in (1, 2, 4) for s in (1000, 2000))
+    with pytest.raises(ValueError, match="share no factor"):
+        interleaved((1, 2), (500, 1000))
