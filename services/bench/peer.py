@@ -8,6 +8,7 @@ partitions are assigned. quixstreams comes from the optional ``bench`` extra.
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import sys
 import tempfile
@@ -35,6 +36,8 @@ def peer_settings(settings: Settings) -> dict[str, Any]:
     """Every knob the peer is run with: the report's ``peer.settings``, and what ``main`` uses."""
     return {
         "library": "quixstreams ElasticsearchSink",
+        "version": _version("quixstreams"),
+        "elasticsearch_client": _version("elasticsearch"),
         "application": {
             "broker_address": settings.kafka_bootstrap,
             "consumer_group": settings.indexer_group,
@@ -65,6 +68,13 @@ def peer_settings(settings: Settings) -> dict[str, Any]:
         "connectivity_check": "cluster.health instead of GET / (405 on the integ-test zip)",
         "timed_from": "partitions assigned (the indexer: /readyz, partitions assigned too)",
     }
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
 
 
 def enrich(value: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ def test_the_peer_reads_the_topic_from_the_start_with_large_fetches() -> None:
     assert tuned["topic"]["name"] == "t.articles"
     assert tuned["sink"]["index"] == "i"
     assert "orjson" in tuned["topic"]["value_deserializer"]
+    assert tuned["version"]  # the installed quixstreams, or "not installed"
 
 
 def test_each_round_has_its_own_group_and_index_on_the_same_topic() -> None:
