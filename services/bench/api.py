@@ -6,16 +6,19 @@ import asyncio
 import itertools
 import random
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import psutil
 
 from services.api import search
 from services.api.index_fields import IndexFields
 from services.bench.corpus import CATEGORIES, VOCABULARY
 from services.bench.measure import percentile
 from services.bench.procs import Child
+from services.bench.ratios import ratio
 from services.common.es import es_client
 from services.common.settings import Settings
 
@@ -84,18 +87,46 @@ async def _phase(
     return done
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU a process has used so far, from its own counters."""
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
+@dataclass
+class Tally:
+    """What one side (API or ES direct) did over its measured phases."""
+
+    done: int = 0
+    seconds: float = 0.0
+    cpu_s: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+
+    async def phase(
+        self, send: Any, queries: list[search.SearchParams], concurrency: int, pid: int | None
+    ) -> None:
+        """One measured phase; with ``pid``, that process's CPU over it is counted too."""
+        cpu = cpu_seconds(pid) if pid else 0.0
+        started = time.perf_counter()
+        self.done += await _phase(send, queries, PHASE_S, concurrency, self.latencies)
+        self.seconds += time.perf_counter() - started
+        if pid:
+            self.cpu_s += cpu_seconds(pid) - cpu
+
+    def cpu_ms_per_request(self) -> float:
+        """Milliseconds of the counted process's CPU per request."""
+        return self.cpu_s * 1000 / self.done if self.done else 0.0
+
+
 async def bench_api(settings: Settings, plan: Any, log: Path) -> dict[str, float]:
     """Searches/s and latency of the API (one worker) and of ES direct, alternating phases."""
     queries = query_set()
     child = Child("services.api", settings, log).start()
-    api_lat: list[float] = []
-    es_lat: list[float] = []
-    api_seq: list[float] = []
-    es_seq: list[float] = []
-    api_done = es_done = 0
-    api_time = es_time = 0.0
+    api, es_side, api_seq, es_seq = Tally(), Tally(), Tally(), Tally()
     try:
         await asyncio.to_thread(child.wait_ready, settings.api_port)
+        assert child.proc is not None
+        pid = child.proc.pid
         base = f"http://127.0.0.1:{settings.api_port}/v1/search"
         connector = aiohttp.TCPConnector(limit=plan.api_concurrency * 2)
         async with aiohttp.ClientSession(connector=connector) as http, es_client(settings) as es:
@@ -115,32 +146,37 @@ async def bench_api(settings: Settings, plan: Any, log: Path) -> dict[str, float
             # Warm both paths (connections, caches) before measuring.
             await _phase(via_api, queries, 2.0, plan.api_concurrency, [])
             await _phase(direct, queries, 2.0, plan.api_concurrency, [])
-            # Under load: throughput and latency with api_concurrency clients.
-            while api_time < plan.api_seconds:
-                started = time.perf_counter()
-                api_done += await _phase(via_api, queries, PHASE_S, plan.api_concurrency, api_lat)
-                api_time += time.perf_counter() - started
-                started = time.perf_counter()
-                es_done += await _phase(direct, queries, PHASE_S, plan.api_concurrency, es_lat)
-                es_time += time.perf_counter() - started
+            # Under load: throughput, latency and API CPU with api_concurrency clients.
+            while api.seconds < plan.api_seconds:
+                await api.phase(via_api, queries, plan.api_concurrency, pid)
+                await es_side.phase(direct, queries, plan.api_concurrency, None)
             # One client at a time: what the API adds to each request, without queueing.
             for _ in range(max(1, int(plan.api_seconds / 2 / PHASE_S))):
-                await _phase(via_api, queries, PHASE_S, 1, api_seq)
-                await _phase(direct, queries, PHASE_S, 1, es_seq)
+                await api_seq.phase(via_api, queries, 1, pid)
+                await es_seq.phase(direct, queries, 1, None)
     finally:
         child.stop()
-    api_p50, es_p50 = percentile(api_seq, 50), percentile(es_seq, 50)
+    return _figures(plan, api, es_side, api_seq, es_seq) | {
+        "peak_rss_mb": child.peak_rss / (1024 * 1024)
+    }
+
+
+def _figures(plan: Any, api: Tally, es: Tally, api_seq: Tally, es_seq: Tally) -> dict[str, float]:
+    api_p50, es_p50 = percentile(api_seq.latencies, 50), percentile(es_seq.latencies, 50)
+    api_rate, es_rate = ratio(api.done, api.seconds), ratio(es.done, es.seconds)
     return {
         "api_concurrency": plan.api_concurrency,
-        "api_search_per_s": api_done / api_time,
-        "api_p50_ms": percentile(api_lat, 50),
-        "api_p99_ms": percentile(api_lat, 99),
-        "es_direct_per_s": es_done / es_time,
-        "es_direct_p50_ms": percentile(es_lat, 50),
-        "es_direct_p99_ms": percentile(es_lat, 99),
+        "api_search_per_s": api_rate,
+        "api_p50_ms": percentile(api.latencies, 50),
+        "api_p99_ms": percentile(api.latencies, 99),
+        "es_direct_per_s": es_rate,
+        "es_direct_p50_ms": percentile(es.latencies, 50),
+        "es_direct_p99_ms": percentile(es.latencies, 99),
         "api_sequential_p50_ms": api_p50,
         "es_direct_sequential_p50_ms": es_p50,
         "api_overhead_p50_ms": api_p50 - es_p50,
-        "api_vs_es_p50_ratio": api_p50 / es_p50 if es_p50 else 0.0,
-        "peak_rss_mb": child.peak_rss / (1024 * 1024),
+        "api_vs_es_p50_ratio": ratio(api_p50, es_p50),
+        "api_vs_es_throughput_ratio": ratio(api_rate, es_rate),
+        "api_cpu_ms_per_search": api.cpu_ms_per_request(),
+        "api_cpu_ms_per_search_one_client": api_seq.cpu_ms_per_request(),
     }

@@ -16,9 +16,14 @@ from typing import Any
 
 import psutil
 
-from services.bench import measure
+from services.bench import bulk_sweep, drain, measure
+from services.bench.api import bench_api
 from services.bench.corpus import Corpus
+from services.bench.peer import peer_settings
 from services.bench.procs import free_port
+from services.bench.producer_perf import bench_producer_perf
+from services.bench.ratios import best_cell, ratio, ratios
+from services.common.article import Article
 from services.common.settings import Settings
 from services.stack.isolation import isolated
 
@@ -38,12 +43,20 @@ class Plan:
 
     burst_uploads: int = 500
     slow_connections: int = 400
+    drain_rounds: int = 3  # indexer, peer, indexer, peer...: medians of this many each
+    short_sweep: bool = False  # the raw _bulk sweep of --quick
 
     @classmethod
     def quick(cls) -> Plan:
-        """Under three minutes on two cores."""
+        """Under five minutes on two cores."""
         return cls(
-            size=5000, fresh_seconds=10.0, api_seconds=10.0, burst_uploads=100, slow_connections=50
+            size=5000,
+            fresh_seconds=10.0,
+            api_seconds=10.0,
+            burst_uploads=100,
+            slow_connections=50,
+            drain_rounds=1,
+            short_sweep=True,
         )
 
 
@@ -103,61 +116,91 @@ def run(settings: Settings, plan: Plan, *, work: Path | None = None) -> dict[str
     """Run every measurement and return the report."""
     work = work or Path(tempfile.mkdtemp(prefix="newswire-bench-"))
     run_id = uuid.uuid4().hex[:8]
-    tags = [f"{run_id}-ingest", f"{run_id}-raw", f"{run_id}-fresh"]
+    tags = [f"{run_id}-{step}" for step in ("ingest", "raw", "fresh", "perf")]
     report: dict[str, Any] = {"machine": machine(), "size": plan.size, "peak_rss_mb": {}}
     try:
-        # 1. Parser, one core.
+        # 1. Parser, one core; 2. newswire ingest of plan.size files into Kafka, as its own
+        # process, and Kafka's own producer with the same settings and records beside it.
         report["parser_articles_per_s"], articles = measure.bench_parse(plan.size, plan.seed)
-        # 2. newswire ingest of plan.size files into Kafka, as its own process.
-        folder = work / "corpus"
-        Corpus(plan.seed).write(folder, plan.size)
         ingest_settings = scoped(settings, tags[0])
-        ingest = measure.bench_ingest(ingest_settings, folder, plan.size, work / "ingest.log")
-        report["peak_rss_mb"]["ingest"] = ingest.pop("ingest_peak_rss") / MB
-        report.update(ingest)
-        shutil.rmtree(folder)
-        # 3. Raw _bulk loader and the indexer on the same documents, one after the other,
-        # each starting on an Elasticsearch with no merge left over from before.
-        docs = measure.documents(articles)
+        report.update(_ingest(ingest_settings, plan, work, report["peak_rss_mb"]))
+        report.update(_producer_perf(scoped(settings, tags[3]), articles, work))
+        # 3. The raw _bulk loader swept, then the indexer and the peer in alternating rounds,
+        # each phase starting on an Elasticsearch with no merge left over from before.
         settled = [asyncio.run(measure.settle(settings))]
-        report["raw_bulk_docs_per_s"] = asyncio.run(
-            measure.bench_raw_bulk(scoped(settings, tags[1]), docs, settings.batch_max_docs)
+        report.update(_raw_bulk(scoped(settings, tags[1]), plan, measure.documents(articles)))
+        drained = asyncio.run(
+            drain.alternate(ingest_settings, len(articles), plan.drain_rounds, work)
         )
-        published = sum(1 for _ in articles)
-        settled.append(asyncio.run(measure.settle(settings)))
-        rate, rss = asyncio.run(
-            measure.bench_indexer(ingest_settings, published, work / "indexer.log")
+        report.update(drain.summary(drained))
+        report["peer"] = {
+            "settings": peer_settings(drain.round_settings(ingest_settings, "peer", 0))
+        }
+        for kind, rss in drained["peak_rss"].items():
+            report["peak_rss_mb"][kind] = rss / MB
+        report["indexer_vs_bulk_ratio"] = ratio(
+            report["indexer_docs_per_s"], report["raw_bulk_docs_per_s"]
         )
-        report["indexer_docs_per_s"] = rate
-        report["peak_rss_mb"]["indexer"] = rss / MB
-        report["indexer_vs_bulk_ratio"] = rate / report["raw_bulk_docs_per_s"]
         # 4. Freshness at a steady offered rate, the indexer running as a service.
         report.update(_freshness(settings, plan, tags[2], work))
-        # 5. API on the indexed corpus, next to the same queries sent straight to ES.
-        from services.bench.api import bench_api
-
+        # 5. API on the last indexer's index, next to the same queries sent straight to ES.
         settled.append(asyncio.run(measure.settle(settings)))
         report["settle_s"] = [round(seconds, 1) for seconds in settled]
-
-        api = asyncio.run(bench_api(ingest_settings, plan, work / "api.log"))
+        api = asyncio.run(bench_api(drained["kept"], plan, work / "api.log"))
         report["peak_rss_mb"]["api"] = api.pop("peak_rss_mb")
         report.update(api)
         # 6. The ingest service under 500 concurrent 1 MB uploads and 400 slow connections.
-        from services.bench.burst import bench_burst
-
-        burst = bench_burst(
-            scoped(settings, tags[0]),
-            work,
-            uploads=plan.burst_uploads,
-            slow=plan.slow_connections,
-            slow_seconds=15.0 if plan.size < 50_000 else 30.0,
-        )
-        report["ingest_burst"] = burst
-        report["peak_rss_mb"]["ingest_burst"] = burst["burst_peak_rss_mb"]
-        report["peak_rss_mb"]["ingest_slow"] = burst["slow_peak_rss_mb"]
+        report.update(_burst(scoped(settings, tags[0]), plan, work, report["peak_rss_mb"]))
+        report["ratios"] = ratios(report)
     finally:
         asyncio.run(cleanup(settings, tags))
     return report
+
+
+def _ingest(settings: Settings, plan: Plan, work: Path, rss: dict[str, float]) -> dict[str, Any]:
+    folder = work / "corpus"
+    Corpus(plan.seed).write(folder, plan.size)
+    ingest = measure.bench_ingest(settings, folder, plan.size, work / "ingest.log")
+    rss["ingest"] = ingest.pop("ingest_peak_rss") / MB
+    shutil.rmtree(folder)
+    return ingest
+
+
+def _producer_perf(settings: Settings, articles: list[Article], work: Path) -> dict[str, Any]:
+    """The records the ingest published (the article JSON), as many, to a topic of their own."""
+    payloads = [a.model_dump_json().encode() for a in articles]
+    perf = bench_producer_perf(settings, payloads, work)
+    return {"producer_perf_records_per_s": perf.pop("records_per_s"), "producer_perf": perf}
+
+
+def _raw_bulk(settings: Settings, plan: Plan, docs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The sweep's table, its best cell, and the one-in-flight figure at the indexer's size."""
+    size = settings.batch_max_docs
+    table = asyncio.run(bulk_sweep.sweep(settings, docs, bulk_sweep.cells(plan.short_sweep, size)))
+    best = best_cell(table)
+    one = next(row for row in table if (row["in_flight"], row["bulk_docs"]) == (1, size))
+    return {
+        "raw_bulk_docs_per_s": one["docs_per_s"],
+        "raw_bulk_sweep": table,
+        "raw_bulk_best_docs_per_s": best["docs_per_s"],
+        "raw_bulk_best_in_flight": best["in_flight"],
+        "raw_bulk_best_bulk_docs": best["bulk_docs"],
+    }
+
+
+def _burst(settings: Settings, plan: Plan, work: Path, rss: dict[str, float]) -> dict[str, Any]:
+    from services.bench.burst import bench_burst
+
+    burst = bench_burst(
+        settings,
+        work,
+        uploads=plan.burst_uploads,
+        slow=plan.slow_connections,
+        slow_seconds=15.0 if plan.size < 50_000 else 30.0,
+    )
+    rss["ingest_burst"] = burst["burst_peak_rss_mb"]
+    rss["ingest_slow"] = burst["slow_peak_rss_mb"]
+    return {"ingest_burst": burst}
 
 
 def _freshness(settings: Settings, plan: Plan, tag: str, work: Path) -> dict[str, float]:

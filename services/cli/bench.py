@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from services.bench.ratios import RATIO_ROWS
 from services.common.errors import KafkaUnavailable, StackError
 from services.common.kafka import probe_kafka
 from services.common.settings import Settings, get_settings
@@ -25,9 +26,12 @@ ReportOption = Annotated[Path, typer.Option(help="Where to write the JSON report
 ROWS = [
     ("parser_articles_per_s", "parser (articles/s, 1 core)", "{:,.0f}"),
     ("ingest_articles_per_s", "newswire ingest into Kafka (articles/s)", "{:,.0f}"),
-    ("indexer_docs_per_s", "indexer sustained (docs/s)", "{:,.0f}"),
-    ("raw_bulk_docs_per_s", "raw _bulk loader (docs/s)", "{:,.0f}"),
-    ("indexer_vs_bulk_ratio", "indexer / raw bulk", "{:.2f}"),
+    ("producer_perf_records_per_s", "Kafka ProducerPerformance (records/s)", "{:,.0f}"),
+    ("indexer_docs_per_s", "indexer sustained (docs/s, median)", "{:,.0f}"),
+    ("peer_docs_per_s", "quixstreams peer (docs/s, median)", "{:,.0f}"),
+    ("raw_bulk_docs_per_s", "raw _bulk loader, 1 in flight (docs/s)", "{:,.0f}"),
+    ("raw_bulk_best_docs_per_s", "raw _bulk loader at its best (docs/s)", "{:,.0f}"),
+    ("indexer_vs_bulk_ratio", "indexer / raw bulk, 1 in flight", "{:.2f}"),
     ("freshness_p50_s", "freshness p50 (s)", "{:.3f}"),
     ("freshness_p95_s", "freshness p95 (s)", "{:.3f}"),
     ("freshness_p99_s", "freshness p99 (s)", "{:.3f}"),
@@ -41,6 +45,8 @@ ROWS = [
     ("es_direct_sequential_p50_ms", "ES direct p50, one client (ms)", "{:.2f}"),
     ("api_overhead_p50_ms", "API overhead p50, one client (ms)", "{:.2f}"),
     ("api_vs_es_p50_ratio", "API / ES p50, one client", "{:.2f}"),
+    ("api_cpu_ms_per_search", "API CPU per search, 8 clients (ms)", "{:.3f}"),
+    ("api_cpu_ms_per_search_one_client", "API CPU per search, one client (ms)", "{:.3f}"),
 ]
 
 
@@ -66,6 +72,11 @@ def print_table(report: dict[str, Any]) -> None:
     for service, mb in sorted(report.get("peak_rss_mb", {}).items()):
         table.add_row(f"peak RSS {service} (MiB)", f"{mb:.0f}")
     Console().print(table)
+    if "ratios" in report:
+        verdict = Table("ratio", "value", title="issue 15's ratios")
+        for key, label, fmt in RATIO_ROWS:
+            verdict.add_row(f"{label} ({key})", fmt.format(report["ratios"][key]))
+        Console().print(verdict)
     machine = report.get("machine", {})
     console.print(
         f"machine: {machine.get('cpu')}, {machine.get('cores')} cores, "
@@ -76,15 +87,19 @@ def print_table(report: dict[str, Any]) -> None:
 @app.callback()
 def bench(
     ctx: typer.Context,
-    quick: Annotated[bool, typer.Option(help="5,000 articles, short windows: < 3 min.")] = False,
+    quick: Annotated[bool, typer.Option(help="5,000 articles, short windows: < 5 min.")] = False,
     size: Annotated[int, typer.Option(help="Articles in the corpus.")] = 50_000,
     report: ReportOption = Path("reports/bench.json"),
 ) -> None:
-    """Parser, ingest, indexer vs raw bulk, freshness, API vs ES direct, peak RSS."""
+    """Parser, ingest vs Kafka's producer, indexer vs peer and raw bulk, freshness, API, RSS."""
     if ctx.invoked_subcommand is not None:
         return
+    from services.bench.peer import MISSING, available
     from services.bench.suite import Plan, run, write_report
 
+    if not available():  # before the run, not twenty minutes into it
+        console.print(f"[red]error:[/] {MISSING}")
+        raise typer.Exit(code=1)
     settings = get_settings()
     plan = Plan.quick() if quick else Plan(size=size)
     try:

@@ -25,6 +25,11 @@ class Artifacts:
     kafka_libs: Path
     es_home: Path
 
+    @property
+    def kafka_classpath(self) -> str:
+        """The JVM classpath of Kafka's broker and tools (``ProducerPerformance``) alike."""
+        return f"{self.kafka_libs}/*"
+
 
 def pom_versions(pom: Path = POM) -> tuple[str, str]:
     """The Kafka and Elasticsearch versions the pom pins: one source of truth."""
@@ -45,7 +50,8 @@ def resolve(cache_dir: Path, pom: Path = POM) -> Artifacts:
     kafka_libs = cache_dir / f"kafka-{kafka_version}" / "libs"
     es_zip = cache_dir / "downloads" / f"elasticsearch-{es_version}.zip"
     es_home = cache_dir / f"elasticsearch-{es_version}"
-    if not any(kafka_libs.glob("kafka_2.13-*.jar")) or not es_zip.is_file():
+    jars = ("kafka_2.13-*.jar", "kafka-tools-[0-9]*.jar")  # not kafka-tools-api
+    if not all(any(kafka_libs.glob(jar)) for jar in jars) or not es_zip.is_file():
         _run_maven(pom, cache_dir)
     if not (es_home / "bin" / "elasticsearch").is_file():
         _unzip(es_zip, es_home)
