@@ -186,6 +186,18 @@ CODES: dict[str, CodePage] = {
     "invalid_article": CodePage(
         422, "Invalid article", "The article breaks its schema (see the detail).", _FIX_INPUT
     ),
+    "invalid_ninjs": CodePage(
+        422,
+        "Invalid ninjs",
+        "The document is not valid IPTC ninjs 2.x (its JSON Schema; see the detail).",
+        _FIX_INPUT,
+    ),
+    "malformed_date": CodePage(
+        422,
+        "Malformed date",
+        "A ninjs date-time is not ISO 8601 with a time zone offset.",
+        _FIX_INPUT,
+    ),
     # Dead letters of the indexer: never an HTTP answer, seen in the dead-letter topic.
     "not_json": CodePage(None, "Not JSON", "A record of the topic is not JSON.", _DLQ),
     "index_rejected": CodePage(None, "Index rejected", "Elasticsearch refused the document.", _DLQ),
