@@ -83,7 +83,8 @@ def atom(entries: Sequence[FeedEntry], meta: FeedMeta) -> bytes:
         ET.SubElement(entry, f"{{{_ATOM_NS}}}link", rel="alternate", href=item.url)
         ET.SubElement(entry, f"{{{_ATOM_NS}}}category", term=_NOT_XML.sub("", item.category))
         _text(entry, "summary", item.summary, type="text")
-    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    document: bytes = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return document
 
 
 def json_feed(entries: Sequence[FeedEntry], meta: FeedMeta) -> bytes:
