@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Final, Literal
 
+from services.common.article import CATEGORY_MAX_CHARS, URI_MAX_CHARS
 from services.common.errors import ArticleRejected
 from services.common.ninjs_schema import problems
 from services.ingest.canonical import canonical, collapse
@@ -21,6 +22,7 @@ from services.ingest.html_text import html_paragraphs
 PubStatus = Literal["usable", "withheld", "canceled"]
 _HTML_TYPES: Final = frozenset({"text/html", "body_xhtml", "application/xhtml+xml", "html"})
 _MAX_SUBJECTS: Final = 50
+_BYLINE_MAX_CHARS: Final = 500
 _SUBJECT_MAX_CHARS: Final = 100
 _LANGUAGE_RE = re.compile(r"(?P<primary>[A-Za-z]{2})(?:[-_][A-Za-z0-9]{1,8})*")
 
@@ -37,6 +39,7 @@ class NinjsItem:
     pubstatus: PubStatus
     headline: str | None
     paragraphs: tuple[str, ...]
+    category: str | None
     subjects: tuple[str, ...]
     language: str | None
     urgency: int | None
@@ -99,9 +102,19 @@ def _paragraphs(doc: dict[str, Any]) -> tuple[str, ...]:
     return tuple(p for p in (collapse(canonical(p)) for p in found) if p)
 
 
+def _category(doc: dict[str, Any]) -> str | None:
+    """The subject marked ``rel: category`` (as Newswire writes its category out), if any."""
+    for subject in doc.get("subjects", []):
+        if subject.get("rel") == "category":
+            return collapse(canonical(str(subject.get("name", ""))))[:CATEGORY_MAX_CHARS] or None
+    return None
+
+
 def _subjects(doc: dict[str, Any]) -> tuple[str, ...]:
     names = []
     for subject in doc.get("subjects", []):
+        if subject.get("rel") == "category":
+            continue
         name = collapse(canonical(str(subject.get("name", ""))))[:_SUBJECT_MAX_CHARS]
         if name and name not in names:
             names.append(name)
@@ -130,8 +143,12 @@ def read_ninjs(doc: Any, source: str) -> NinjsItem:
     if reasons:
         raise _reject("invalid_ninjs", "not valid ninjs 2.x: " + "; ".join(reasons), source)
     status = doc.get("pubstatus", "usable")
+    uri = str(doc["uri"]).strip()
+    if not uri or len(uri) > URI_MAX_CHARS:
+        raise _reject("invalid_ninjs", f"uri must be 1 to {URI_MAX_CHARS} characters", source)
+    byline = collapse(canonical(str(doc.get("by") or "")))[:_BYLINE_MAX_CHARS]
     item = NinjsItem(
-        uri=str(doc["uri"]),
+        uri=uri,
         version=None if doc.get("version") is None else str(doc["version"]),
         version_created=_moment(doc, "versioncreated", source),
         first_created=_moment(doc, "firstcreated", source),
@@ -139,10 +156,11 @@ def read_ninjs(doc: Any, source: str) -> NinjsItem:
         pubstatus=status,
         headline=_headline(doc),
         paragraphs=_paragraphs(doc),
+        category=_category(doc),
         subjects=_subjects(doc),
         language=_language(doc),
         urgency=_urgency(doc, source),
-        byline=collapse(canonical(str(doc["by"]))) or None if doc.get("by") else None,
+        byline=byline or None,
     )
     if not item.paragraphs and item.pubstatus == "usable":
         # A kill or a hold needs no body; an item to publish does.

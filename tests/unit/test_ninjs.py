@@ -138,3 +138,10 @@ def test_html_reduction_never_fails_and_gives_clean_paragraphs(markup: str) -> N
         assert paragraph == paragraph.strip()
         assert paragraph
         assert "  " not in paragraph
+
+
+def test_a_uri_too_long_or_blank_is_refused() -> None:
+    for uri in ["   ", "u" * 3000]:
+        with pytest.raises(ArticleRejected) as caught:
+            read_ninjs(_item(uri=uri), "t")
+        assert caught.value.code == "invalid_ninjs"

@@ -29,4 +29,5 @@ def test_ninjs_out_reads_back_to_the_same_headline_and_body() -> None:
     assert "\n\n".join(item.paragraphs) == stored["body"]
     assert item.language == stored["language"]
     assert item.uri == f"urn:newswire:article:{stored['id']}"
-    assert item.subjects == (stored["category"],)
+    assert item.category == stored["category"]
+    assert item.subjects == ()
