@@ -79,6 +79,12 @@ CODES: dict[str, CodePage] = {
         422, "Invalid request", "A parameter failed validation (see errors).", _FIX_INPUT
     ),
     "not_found": CodePage(404, "Not found", "No such resource (or a malformed id).", _FIX_INPUT),
+    "article_killed": CodePage(
+        410,
+        "Article killed",
+        "The article was withdrawn for good (a kill); `killed_at` says when.",
+        "Remove every copy you hold: a killed story must not be shown.",
+    ),
     "method_not_allowed": CodePage(
         405, "Method not allowed", "The path exists, not with this method.", "Use GET (or POST)."
     ),

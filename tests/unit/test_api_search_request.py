@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.api import search
 from services.api.query import parse_query, positive_words
+from services.common.visibility import hidden_clauses
 from services.indexer.mapping import load_mapping, mapping_version
 
 ALIAS = "news-articles"
@@ -32,7 +33,11 @@ def test_a_chosen_subset_of_fields_is_searched_as_chosen() -> None:
 
 def test_browsing_without_words_matches_everything() -> None:
     request = search.build(search.SearchParams(q="  "), ALIAS)
-    assert request["query"]["bool"] == {"must": [{"match_all": {}}], "filter": []}
+    assert request["query"]["bool"] == {
+        "must": [{"match_all": {}}],
+        "filter": [],
+        "must_not": hidden_clauses(),
+    }
 
 
 def test_positive_words_leave_out_negations_and_prefixes() -> None:
