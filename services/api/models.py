@@ -286,6 +286,21 @@ class DeadLetters(BaseModel):
     items: list[DeadLetterView]
 
 
+class Embargoed(BaseModel):
+    """An article stored but not shown until ``embargoed``."""
+
+    id: str
+    title: str
+    embargoed: str = Field(examples=["2026-12-02T18:00:00.000Z"])
+
+
+class Embargoes(BaseModel):
+    """Articles under embargo, the next to be lifted first."""
+
+    total: int
+    items: list[Embargoed]
+
+
 class Problem(BaseModel):
     """RFC 9457 problem details, with a stable machine-readable ``code``."""
 

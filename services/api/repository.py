@@ -14,7 +14,7 @@ from services.common.article import normalise_category
 from services.common.errors import Gone, NotFound
 from services.common.fields import LANGUAGE_FIELDS
 from services.common.settings import Settings
-from services.common.visibility import STATUS_AT, hidden_clauses, visibility
+from services.common.visibility import EMBARGOED, STATUS_AT, hidden_clauses, visibility
 
 # Documents sampled per shard: significant_text re-analyses each one's text at query time.
 SAMPLE_DOCS = 500
@@ -53,6 +53,23 @@ async def article(es: AsyncElasticsearch, settings: Settings, article_id: str, m
     request = es.get(index=settings.index_alias, id=article_id, source_excludes=DERIVED_ONLY)
     reply = await call(request, missing=missing)
     return shown(body(reply)["_source"], article_id, missing)
+
+
+async def under_embargo(es: AsyncElasticsearch, settings: Settings, limit: int) -> dict[str, Any]:
+    """Articles whose embargo has not ended, the soonest first."""
+    reply = await call(
+        es.search(
+            index=settings.index_alias,
+            size=limit,
+            query={"range": {EMBARGOED: {"gt": "now"}}},
+            sort=[{EMBARGOED: "asc"}],
+            source_includes=["id", "title", EMBARGOED],
+            track_total_hits=True,
+            **bounds(settings),
+        )
+    )
+    hits = body(reply)["hits"]
+    return {"total": hits["total"]["value"], "items": [h["_source"] for h in hits["hits"]]}
 
 
 def more_like_this(alias: str, article_id: str) -> dict[str, Any]:
