@@ -12,8 +12,12 @@ from hypothesis import strategies as st
 
 from services.common.article import Article, compute_uri_id
 from services.common.errors import ArticleRejected
+from services.common.settings import Settings
 from services.common.status_event import KILL_VERSION, StatusEvent
+from services.ingest.limits import InputLimits
 from services.ingest.ninjs_parser import parse_ninjs
+from services.ingest.readers import Item
+from services.ingest.verdict import Prepared, parse_item
 
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
@@ -137,3 +141,22 @@ def test_whatever_a_valid_item_holds_the_article_meets_the_contract(
         return
     assert isinstance(made, Article)
     assert Article.model_validate(made.model_dump()) == made
+
+
+def test_a_ninjs_item_and_its_kill_become_records_keyed_alike() -> None:
+    limits = InputLimits.of(Settings())
+    version = parse_item(Item(_bytes(), "http:x", format="ninjs"), limits)
+    kill = parse_item(Item(_bytes(pubstatus="canceled"), "http:x", format="ninjs"), limits)
+    assert isinstance(version, Prepared)
+    assert isinstance(kill, Prepared)
+    assert kill.id == version.id
+    assert kill.version == KILL_VERSION
+    assert dict(version.headers)["event"] == b"article"
+    assert dict(kill.headers)["event"] == b"status"
+    assert StatusEvent.model_validate_json(kill.value).event == "canceled"
+
+
+def test_an_invalid_ninjs_upload_is_a_rejection_with_its_code() -> None:
+    verdict = parse_item(Item(b'{"uri": 5}', "http:x", format="ninjs"), InputLimits.of(Settings()))
+    assert isinstance(verdict, ArticleRejected)
+    assert verdict.code == "invalid_ninjs"
