@@ -30,7 +30,7 @@ log = structlog.get_logger(__name__)
 
 
 class _Revocation(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Before partitions move away, let the batch in flight finish and commit (or give up)."""
+    """Before partitions move away, let the batches in flight finish and commit (or give up)."""
 
     def __init__(self, processor: BatchProcessor) -> None:
         self.processor = processor
@@ -38,8 +38,7 @@ class _Revocation(ConsumerRebalanceListener):  # type: ignore[misc]
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         self.processor.revoking = True
         try:
-            async with self.processor.lock:
-                pass
+            await self.processor.drained()
         finally:
             self.processor.revoking = False
         log.info("partitions revoked", partitions=sorted(tp.partition for tp in revoked))

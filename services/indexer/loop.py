@@ -1,4 +1,4 @@
-"""The consumer loop: batches from Kafka to a handler, the next fetched while one is written."""
+"""The consumer loop: batches from Kafka to a handler, several in flight, the next fetched."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ class RecordSource(Committer, Protocol):
 
 
 class ConsumerLoop:
-    """Batches records and hands them on, one batch in flight, commits in order."""
+    """Batches records and hands them on, up to ``bulk_concurrency`` batches in flight."""
 
     def __init__(self, source: RecordSource, handle: BatchHandler, settings: Settings) -> None:
         self.source = source
@@ -59,34 +59,51 @@ class ConsumerLoop:
         self.last_loop = time.monotonic()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Batch and hand on until ``stop`` is set; the batch in flight is finished first.
+        """Batch and hand on until ``stop`` is set; the batches in flight are finished first.
 
-        The next batch is fetched while the current one is written. While a write is held up,
+        The next batch is fetched while the others are written. While every slot is held up,
         this loop is the only caller of ``getmany``: it keeps the member alive with every
-        partition paused.
+        partition paused. A batch given up is read again from its first offsets, with
+        whatever was read after it.
         """
-        carry: list[Record] = []
+        flights: dict[asyncio.Task[bool], list[Record]] = {}
         while not stop.is_set():
             self.last_loop = time.monotonic()
-            batch = carry or await self._collect(stop)
-            carry = []
-            if not batch:
-                await self._update_lag()
+            batch = await self._collect(stop)
+            if batch:
+                await self._room(flights, self.settings.bulk_concurrency - 1)
+            again = self._reap(flights)
+            if again:
+                await self._room(flights, 0)
+                self._rewind([*again, *self._reap(flights), *batch])
                 continue
-            write = asyncio.create_task(self.handle(batch, stop))
-            if not stop.is_set():
-                carry = await self._collect(stop)
-            while not write.done():
-                await asyncio.wait({write}, timeout=1.0)
-                if not write.done():
-                    self.last_loop = time.monotonic()
-                    await self._keepalive()
-            self.source.resume(*self.source.assignment())
-            if not write.result():
-                # Abandoned: read it again from its first offsets, and what came after it too.
-                carry = []
-                self._rewind(batch)
+            # No await since the reap: a batch given up meanwhile cannot be passed unseen.
+            if batch:
+                flights[asyncio.create_task(self.handle(batch, stop))] = batch
             await self._update_lag()
+        await self._room(flights, 0)
+
+    async def _room(self, flights: dict[asyncio.Task[bool], list[Record]], most: int) -> None:
+        """Wait until at most ``most`` batches are in flight, staying in the group meanwhile."""
+        paused = False
+        while len(busy := [task for task in flights if not task.done()]) > most:
+            done, _ = await asyncio.wait(busy, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
+            if not done:
+                self.last_loop = time.monotonic()
+                await self._keepalive()
+                paused = True
+        if paused:
+            self.source.resume(*self.source.assignment())
+
+    @staticmethod
+    def _reap(flights: dict[asyncio.Task[bool], list[Record]]) -> list[Record]:
+        """Forget the batches that landed; returns the records of those given up."""
+        again: list[Record] = []
+        for task in [task for task in flights if task.done()]:
+            batch = flights.pop(task)
+            if not task.result():
+                again.extend(batch)
+        return again
 
     async def _collect(self, stop: asyncio.Event) -> list[Record]:
         """Up to batch_max_docs / batch_max_bytes records, waiting at most batch_max_wait_ms."""
@@ -109,13 +126,13 @@ class ConsumerLoop:
                 break
         return records
 
-    def _rewind(self, batch: list[Record]) -> None:
+    def _rewind(self, records: list[Record]) -> None:
         """After an abandoned batch, seek back so the records are read again (never skipped)."""
-        for tp, offset in rewind_offsets(batch, self.source.assignment()).items():
+        for tp, offset in rewind_offsets(records, self.source.assignment()).items():
             self.source.seek(tp, offset)
 
     async def _keepalive(self) -> None:
-        """While a write is held up: pause fetching (no unbounded buffer), stay in the group.
+        """While every write is held up: pause fetching (no unbounded buffer), stay in the group.
 
         Polling with every partition paused returns nothing but tells the group coordinator
         that this member is alive (max_poll_interval_ms); ``run`` resumes them afterwards.

@@ -37,7 +37,7 @@ BATCH_SIZE = Histogram(
 )
 E2E_SECONDS = Histogram(
     "newswire_indexer_end_to_end_seconds",
-    "From the article's ingested_at to its bulk acknowledgement.",
+    "Per batch: from its oldest article's ingested_at to the bulk acknowledgement.",
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300),
 )
 LAG = Gauge(
@@ -66,14 +66,15 @@ def observe_batch(records: int) -> None:
     BATCH_SIZE.observe(records)
 
 
-def observe_written(ingested: list[datetime], *, indexed: int, stale: int, failed: int) -> None:
-    """A batch written: what became of its documents, and how long each took from the ingest."""
+def observe_written(oldest: datetime | None, *, indexed: int, stale: int, failed: int) -> None:
+    """A batch written: what became of its documents, and how long its oldest took."""
     INDEXED.inc(indexed)
     STALE.inc(stale)
     FAILED.inc(failed)
-    now = parse_iso(utc_now_iso())
-    for at in ingested:
-        E2E_SECONDS.observe(max(0.0, (now - at).total_seconds()))
+    # Once per batch, not per document (that was 4 % of the indexer's CPU): the oldest
+    # article bounds the batch, so the dashboard's p99 stays an upper bound.
+    if oldest is not None:
+        E2E_SECONDS.observe(max(0.0, (parse_iso(utc_now_iso()) - oldest).total_seconds()))
 
 
 def observe_dead_letter(code: str) -> None:

@@ -60,12 +60,12 @@ def decode(batch: list[Record]) -> tuple[list[Decoded], list[DeadLetter]]:
 
 def bulk_docs(decoded: list[Decoded], *, indexed_at: str) -> list[BulkDoc]:
     """The documents to write, in the order of ``decoded`` (failures point back by position)."""
-    return [
-        BulkDoc(
-            d.article.id,
-            d.article.version,
-            document_source(d.article, d.record.value or b"", indexed_at=indexed_at),
-            d.article.content_hash,
+    docs: list[BulkDoc] = []
+    for d in decoded:
+        article = d.article
+        version = article.version
+        source = document_source(
+            article, d.record.value or b"", indexed_at=indexed_at, version=version
         )
-        for d in decoded
-    ]
+        docs.append(BulkDoc(article.id, version, source, article.content_hash))
+    return docs
