@@ -15,11 +15,14 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from elasticsearch import AsyncElasticsearch
 from pydantic import SecretStr
 
 from services.api.app import create_app as create_api
+from services.common.es import es_client
 from services.common.ninjs_schema import NINJS_MEDIA_TYPE, problems
 from services.common.settings import Settings
+from services.indexer.rebuild import rebuild
 from services.ingest.app import create_app as create_ingest
 from services.stack.local_stack import LocalStack
 from tests.integration.pipeline_helpers import asgi_client, running_indexer, wait_until
@@ -216,3 +219,51 @@ async def _gone(newsroom: Newsroom, article_id: str) -> bool:
 
 async def _status_is(newsroom: Newsroom, article_id: str, status: int) -> bool:
     return await newsroom.status_of(article_id) == status
+
+
+async def test_rebuild_from_the_topic_reproduces_the_searchable_state(newsroom: Newsroom) -> None:
+    settings = newsroom.settings
+    ids = [
+        await newsroom.post(uri=f"urn:newswire:test:r{n}", headline=f"Story {n}") for n in range(4)
+    ]
+    await newsroom.post(uri="urn:newswire:test:r1", versioncreated="2026-12-01T12:00:00Z")
+    await newsroom.post(uri="urn:newswire:test:r2", pubstatus="canceled")
+    await newsroom.post(
+        uri="urn:newswire:test:r3", pubstatus="withheld", versioncreated="2026-12-01T12:00:00Z"
+    )
+    until = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    embargoed = await newsroom.post(uri="urn:newswire:test:r4", headline="Story 4", embargoed=until)
+    await wait_until(lambda: _gone(newsroom, ids[2]), 20, "the kill applied")
+    await wait_until(lambda: _status_is(newsroom, ids[3], 404), 20, "the hold applied")
+    await wait_until(lambda: _indexed(settings, 5), 20, "every event indexed")
+    async with es_client(settings) as es:
+        before = await _documents(es, settings.index_alias)
+        rebuilt = await rebuild(es, settings)
+        assert rebuilt.new != rebuilt.old
+        assert rebuilt.refused == 0
+        after = await _documents(es, settings.index_alias)
+    assert after == before
+    assert await newsroom.status_of(ids[2]) == 410
+    assert await newsroom.status_of(ids[3]) == 404
+    assert set(await newsroom.found("story")) == {ids[0]}  # r1's newest version is the quake
+    assert ids[1] in await newsroom.found("quake")
+    assert embargoed not in await newsroom.found("story")
+
+
+async def _indexed(settings: Settings, count: int) -> bool:
+    async with es_client(settings) as es:
+        await es.indices.refresh(index=settings.index_alias)
+        return int((await es.count(index=settings.index_alias))["count"]) >= count
+
+
+async def _documents(es: AsyncElasticsearch, alias: str) -> dict[str, dict[str, Any]]:
+    """Every document behind ``alias`` by id, without the time it was indexed."""
+    await es.indices.refresh(index=alias)
+    reply = await es.search(index=alias, size=1000, query={"match_all": {}}, version=True)
+    return {
+        hit["_id"]: {
+            **{k: v for k, v in hit["_source"].items() if k != "indexed_at"},
+            "_version": hit["_version"],
+        }
+        for hit in reply["hits"]["hits"]
+    }
