@@ -138,6 +138,39 @@ class ArticleOut(BaseModel):
     source: str
     ingested_at: str
     indexed_at: str | None = None
+    uri: str | None = None
+    embargoed: str | None = None
+    urgency: int | None = None
+    subjects: list[str] = []
+    byline: str | None = None
+
+
+class BodyChange(BaseModel):
+    """What a version changed in the body, against the version before it."""
+
+    words_added: int = Field(examples=[12])
+    words_removed: int = Field(examples=[3])
+    paragraphs_changed: int = Field(examples=[1])
+    summary: str = Field(examples=["+12 / -3 words in 1 paragraph"])
+
+
+class VersionOut(BaseModel):
+    """One version in an article's history."""
+
+    number: int = Field(description="1 for the first version, then each correction.")
+    version: int = Field(description="Its external version: GET .../versions/{version}.")
+    updated_at: str | None
+    title: str
+    title_changed: bool = Field(description="The headline differs from the version before.")
+    body_change: BodyChange | None = Field(description="Null for the first version.")
+
+
+class VersionsResponse(BaseModel):
+    """Every version of one article, oldest first ("Updated N times": count - 1)."""
+
+    id: str
+    count: int
+    versions: list[VersionOut]
 
 
 class RelatedResponse(BaseModel):
@@ -253,6 +286,21 @@ class DeadLetters(BaseModel):
     items: list[DeadLetterView]
 
 
+class Embargoed(BaseModel):
+    """An article stored but not shown until ``embargoed``."""
+
+    id: str
+    title: str
+    embargoed: str = Field(examples=["2026-12-02T18:00:00.000Z"])
+
+
+class Embargoes(BaseModel):
+    """Articles under embargo, the next to be lifted first."""
+
+    total: int
+    items: list[Embargoed]
+
+
 class Problem(BaseModel):
     """RFC 9457 problem details, with a stable machine-readable ``code``."""
 
@@ -273,6 +321,7 @@ _MEANINGS = {
     400: "Malformed query, cursor or parameter",
     401: "Missing or wrong key (Authorization: Bearer)",
     404: "No such resource",
+    410: "The article was killed (withdrawn for good); `killed_at` says when",
     422: "A parameter failed validation",
     503: "Elasticsearch or Kafka unavailable or busy (see Retry-After)",
     504: "Elasticsearch did not answer within the search timeout",

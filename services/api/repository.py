@@ -11,8 +11,10 @@ from services.api import search
 from services.api.backend import body, bounds, call
 from services.api.models import Trend, TrendsResponse
 from services.common.article import normalise_category
+from services.common.errors import Gone, NotFound
 from services.common.fields import LANGUAGE_FIELDS
 from services.common.settings import Settings
+from services.common.visibility import EMBARGOED, STATUS_AT, hidden_clauses, visibility
 
 # Documents sampled per shard: significant_text re-analyses each one's text at query time.
 SAMPLE_DOCS = 500
@@ -34,11 +36,40 @@ async def newest_indexed(es: AsyncElasticsearch, alias: str) -> tuple[int, dict[
     return count["count"], hits[0]["_source"] if hits else None
 
 
+def shown(source: dict[str, Any], article_id: str, missing: str) -> dict[str, Any]:
+    """``source`` when readers may see it; Gone when killed, NotFound when held or embargoed."""
+    verdict = visibility(source)
+    if verdict == "killed":
+        at = str(source.get(STATUS_AT, ""))
+        raise Gone(f"article {article_id} was killed at {at}", killed_at=at)
+    if verdict != "visible":
+        # A hold or an embargo is not announced: for readers the article does not exist yet.
+        raise NotFound(missing)
+    return source
+
+
 async def article(es: AsyncElasticsearch, settings: Settings, article_id: str, missing: str) -> Any:
-    """The stored article ``article_id``; NotFound(``missing``) when there is none."""
+    """The stored article ``article_id`` as readers may see it (see :func:`shown`)."""
     request = es.get(index=settings.index_alias, id=article_id, source_excludes=DERIVED_ONLY)
     reply = await call(request, missing=missing)
-    return body(reply)["_source"]
+    return shown(body(reply)["_source"], article_id, missing)
+
+
+async def under_embargo(es: AsyncElasticsearch, settings: Settings, limit: int) -> dict[str, Any]:
+    """Articles whose embargo has not ended, the soonest first."""
+    reply = await call(
+        es.search(
+            index=settings.index_alias,
+            size=limit,
+            query={"range": {EMBARGOED: {"gt": "now"}}},
+            sort=[{EMBARGOED: "asc"}],
+            source_includes=["id", "title", EMBARGOED],
+            track_total_hits=True,
+            **bounds(settings),
+        )
+    )
+    hits = body(reply)["hits"]
+    return {"total": hits["total"]["value"], "items": [h["_source"] for h in hits["hits"]]}
 
 
 def more_like_this(alias: str, article_id: str) -> dict[str, Any]:
@@ -56,7 +87,7 @@ def more_like_this(alias: str, article_id: str) -> dict[str, Any]:
                     "minimum_should_match": "5%",
                 }
             },
-            "must_not": {"ids": {"values": [article_id]}},
+            "must_not": [{"ids": {"values": [article_id]}}, *hidden_clauses()],
         }
     }
 
@@ -66,7 +97,7 @@ async def related(
 ) -> list[dict[str, Any]]:
     """Up to ``size`` hits like ``article_id``; NotFound(``missing``) when it does not exist."""
     alias = settings.index_alias
-    await call(es.get(index=alias, id=article_id, source=False), missing=missing)
+    await article(es, settings, article_id, missing)  # a killed story has no related (410)
     reply = await call(
         es.search(
             index=alias,
@@ -144,7 +175,7 @@ async def trends(
         es.search(
             index=settings.index_alias,
             size=0,
-            query={"bool": {"filter": filters}},
+            query={"bool": {"filter": filters, "must_not": hidden_clauses()}},
             filter_path="timed_out,aggregations",
             aggs=trends_aggs(size),
             **bounds(settings),

@@ -29,6 +29,7 @@ from services.api.query import (
 )
 from services.common.errors import QueryError
 from services.common.fields import LANGUAGE_FIELDS
+from services.common.visibility import hidden_clauses
 
 Sort = Literal["relevance", "newest", "oldest"]
 Facet = Literal["category", "published", "handle"]
@@ -239,7 +240,7 @@ def _query(params: SearchParams, attempt: Attempt) -> dict[str, Any]:
         filters.append({"range": {"published_date": bounds}})
     if params.has_tweets is not None:
         filters.append({"term": {"has_tweets": params.has_tweets}})
-    return {"bool": {"must": [text], "filter": filters}}
+    return {"bool": {"must": [text], "filter": filters, "must_not": hidden_clauses()}}
 
 
 def _paging(params: SearchParams) -> dict[str, Any]:

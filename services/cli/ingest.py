@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -20,19 +21,29 @@ from services.common.settings import get_settings
 from services.ingest.ingester import Ingester, Summary
 from services.ingest.ledger import ledger_for
 from services.ingest.publisher import Publisher
-from services.ingest.readers import iter_files, json_lines
+from services.ingest.readers import InputFormat, iter_files, json_lines
 from services.ingest.watch import watch as watch_folder
 
 console = Console(stderr=True)
 
 
-async def _ingest(paths: list[Path], force: bool, quiet: bool, workers: int) -> Summary:
+class LinesFormat(StrEnum):
+    """What the lines of ``newswire ingest -`` hold."""
+
+    json = "json"
+    ninjs = "ninjs"
+
+
+async def _ingest(
+    paths: list[Path], force: bool, quiet: bool, workers: int, lines: InputFormat
+) -> Summary:
     settings = get_settings()
     async with Publisher(settings) as publisher:
         with ledger_for(settings) as ledger:
             ingester = Ingester(publisher, ledger, force=force)
             if paths == [Path("-")]:
-                return await ingester.run(json_lines(sys.stdin.buffer, settings.max_article_bytes))
+                stream = json_lines(sys.stdin.buffer, settings.max_article_bytes, lines)
+                return await ingester.run(stream)
             # Two lazy passes (count, then ingest) keep memory flat in the number of files.
             total = sum(1 for _ in iter_files(paths))
             columns = (TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -47,10 +58,15 @@ async def _ingest(paths: list[Path], force: bool, quiet: bool, workers: int) -> 
 
 
 def ingest_paths(
-    paths: list[Path], *, force: bool = False, quiet: bool = False, workers: int = 1
+    paths: list[Path],
+    *,
+    force: bool = False,
+    quiet: bool = False,
+    workers: int = 1,
+    lines: InputFormat = "json",
 ) -> Summary:
-    """Ingest files and folders synchronously; returns the summary."""
-    return asyncio.run(_ingest(paths, force, quiet, workers))
+    """Ingest files and folders (or JSON Lines of ``lines`` on stdin); returns the summary."""
+    return asyncio.run(_ingest(paths, force, quiet, workers, lines))
 
 
 async def _watch(folder: Path) -> None:
@@ -75,6 +91,10 @@ def ingest(
         int, typer.Option(help="Processes that parse files (publishing stays in one).")
     ] = os.cpu_count() or 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    input_format: Annotated[
+        LinesFormat,
+        typer.Option("--format", help="What each stdin line is: an article JSON, or ninjs 2.x."),
+    ] = LinesFormat.json,
 ) -> None:
     """Publish articles to Kafka; rejects go to the dead-letter topic with the reason."""
     try:
@@ -84,7 +104,9 @@ def ingest(
         if not paths:
             raise typer.BadParameter("give files, folders, '-' or --watch DIR")
         started = time.perf_counter()
-        summary = ingest_paths(paths, force=force, quiet=quiet, workers=workers)
+        summary = ingest_paths(
+            paths, force=force, quiet=quiet, workers=workers, lines=input_format.value
+        )
         seconds = time.perf_counter() - started
     except NewswireError as exc:
         # Kafka away, or refusing for good (not authorised, say): a message, not a traceback.

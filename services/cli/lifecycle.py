@@ -1,4 +1,4 @@
-"""``newswire up|down|status|init|reindex``: the stack and the three services on this machine."""
+"""``newswire up|down|status|init|reindex|rebuild``: the stack and the services on this machine."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ import asyncio
 import os
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import httpx
 import typer
+from elasticsearch import AsyncElasticsearch
 from rich.console import Console
 from rich.table import Table
 
@@ -199,21 +201,41 @@ def status() -> None:
         console.print(f"[yellow]pipeline status unavailable:[/] {exc}")
 
 
-def reindex_command() -> None:
-    """Build the next versioned index, copy every document, swap the alias (no downtime)."""
+def _index_job(job: Callable[[AsyncElasticsearch, Settings], Awaitable[str]]) -> None:
+    """Run one job that makes a new index behind the alias, and print what it did."""
     from services.common.es import es_client
-    from services.indexer.reindex import reindex
 
-    async def run() -> None:
+    async def run() -> str:
         async with es_client(get_settings(), timeout=120) as es:
-            result = await reindex(es, get_settings())
-        console.print(
-            f"{result.old} -> {result.new}: {result.copied} copied, "
-            f"{result.caught_up} caught up; the old index is kept (delete it when satisfied)"
-        )
+            return await job(es, get_settings())
 
     try:
-        asyncio.run(run())
+        console.print(asyncio.run(run()) + "; the old index is kept (delete it when satisfied)")
     except NewswireError as exc:
         console.print(f"[red]error:[/] {exc.message}")
         raise typer.Exit(code=1) from exc
+
+
+def reindex_command() -> None:
+    """Build the next versioned index, copy every document, swap the alias (no downtime)."""
+    from services.indexer.reindex import reindex
+
+    async def job(es: AsyncElasticsearch, settings: Settings) -> str:
+        result = await reindex(es, settings)
+        return f"{result.old} -> {result.new}: {result.copied} copied, {result.caught_up} caught up"
+
+    _index_job(job)
+
+
+def rebuild_command() -> None:
+    """Make the index again from the article topic (its system of record), swap the alias."""
+    from services.indexer.rebuild import rebuild
+
+    async def job(es: AsyncElasticsearch, settings: Settings) -> str:
+        result = await rebuild(es, settings)
+        return (
+            f"{result.old} -> {result.new}: {result.replayed} records replayed, "
+            f"{result.written} written, {result.refused} refused (dead-lettered when first indexed)"
+        )
+
+    _index_job(job)

@@ -25,6 +25,7 @@ app.command("status")(lifecycle.status)
 app.command("serve")(serve_cli.serve)
 app.command("init")(lifecycle.init)
 app.command("reindex")(lifecycle.reindex_command)
+app.command("rebuild")(lifecycle.rebuild_command)
 app.command("ingest")(ingest_cli.ingest)
 app.command("parse", help="Parse seed-format files; one JSON line per input with --json.")(
     parse_cli.parse

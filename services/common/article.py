@@ -1,4 +1,4 @@
-"""The article contract (schema v1): the one shape every service reads and writes.
+"""The article contract (schema v2, v1 still read): the one shape every service reads and writes.
 
 Identity and content fingerprints are computed here so every producer derives them alike:
 ``id`` depends only on what makes an article *that* article (date, category, lede), while
@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import unicodedata
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -19,11 +20,15 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.common.clock import to_iso
 
-SCHEMA_VERSION: Final = 1
-SCHEMA_ID = "urn:newswire:schema:article:v1"
-SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "article.v1.json"
+SCHEMA_VERSION: Final = 2
+SCHEMA_ID = "urn:newswire:schema:article:v2"
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "article.v2.json"
+# v2 adds the newsroom fields (uri, embargoed, urgency, subjects, byline), all optional: every
+# v1 article is a valid v2 article, and v1 records already in the topic are still read.
+READ_VERSIONS: Final = (1, 2)
 
 CATEGORY_MAX_CHARS = 64
+URI_MAX_CHARS = 2048
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Elasticsearch refuses negative external versions, and news archives reach back centuries:
@@ -115,7 +120,7 @@ class Article(BaseModel):
         extra="forbid",
         frozen=True,
         title="Article",
-        json_schema_extra={"description": "A Newswire news article, contract version 1."},
+        json_schema_extra={"description": "A Newswire news article, contract version 2."},
     )
 
     id: str = Field(
@@ -123,7 +128,9 @@ class Article(BaseModel):
         description="Deterministic identity: sha256 of date, category and normalised lede.",
         examples=[EXAMPLES["id"]],
     )
-    schema_version: Literal[1] = Field(description="Version of this contract.", examples=[1])
+    schema_version: Literal[1, 2] = Field(
+        description="Version of this contract (1 is still read).", examples=[2]
+    )
     category: str = Field(
         min_length=1,
         max_length=CATEGORY_MAX_CHARS,
@@ -174,6 +181,34 @@ class Article(BaseModel):
     ingested_at: UtcDatetime = Field(
         description="When Newswire parsed it (UTC); not part of identity or content hash.",
         examples=[EXAMPLES["ingested_at"]],
+    )
+    uri: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=URI_MAX_CHARS,
+        description="The provider's identity of the item (ninjs `uri`); the id derives from it.",
+        examples=["urn:newsml:example.com:20200108:iran-missiles"],
+    )
+    embargoed: UtcDatetime | None = Field(
+        default=None,
+        description="Not to be shown before this time (UTC); null when not embargoed.",
+        examples=["2020-01-08T06:00:00.000Z"],
+    )
+    urgency: int | None = Field(
+        default=None, ge=1, le=9, description="Editorial urgency, 1 (highest) to 9.", examples=[3]
+    )
+    subjects: tuple[Annotated[str, Field(min_length=1, max_length=100)], ...] = Field(
+        default=(),
+        max_length=50,
+        description="Subjects of the story (ninjs `subjects` names), a facet.",
+        examples=[["Iran", "Iraq"]],
+    )
+    byline: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description="Who wrote it (ninjs `by`).",
+        examples=["Jane Doe"],
     )
 
     @property
@@ -255,6 +290,11 @@ def compute_id(published_date: date, category: str, lede: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
+def compute_uri_id(uri: str) -> str:
+    """The id of an item the provider names (ninjs ``uri``): its versions share it."""
+    return hashlib.sha256(f"uri\x1f{uri}".encode()).hexdigest()[:16]
+
+
 def compute_content_hash(
     *,
     category: str,
@@ -262,18 +302,58 @@ def compute_content_hash(
     updated_at: datetime | None,
     title: str | None,
     body: str,
+    newsroom: str = "",
 ) -> str:
-    """'sha256:<hex>' over category, dates, given title and body (already normalised)."""
+    """'sha256:<hex>' over category, dates, given title, body and ``newsroom`` fields.
+
+    ``newsroom`` is :meth:`Newsroom.hash_key` of the v2 fields: empty for an article without them,
+    so a v1 article keeps the hash it always had (a re-ingest is not a rival version).
+    """
     # The update time enters as its epoch milliseconds: exact, and far cheaper than ISO text.
     updated = epoch_ms(published_date, updated_at) if updated_at else ""
-    head = f"v{SCHEMA_VERSION}\x1f{category}\x1f{published_date}\x1f{updated}\x1f{title or ''}\x1f"
+    head = f"v1\x1f{category}\x1f{published_date}\x1f{updated}\x1f{title or ''}\x1f"
     digest = hashlib.sha256(head.encode())
     digest.update(body.encode())
+    if newsroom:
+        digest.update(b"\x1e" + newsroom.encode())
     return f"sha256:{digest.hexdigest()}"
 
 
+@dataclass(frozen=True)
+class Newsroom:
+    """The v2 fields an agency's item carries (ninjs): none of them in a seed article."""
+
+    uri: str | None = None
+    embargoed: datetime | None = None
+    urgency: int | None = None
+    subjects: tuple[str, ...] = ()
+    byline: str | None = None
+
+    @classmethod
+    def of(cls, holder: Any) -> Newsroom:
+        """The newsroom fields of anything that has them as attributes (an Article, an item)."""
+        return cls(
+            uri=holder.uri,
+            embargoed=holder.embargoed,
+            urgency=holder.urgency,
+            subjects=tuple(holder.subjects),
+            byline=holder.byline,
+        )
+
+    def hash_key(self) -> str:
+        """These fields as content-hash text; empty when none is set."""
+        if self == NO_NEWSROOM:
+            return ""
+        moment = "" if self.embargoed is None else str(epoch_ms(_EPOCH.date(), self.embargoed))
+        parts = [self.uri or "", moment, str(self.urgency or ""), "\x1d".join(self.subjects)]
+        return "\x1f".join([*parts, self.byline or ""])
+
+
+NO_NEWSROOM: Final = Newsroom()
+
+
 def article_json_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of the v1 article, as committed in schema/."""
+    """The JSON Schema (draft 2020-12) of the v2 article, as committed in schema/."""
     schema = Article.model_json_schema()
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

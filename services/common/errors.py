@@ -6,6 +6,7 @@ NewswireError
 ├── ArticleRejected             an input that is not a valid article (stable ``code``)
 ├── QueryError                  a search request that cannot be run (stable ``code``)
 ├── NotFound                    a requested resource does not exist
+│   └── Gone                    it existed and was withdrawn for good (a killed article: 410)
 ├── Unauthorized                a missing or wrong API key
 ├── BatchAbandoned              the indexer gave a batch up unwritten: read again (retriable)
 ├── KafkaRefused                Kafka refused a request for good (not authorised, closed...)
@@ -29,6 +30,8 @@ Code that retries reads ``retriable``, never the foreign exception's class.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class NewswireError(Exception):
     """Base of every error Newswire raises on purpose."""
@@ -41,6 +44,10 @@ class NewswireError(Exception):
         self.message = message
         if code is not None:
             self.code = code
+
+    def extensions(self) -> dict[str, Any]:
+        """Extra members of this error's problem+json (RFC 9457 extensions): none by default."""
+        return {}
 
     def during(self, what: str) -> NewswireError:
         """This error, its message prefixed with what was being done (for a boundary)."""
@@ -91,6 +98,20 @@ class NotFound(NewswireError):
     """The requested resource does not exist."""
 
     code = "not_found"
+
+
+class Gone(NotFound):
+    """The resource was withdrawn for good (a killed article); says when."""
+
+    code = "article_killed"
+
+    def __init__(self, message: str, *, killed_at: str) -> None:
+        super().__init__(message)
+        self.killed_at = killed_at
+
+    def extensions(self) -> dict[str, Any]:
+        """The problem says when the article was killed."""
+        return {"killed_at": self.killed_at}
 
 
 class Unauthorized(NewswireError):

@@ -9,6 +9,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import (
     KafkaError,
@@ -101,12 +102,27 @@ async def probe_kafka(bootstrap: str, *, timeout: float = 5.0) -> dict[str, Any]
 
 
 def topic_configs(settings: Settings) -> dict[str, str]:
-    """Topic settings: messages must fit the largest article the ingest accepts."""
+    """Dead-letter topic settings: messages must fit the largest article the ingest accepts."""
     return {
         # The ingest refuses records over max_record_bytes (too_large), so they always fit.
         "max.message.bytes": str(max_message_bytes(settings)),
         "compression.type": "producer",
         "retention.ms": str(7 * 24 * 3600 * 1000),
+    }
+
+
+def article_topic_configs(settings: Settings) -> dict[str, str]:
+    """The article topic is the system of record: compacted per article id, never expired.
+
+    Compaction keeps each key's last record (an article's newest event: its newest version,
+    or the kill that ended it), so ``newswire rebuild`` can make the index again from it. A
+    kill is a record of its own, not a null tombstone: it stays, so a replay still kills and
+    a late copy of the article cannot come back.
+    """
+    return {
+        "max.message.bytes": str(max_message_bytes(settings)),
+        "compression.type": "producer",
+        "cleanup.policy": "compact",
     }
 
 
@@ -128,15 +144,24 @@ async def _create_missing(admin: AIOKafkaAdminClient, settings: Settings) -> Non
             name=name,
             num_partitions=settings.topic_partitions,
             replication_factor=settings.topic_replication,
-            topic_configs=topic_configs(settings),
+            topic_configs=configs,
         )
-        for name in (settings.topic_articles, settings.topic_dlq)
+        for name, configs in (
+            (settings.topic_articles, article_topic_configs(settings)),
+            (settings.topic_dlq, topic_configs(settings)),
+        )
         if name not in existing
     ]
     if wanted:
         # Another process may create them in between: that is the goal anyway.
         with contextlib.suppress(TopicAlreadyExistsError):
             await admin.create_topics(wanted)
+    if settings.topic_articles in existing:
+        # A topic made before it became the system of record is compacted from now on.
+        resource = ConfigResource(
+            ConfigResourceType.TOPIC, settings.topic_articles, article_topic_configs(settings)
+        )
+        await admin.alter_configs([resource])
 
 
 # Room above the largest record for the batch and protocol framing around it.

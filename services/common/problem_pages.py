@@ -79,6 +79,12 @@ CODES: dict[str, CodePage] = {
         422, "Invalid request", "A parameter failed validation (see errors).", _FIX_INPUT
     ),
     "not_found": CodePage(404, "Not found", "No such resource (or a malformed id).", _FIX_INPUT),
+    "article_killed": CodePage(
+        410,
+        "Article killed",
+        "The article was withdrawn for good (a kill); `killed_at` says when.",
+        "Remove every copy you hold: a killed story must not be shown.",
+    ),
     "method_not_allowed": CodePage(
         405, "Method not allowed", "The path exists, not with this method.", "Use GET (or POST)."
     ),
@@ -185,6 +191,18 @@ CODES: dict[str, CodePage] = {
     "invalid_json": CodePage(400, "Invalid JSON", "The body is not valid JSON.", _FIX_INPUT),
     "invalid_article": CodePage(
         422, "Invalid article", "The article breaks its schema (see the detail).", _FIX_INPUT
+    ),
+    "invalid_ninjs": CodePage(
+        422,
+        "Invalid ninjs",
+        "The document is not valid IPTC ninjs 2.x (its JSON Schema; see the detail).",
+        _FIX_INPUT,
+    ),
+    "malformed_date": CodePage(
+        422,
+        "Malformed date",
+        "A ninjs date-time is not ISO 8601 with a time zone offset.",
+        _FIX_INPUT,
     ),
     # Dead letters of the indexer: never an HTTP answer, seen in the dead-letter topic.
     "not_json": CodePage(None, "Not JSON", "A record of the topic is not JSON.", _DLQ),

@@ -14,6 +14,7 @@ from services.common import problem_pages
 from services.common.errors import (
     ArticleRejected,
     BackendUnavailable,
+    Gone,
     NewswireError,
     NotFound,
     QueryError,
@@ -27,6 +28,17 @@ MEDIA_TYPE = "application/problem+json"
 # Rejections whose cause is the request's form rather than its meaning.
 # An input that hit a bug of ours is a 500: the client did nothing wrong (it is dead-lettered).
 STATUS_BY_CODE = {"too_large": 413, "undecodable": 400, "invalid_json": 400, "internal_error": 500}
+TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    404: "Not found",
+    408: "Request timeout",
+    410: "Gone",
+    413: "Payload too large",
+    422: "Unprocessable content",
+    503: "Service unavailable",
+    504: "Gateway timeout",
+}
 # The codes of the framework's own HTTP errors (unknown path, wrong method).
 HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
 
@@ -63,6 +75,8 @@ def status_for(exc: NewswireError) -> int:
         return STATUS_BY_CODE.get(exc.code, 422)
     if isinstance(exc, QueryError):
         return 400
+    if isinstance(exc, Gone):
+        return 410
     if isinstance(exc, NotFound):
         return 404
     if isinstance(exc, Unauthorized):
@@ -81,17 +95,10 @@ def install(app: FastAPI) -> None:
     async def on_newswire(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, NewswireError)
         status = status_for(exc)
-        title = {
-            400: "Bad request",
-            401: "Unauthorized",
-            404: "Not found",
-            408: "Request timeout",
-            413: "Payload too large",
-            422: "Unprocessable content",
-            503: "Service unavailable",
-            504: "Gateway timeout",
-        }.get(status, "Error")
-        return problem(status, title, exc.message, code=exc.code, instance=request.url.path)
+        title = TITLES.get(status, "Error")
+        return problem(
+            status, title, exc.message, code=exc.code, instance=request.url.path, **exc.extensions()
+        )
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

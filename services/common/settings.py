@@ -128,6 +128,11 @@ class Settings(BaseSettings):
         return f"{self.index_alias}-v{self.index_version}"
 
     @property
+    def versions_index(self) -> str:
+        """The index of every version of every article (corrections' history)."""
+        return f"{self.index_alias}-versions"
+
+    @property
     def kafka_port(self) -> int:
         """The broker port, taken from the first bootstrap address."""
         first = self.kafka_bootstrap.split(",")[0]

@@ -17,6 +17,7 @@ from services.common.errors import BatchAbandoned
 from services.indexer import metrics
 from services.indexer.bulk import BulkResult, BulkWriter
 from services.indexer.checkpoint import CommitTracker
+from services.indexer.history import NO_HISTORY, History
 from services.indexer.records import Decoded, Record, bulk_docs, dead_letter, decode
 
 log = structlog.get_logger(__name__)
@@ -55,10 +56,17 @@ class BatchProcessor:
     flight, so a rebalance moves partitions only once every batch is committed or given up.
     """
 
-    def __init__(self, writer: BulkWriter, sink: DeadLetterSink, committer: Committer) -> None:
+    def __init__(
+        self,
+        writer: BulkWriter,
+        sink: DeadLetterSink,
+        committer: Committer,
+        history: History = NO_HISTORY,
+    ) -> None:
         self.writer = writer
         self.sink = sink
         self.committer = committer
+        self.history = history
         self.revoking = False
         self.tracker = CommitTracker()
         self._flights: dict[int, _Flight] = {}
@@ -121,6 +129,7 @@ class BatchProcessor:
     async def _write(self, decoded: list[Decoded], give_up: Callable[[], bool]) -> _Written:
         docs = bulk_docs(decoded, indexed_at=utc_now_iso())
         bulk = await self.writer.write(docs, should_abort=give_up)
+        await self.history.keep(decoded, docs, bulk, give_up)
         return _Written(bulk, _failures(decoded, bulk))
 
     def _land(self, flight: _Flight) -> None:
@@ -174,7 +183,7 @@ def _observe(decoded: list[Decoded], result: BulkResult, sent: list[DeadLetter])
         metrics.observe_dead_letter(letter.code)
         log.warning("dead-lettered", code=letter.code, source=letter.source, reason=letter.message)
     metrics.observe_written(
-        min((d.article.ingested_at for d in decoded), default=None),
+        min((d.made_at for d in decoded), default=None),
         indexed=result.indexed,
         stale=result.stale,
         failed=len(result.failures),

@@ -23,6 +23,7 @@ from services.common.settings import Settings
 from services.indexer.batch import BatchProcessor
 from services.indexer.bulk import BulkLimits, BulkWriter
 from services.indexer.bulk_target import EsBulkTarget
+from services.indexer.history import VersionHistory
 from services.indexer.loop import ConsumerLoop
 from services.indexer.mapping import ensure_index
 
@@ -69,10 +70,13 @@ class Indexer(AsyncScoped):
             self._producer = make_producer(s)
             await self._producer.start()
             self._consumer = self._make_consumer()
+            limits = BulkLimits.of(s)
+            versions = BulkWriter(EsBulkTarget(self._es, s.versions_index), limits)
             processor = BatchProcessor(
-                BulkWriter(EsBulkTarget(self._es, s.index_alias), BulkLimits.of(s)),
+                BulkWriter(EsBulkTarget(self._es, s.index_alias), limits),
                 DeadLetterSink.of(self._producer, s),
                 self._consumer,
+                VersionHistory(versions, self._es),
             )
             self._consumer.subscribe([s.topic_articles], listener=_Revocation(processor))
             await self._consumer.start()

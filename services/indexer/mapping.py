@@ -97,7 +97,40 @@ async def ensure_index(es: AsyncElasticsearch, settings: Settings) -> str:
     """
     alias = settings.index_alias
     with boundary(f"cannot prepare index {alias!r}"):
-        return await _ensure_alias(es, settings)
+        index = await _ensure_alias(es, settings)
+        await _ensure_versions_index(es, settings)
+        return index
+
+
+# Every version of every article, for the corrections' history: looked up by id only, so
+# nothing but id and version is indexed (no text analysis: a version costs the indexer little).
+VERSIONS_MAPPING: dict[str, Any] = {
+    "settings": {"index": {"number_of_shards": 1, "number_of_replicas": 0}},
+    "mappings": {
+        "dynamic": False,
+        "properties": {"id": {"type": "keyword"}, "version": {"type": "long"}},
+    },
+}
+
+
+async def _ensure_versions_index(es: AsyncElasticsearch, settings: Settings) -> None:
+    if await es.indices.exists(index=settings.versions_index):
+        return
+    try:
+        await es.indices.create(index=settings.versions_index, **VERSIONS_MAPPING)
+    except BadRequestError as exc:
+        if exc.error != "resource_already_exists_exception":
+            raise
+
+
+def addable_fields(have: dict[str, Any], want: dict[str, Any]) -> dict[str, Any]:
+    """Fields of ``want`` missing from ``have`` that need no analyser: added in place."""
+    present = have.get("properties", {})
+    return {
+        name: spec
+        for name, spec in want.get("properties", {}).items()
+        if name not in present and "analyzer" not in json.dumps(spec)
+    }
 
 
 async def _ensure_alias(es: AsyncElasticsearch, settings: Settings) -> str:
@@ -105,7 +138,7 @@ async def _ensure_alias(es: AsyncElasticsearch, settings: Settings) -> str:
     if await es.indices.exists_alias(name=alias):
         current = await es.indices.get_alias(name=alias)
         index = str(sorted(current.body)[-1])
-        await _warn_if_outdated(es, index)
+        await _upgrade_in_place(es, index)
         return index
     index = settings.index_name
     if not await es.indices.exists(index=index):
@@ -124,10 +157,16 @@ def mapping_version(mapping: dict[str, Any]) -> int:
     return int(mapping.get("_meta", {}).get("mapping_version", 1))
 
 
-async def _warn_if_outdated(es: AsyncElasticsearch, index: str) -> None:
-    # An older index still works (searches fall back), but misses what newer mappings add.
+async def _upgrade_in_place(es: AsyncElasticsearch, index: str) -> None:
+    # An older index still works (searches fall back), but misses what newer mappings add:
+    # fields without analysis (the lifecycle's status, embargo...) are added to it in place.
     reply = await es.indices.get_mapping(index=index)
-    have = mapping_version(reply.body.get(index, {}).get("mappings", {}))
+    mappings = reply.body.get(index, {}).get("mappings", {})
+    added = addable_fields(mappings, load_mapping()["mappings"])
+    if added:
+        await es.indices.put_mapping(index=index, properties=added)
+        log.info("fields added to the index in place", index=index, fields=sorted(added))
+    have = mapping_version(mappings)
     want = mapping_version(load_mapping()["mappings"])
     if have < want:
         log.warning(

@@ -46,6 +46,10 @@ LAG = Gauge(
 COMMITS_FAILED = Counter(
     "newswire_indexer_commit_failures_total", "Offset commits refused (after a rebalance)."
 )
+HISTORY_FAILED = Counter(
+    "newswire_indexer_history_failures_total",
+    "Versions indexed whose copy in the versions index could not be written.",
+)
 
 # Series that exist from the start (at 0): dashboards and alerts see "none yet", not "no data".
 for _code in (

@@ -17,6 +17,7 @@ from elasticsearch import AsyncElasticsearch
 
 from services.common.clock import utc_now_iso
 from services.common.settings import Settings
+from services.common.visibility import STATUS
 from services.indexer.bulk import BulkDoc, BulkLimits, BulkWriter
 from services.indexer.bulk_target import EsBulkTarget
 from services.indexer.mapping import (
@@ -45,6 +46,9 @@ def next_index(alias: str, existing: list[str]) -> str:
 
 
 def _copy_of(doc_id: str, source: dict[str, Any]) -> BulkDoc:
+    if STATUS in source:
+        # A kill or a hold has no dates of its own to derive a version from: it keeps its own.
+        return BulkDoc(doc_id, int(source["version"]), orjson.dumps(source))
     version = source_version(source)
     source["version"] = version
     # Derived fields are derived again: an index made by an earlier v3 mapping kept the
@@ -76,23 +80,34 @@ async def _copy(
     return copied
 
 
-async def reindex(es: AsyncElasticsearch, settings: Settings) -> Reindexed:
-    """Copy the alias's index into a new versioned one and point the alias at it."""
+async def next_versioned(es: AsyncElasticsearch, settings: Settings) -> tuple[str, BulkWriter]:
+    """The index the alias points to now, and a writer into its new, empty successor."""
     alias = settings.index_alias
     old = await ensure_index(es, settings)
     existing = list((await es.indices.get(index=f"{alias}-v*")).body)
     new = next_index(alias, existing)
     await es.indices.create(index=new, **load_mapping())
-    writer = BulkWriter(EsBulkTarget(es, new), BulkLimits.of(settings))
-    started = utc_now_iso()
-    await es.indices.refresh(index=old)  # the copy reads through search: make writes visible
-    copied = await _copy(es, old, writer, {"match_all": {}})
+    return old, BulkWriter(EsBulkTarget(es, new), BulkLimits.of(settings))
+
+
+async def swap_alias(es: AsyncElasticsearch, alias: str, old: str, new: str) -> None:
+    """Point ``alias`` from ``old`` to ``new`` in one atomic step."""
     await es.indices.update_aliases(
         actions=[
             {"remove": {"index": old, "alias": alias}},
             {"add": {"index": new, "alias": alias}},
         ]
     )
+
+
+async def reindex(es: AsyncElasticsearch, settings: Settings) -> Reindexed:
+    """Copy the alias's index into a new versioned one and point the alias at it."""
+    old, writer = await next_versioned(es, settings)
+    new = writer.target.index
+    started = utc_now_iso()
+    await es.indices.refresh(index=old)  # the copy reads through search: make writes visible
+    copied = await _copy(es, old, writer, {"match_all": {}})
+    await swap_alias(es, settings.index_alias, old, new)
     # Whatever the indexer wrote to the old index while we copied: external versions decide.
     await es.indices.refresh(index=old)
     caught_up = await _copy(es, old, writer, {"range": {"indexed_at": {"gte": started}}})

@@ -6,11 +6,14 @@ import re
 from datetime import UTC, date, datetime
 
 from services.common.article import (
+    NO_NEWSROOM,
     SCHEMA_VERSION,
     Article,
+    Newsroom,
     Tweet,
     compute_content_hash,
     compute_id,
+    compute_uri_id,
     trusted_article,
     utc_ms,
 )
@@ -68,11 +71,14 @@ def build_article(
     title: str | None = None,
     ingested_at: datetime | None = None,
     body: str | None = None,
+    newsroom: Newsroom = NO_NEWSROOM,
+    language: str | None = None,
 ) -> Article:
     """An Article from already-validated parts, every derived field computed here.
 
     ``category`` must be normalised and ``paragraphs`` non-empty and whitespace-collapsed;
-    ``body``, when the caller has it, must be the paragraphs joined by blank lines.
+    ``body``, when the caller has it, must be the paragraphs joined by blank lines;
+    ``language``, when the provider states it (ninjs), is kept instead of the guess.
     """
     lede = paragraphs[0]
     if body is None:
@@ -82,7 +88,9 @@ def build_article(
     # the parser makes from arbitrary input, so a gap here fails the test suite, not production.
     return trusted_article(
         {
-            "id": compute_id(published_date, category, lede),
+            "id": compute_uri_id(newsroom.uri)
+            if newsroom.uri
+            else compute_id(published_date, category, lede),
             "schema_version": SCHEMA_VERSION,
             "category": category,
             "published_date": published_date,
@@ -94,15 +102,21 @@ def build_article(
             # Only a paragraph ending in a digit (the tweet's year) can quote a tweet.
             "tweets": tuple(filter(None, [_tweet(p) for p in paragraphs if p[-1].isdigit()])),
             "word_count": count_words(body, paragraphs=len(paragraphs)),
-            "language": detect_language(body),
+            "language": language or detect_language(body),
             "content_hash": compute_content_hash(
                 category=category,
                 published_date=published_date,
                 updated_at=updated_at,
                 title=title,
                 body=body,
+                newsroom=newsroom.hash_key(),
             ),
             "source": source,
             "ingested_at": _ingest_time(ingested_at),
+            "uri": newsroom.uri,
+            "embargoed": utc_ms(newsroom.embargoed) if newsroom.embargoed else None,
+            "urgency": newsroom.urgency,
+            "subjects": newsroom.subjects,
+            "byline": newsroom.byline,
         }
     )

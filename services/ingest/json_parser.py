@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from pydantic import ValidationError
+from pydantic import ConfigDict, ValidationError, create_model
 
-from services.common.article import CATEGORY_MAX_CHARS, Article, normalise_category
+from services.common.article import CATEGORY_MAX_CHARS, Article, Newsroom, normalise_category
 from services.common.errors import ArticleRejected
 from services.ingest.assemble import build_article
 from services.ingest.canonical import canonical, collapse, split_body
@@ -22,7 +22,15 @@ from services.ingest.dates import calendar_date, parse_updated, quote
 from services.ingest.limits import DEFAULT_MAX_BYTES, check_size
 
 _ISO_DATE_RE = re.compile(r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})")
-_MINIMAL_KEYS = frozenset({"category", "published_date", "body", "updated_at", "title", "source"})
+_NEWSROOM_KEYS = ("uri", "embargoed", "urgency", "subjects", "byline")
+_MINIMAL_KEYS = frozenset(
+    {"category", "published_date", "body", "updated_at", "title", "source", *_NEWSROOM_KEYS}
+)
+# The v2 fields of a minimal object are checked by the contract's own field rules.
+_NEWSROOM_FIELDS: dict[str, Any] = {
+    key: (Article.model_fields[key].annotation, Article.model_fields[key]) for key in _NEWSROOM_KEYS
+}
+_NewsroomIn = create_model("NewsroomIn", __config__=ConfigDict(extra="forbid"), **_NEWSROOM_FIELDS)
 
 
 def _reject(code: str, message: str, source: str) -> ArticleRejected:
@@ -127,6 +135,7 @@ def _from_full(obj: dict[str, Any], source: str, ingested_at: datetime | None) -
         title=None if given.title_derived else collapse(canonical(given.title)) or None,
         ingested_at=ingested_at,
         body=body,
+        newsroom=Newsroom.of(given),
     )
 
 
@@ -162,6 +171,7 @@ def _from_minimal(obj: dict[str, Any], source: str, ingested_at: datetime | None
     if not paragraphs:
         raise _reject("empty_body", "the article body has no paragraphs", source)
     title = collapse(canonical(_string_field(obj, "title", source, required=False) or ""))
+    newsroom = _newsroom(obj, source)
     return build_article(
         category=category,
         published_date=published,
@@ -171,4 +181,17 @@ def _from_minimal(obj: dict[str, Any], source: str, ingested_at: datetime | None
         title=title or None,
         ingested_at=ingested_at,
         body=body,
+        newsroom=newsroom,
     )
+
+
+def _newsroom(obj: dict[str, Any], source: str) -> Newsroom:
+    """The v2 fields of a minimal object, checked by the contract's rules for each."""
+    given = {key: obj[key] for key in _NEWSROOM_KEYS if obj.get(key) is not None}
+    if not given:
+        return Newsroom()
+    try:
+        valid = _NewsroomIn.model_validate(given)
+    except ValidationError as exc:
+        raise _reject("invalid_article", _validation_message(exc), source) from None
+    return Newsroom(**{key: getattr(valid, key) for key in given})

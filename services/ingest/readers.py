@@ -9,10 +9,12 @@ import stat
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 # (size, mtime in ns): what "unchanged" means for a file being written.
 Signature = tuple[int, int]
+# seed: the seed text format; json: an Article or a minimal object; ninjs: IPTC ninjs 2.x.
+InputFormat = Literal["seed", "json", "ninjs"]
 SKIP_SUFFIXES = (".tmp", ".part", ".swp", "~")
 
 _KINDS = (
@@ -106,11 +108,11 @@ def read_file(path: Path, max_bytes: int) -> FileRead:
 
 @dataclass(frozen=True)
 class Item:
-    """One input: raw bytes and where they came from; ``json`` for JSON Lines/HTTP JSON."""
+    """One input: raw bytes, where they came from, and their format (seed, JSON or ninjs)."""
 
     data: bytes
     source: str
-    json: bool = False
+    format: InputFormat = "seed"
     error: str | None = None  # the input could not even be read
     skipped: str | None = None  # not an input at all (a link, a FIFO...): why; never published
     signature: Signature | None = None  # of the file read (size, mtime), for the watch folder
@@ -187,8 +189,10 @@ def read_line(stream: BinaryIO, limit: int) -> bytes:
     return line
 
 
-async def json_lines(stream: BinaryIO, limit: int) -> AsyncIterator[Item]:
-    """The non-blank lines of a JSON Lines stream as JSON Items ``stdin:<line number>``."""
+async def json_lines(
+    stream: BinaryIO, limit: int, input_format: InputFormat = "json"
+) -> AsyncIterator[Item]:
+    """The non-blank lines of a JSON Lines stream as Items ``stdin:<line number>``."""
     loop = asyncio.get_running_loop()
     number = 0
     # Read on a thread: a slow pipe must not stop the event loop (and the acks it serves).
@@ -197,4 +201,4 @@ async def json_lines(stream: BinaryIO, limit: int) -> AsyncIterator[Item]:
         # A line cut at the limit stays as it is (stripped, it could seem to fit).
         cut = len(line) > limit and not line.endswith(b"\n")
         if cut or line.strip():
-            yield Item(line if cut else line.strip(), f"stdin:{number}", json=True)
+            yield Item(line if cut else line.strip(), f"stdin:{number}", format=input_format)

@@ -6,31 +6,40 @@ import asyncio
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from starlette.requests import ClientDisconnect
 
 from services.common import problems
 from services.common.auth import bearer_scheme, check_bearer
-from services.common.errors import KafkaUnavailable
+from services.common.errors import KafkaUnavailable, NotFound
 from services.common.kafka import boundary
 from services.common.kafka_probe import KafkaProbe
+from services.common.ninjs_schema import NINJS_MEDIA_TYPE
 from services.common.settings import Settings
+from services.common.status_event import StatusEvent
 from services.ingest import metrics
 from services.ingest.admission import Admission, Body, read_body
-from services.ingest.readers import Item
+from services.ingest.readers import InputFormat, Item
 from services.ingest.uploads import Uploads
 from services.ingest.verdict import Prepared
 
 log = structlog.get_logger(__name__)
 _bearer = bearer_scheme()
-_TEXT = ("text/plain", "application/octet-stream")
-_JSON = ("application/json",)
+# What each accepted media type is read as.
+_FORMATS: dict[str, InputFormat] = {
+    "text/plain": "seed",
+    "application/octet-stream": "seed",
+    "application/json": "json",
+    NINJS_MEDIA_TYPE: "ninjs",
+}
 TRACE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_ARTICLE_ID = re.compile(r"[0-9a-f]{16}")
 
 
 @dataclass
@@ -87,6 +96,7 @@ async def readyz(request: Request) -> dict[str, str]:
             "content": {
                 "text/plain": {"schema": {"type": "string"}},
                 "application/json": {"schema": {"type": "object"}},
+                NINJS_MEDIA_TYPE: {"schema": {"type": "object"}},
             },
         }
     },
@@ -96,8 +106,8 @@ async def post_article(request: Request) -> JSONResponse:
     state = state_of(request)
     path = request.url.path
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media not in _TEXT + _JSON:
-        detail = f"send text/plain or application/json, not {media!r}"
+    if media not in _FORMATS:
+        detail = f"send text/plain, application/json or {NINJS_MEDIA_TYPE}, not {media!r}"
         return problems.problem(
             415, "Unsupported media type", detail, code="unsupported_media_type", instance=path
         )
@@ -124,11 +134,47 @@ async def post_article(request: Request) -> JSONResponse:
         if isinstance(body, JSONResponse):
             return body
         record = await _publish(
-            state, request, body, declared, json=media in _JSON, trace_id=trace_id
+            state, request, body, declared, input_format=_FORMATS[media], trace_id=trace_id
         )
     log.info("accepted", article_id=record.id, version=record.version)
     reply: dict[str, Any] = {"id": record.id, "version": record.version, "trace_id": trace_id}
     return JSONResponse(reply, status_code=202, headers={"Location": f"/v1/articles/{record.id}"})
+
+
+@router.delete(
+    "/v1/articles/{article_id}",
+    status_code=202,
+    dependencies=[Depends(authorize)],
+    responses={401: {}, 404: {}, 503: {}},
+)
+async def kill_article(
+    request: Request,
+    article_id: str,
+    reason: Annotated[str | None, Query(max_length=500)] = None,
+) -> JSONResponse:
+    """Kill an article: every copy leaves search, lookup and feeds (GET then answers 410).
+
+    The kill goes through Kafka like every version, keyed by the article id; one sent before
+    the article arrives still wins. The reply comes after Kafka acknowledged it.
+    """
+    state = state_of(request)
+    if _ARTICLE_ID.fullmatch(article_id) is None:
+        raise NotFound(f"no article can have the id {article_id[:40]!r}")
+    trace_id = uuid.uuid4().hex
+    event = StatusEvent(
+        event="canceled",
+        id=article_id,
+        at=datetime.now(UTC),
+        reason=reason,
+        source=f"http:{_client(request)}",
+    )
+    timeout = state.settings.ingest_kafka_timeout_s
+    with boundary(f"Kafka did not acknowledge within {timeout:g} s"):
+        async with asyncio.timeout(timeout):
+            record = await state.uploads.publish_event(event, trace_id=trace_id)
+    log.info("killed", article_id=article_id, trace_id=trace_id)
+    reply = {"id": article_id, "event": "canceled", "version": record.version, "trace_id": trace_id}
+    return JSONResponse(reply, status_code=202)
 
 
 def _declared_length(request: Request) -> int | None:
@@ -167,7 +213,7 @@ async def _publish(
     body: Body,
     declared: int | None,
     *,
-    json: bool,
+    input_format: InputFormat,
     trace_id: str,
 ) -> Prepared:
     """Parse and publish within the Kafka time limit; a rejection is dead-lettered and raised."""
@@ -176,7 +222,7 @@ async def _publish(
     item = Item(
         body.data[:limit],
         f"http:{_client(request)}",
-        json=json,
+        format=input_format,
         size=body.received,
         declared=declared,
     )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from services.common.errors import ArticleRejected
+from services.common.status_event import StatusEvent
 from services.ingest.admission import DeadLetterQuota
 from services.ingest.dead_letters import count_rejection, send_dead_letter
 from services.ingest.limits import InputLimits
 from services.ingest.publisher import Sender, acked
 from services.ingest.readers import Item
-from services.ingest.verdict import Prepared, parse_item
+from services.ingest.verdict import Prepared, parse_item, prepare
 
 
 class Uploads:
@@ -30,6 +31,14 @@ class Uploads:
                 verdict = exc
         await self._dead_letter(item, verdict, client)
         raise verdict
+
+    async def publish_event(self, event: StatusEvent, *, trace_id: str) -> Prepared:
+        """A status event (a kill) once Kafka acknowledged it: keyed like the article's versions."""
+        record = prepare(
+            event, limit=self.limits.record_limit, source=event.source, trace_id=trace_id
+        )
+        await acked(await self.sender.send(record), record.id)
+        return record
 
     async def _dead_letter(self, item: Item, rejection: ArticleRejected, client: str) -> None:
         """Dead-letter what arrived, unless this client is over its dead-letter rate."""

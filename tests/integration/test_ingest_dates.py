@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 def _json(**fields: str) -> Item:
     body = {"category": "world", "published_date": "2020-01-08", "body": "A story.", **fields}
-    return Item(json.dumps(body).encode(), "http:test", json=True)
+    return Item(json.dumps(body).encode(), "http:test", format="json")
 
 
 async def test_times_far_ahead_are_rejected_with_their_own_codes(

@@ -164,9 +164,9 @@ async def test_json_input_whose_record_is_too_large_is_dead_lettered_with_its_by
     assert len(raw) < settings.max_article_bytes
     async with Publisher(settings) as publisher:
         ingester = Ingester(publisher, None)
-        assert await ingester.submit(Item(raw, "http:test", json=True)) is None
+        assert await ingester.submit(Item(raw, "http:test", format="json")) is None
         fine = b'{"category": "world", "published_date": "2020-01-08", "body": "Fine."}'
-        good = await ingester.submit(Item(fine, "http:test", json=True))
+        good = await ingester.submit(Item(fine, "http:test", format="json"))
         await ingester.drain()
     assert ingester.summary.rejects == [("http:test", "too_large")]
     assert good is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from services.api import repository
+from services.common.visibility import hidden_clauses
 
 
 def test_trends_filters_only_what_is_given() -> None:
@@ -42,7 +43,7 @@ def test_shape_trends() -> None:
 
 def test_more_like_this_never_the_article_itself() -> None:
     query = repository.more_like_this("news", "14d38489e204ff07")["bool"]
-    assert query["must_not"] == {"ids": {"values": ["14d38489e204ff07"]}}
+    assert query["must_not"] == [{"ids": {"values": ["14d38489e204ff07"]}}, *hidden_clauses()]
     assert query["must"]["more_like_this"]["like"] == [
         {"_index": "news", "_id": "14d38489e204ff07"}
     ]

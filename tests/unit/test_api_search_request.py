@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from services.api import search
 from services.api.query import parse_query, positive_words
-from services.indexer.mapping import load_mapping, mapping_version
+from services.common.visibility import hidden_clauses
+from services.indexer.mapping import addable_fields, load_mapping, mapping_version
 
 ALIAS = "news-articles"
 
@@ -32,7 +33,11 @@ def test_a_chosen_subset_of_fields_is_searched_as_chosen() -> None:
 
 def test_browsing_without_words_matches_everything() -> None:
     request = search.build(search.SearchParams(q="  "), ALIAS)
-    assert request["query"]["bool"] == {"must": [{"match_all": {}}], "filter": []}
+    assert request["query"]["bool"] == {
+        "must": [{"match_all": {}}],
+        "filter": [],
+        "must_not": hidden_clauses(),
+    }
 
 
 def test_positive_words_leave_out_negations_and_prefixes() -> None:
@@ -56,7 +61,7 @@ def test_the_mapping_analyses_title_and_body_once_and_alike() -> None:
     # Same analyzer in both: a word found in one is highlighted in the other alike.
     assert fields["title"]["analyzer"] == fields["body"]["analyzer"] == "news_text"
     assert fields["tweets"]["properties"]["text"]["analyzer"] == "news_text"
-    assert mapping_version(mapping) == 3
+    assert mapping_version(mapping) == 4
     assert mapping_version({}) == 1
 
 
@@ -79,3 +84,15 @@ def test_facets_are_wrapped_in_a_filter_only_where_another_selection_applies() -
         "category": [{"value": "world", "count": 3}],
         "handle": [{"value": "isro", "count": 1}],
     }
+
+
+def test_an_older_index_gains_the_fields_that_need_no_analysis() -> None:
+    want = load_mapping()["mappings"]
+    v3 = {
+        "properties": {
+            k: v for k, v in want["properties"].items() if k not in {"status", "embargoed"}
+        }
+    }
+    v3["properties"].pop("text_es")
+    added = addable_fields(v3, want)
+    assert set(added) == {"status", "embargoed"}  # text_es needs its analyser: a reindex

@@ -36,11 +36,36 @@ from services.ingest.parser import parse_path
 from services.ingest.text import count_words, cut_text, derive_title, first_sentence
 from tests.factories import INGESTED_AT, REFERENCE_SEED, make_article, seed_files
 
+V2_FIELDS = {"uri", "embargoed", "urgency", "subjects", "byline"}
+# make_article()'s content hash under contract v1 (before v2 existed).
+EXAMPLES_V1_HASH = "sha256:35e39db91c2545b0dbab73c45d040a9e59ca9d8597004ccef1e9f4108c1a6ba9"
 
-def test_schema_version_is_one_everywhere() -> None:
-    assert SCHEMA_VERSION == 1
-    assert article_json_schema()["properties"]["schema_version"]["const"] == 1
-    assert make_article().schema_version == 1
+
+def test_schema_version_is_two_and_one_is_still_read() -> None:
+    assert SCHEMA_VERSION == 2
+    assert article_json_schema()["properties"]["schema_version"]["enum"] == [1, 2]
+    assert make_article().schema_version == 2
+    v1 = {k: v for k, v in make_article().model_dump(mode="json").items() if k not in V2_FIELDS}
+    old = Article.model_validate(v1 | {"schema_version": 1})
+    assert old.schema_version == 1
+    assert old.embargoed is None
+    assert old.subjects == ()
+
+
+def test_the_v1_schema_file_is_kept_and_v1_records_meet_both_schemas() -> None:
+    v1_schema = json.loads((SCHEMA_PATH.parent / "article.v1.json").read_text(encoding="utf-8"))
+    v2_schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    record = {
+        k: v for k, v in make_article().model_dump(mode="json").items() if k not in V2_FIELDS
+    } | {"schema_version": 1}
+    assert list(Draft202012Validator(v1_schema).iter_errors(record)) == []
+    assert list(Draft202012Validator(v2_schema).iter_errors(record)) == []
+
+
+def test_a_seed_article_keeps_its_v1_content_hash() -> None:
+    # The hash never named the contract version it was made under: a re-ingest after the
+    # upgrade is the same version, not a rival edit.
+    assert make_article().content_hash == EXAMPLES_V1_HASH
 
 
 def test_committed_schema_file_is_up_to_date() -> None:
@@ -59,7 +84,7 @@ def test_schema_is_a_valid_draft_2020_12_schema_with_required_fields() -> None:
     schema = article_json_schema()
     Draft202012Validator.check_schema(schema)
     assert schema["additionalProperties"] is False
-    assert set(schema["required"]) == set(Article.model_fields)
+    assert set(schema["required"]) == set(Article.model_fields) - V2_FIELDS
 
 
 def test_every_seed_article_validates_against_the_committed_schema() -> None:
@@ -111,7 +136,12 @@ def test_model_is_frozen_and_forbids_extra_fields() -> None:
     [
         ("id", "ABCDEF0123456789"),
         ("id", "abc"),
-        ("schema_version", 2),
+        ("schema_version", 3),
+        ("urgency", 0),
+        ("urgency", 10),
+        ("subjects", [""]),
+        ("uri", ""),
+        ("embargoed", "2020-01-08T03:36:00"),
         ("category", ""),
         ("language", "eng"),
         ("content_hash", "md5:abc"),

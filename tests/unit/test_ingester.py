@@ -44,7 +44,7 @@ async def test_a_bug_on_one_input_is_its_internal_error_and_the_next_goes_throug
             raise RuntimeError("boom")
         return real(data, source=source, max_bytes=max_bytes)
 
-    monkeypatch.setattr(verdict, "parse_article", flaky)
+    monkeypatch.setitem(verdict.PARSERS, "seed", flaky)
     run, sender = ingester(Settings())
     bad = seed_text(lede="This one goes boom.").encode()
     summary = await run.run([Item(bad, "bad.txt"), Item(seed_text().encode(), "good.txt")])

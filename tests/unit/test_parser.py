@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.common.article import Article, version_of
+from services.common.article import Article, compute_uri_id, version_of
 from services.common.errors import ArticleRejected
 from services.ingest.dates import parse_updated
 from services.ingest.json_parser import parse_json_article
@@ -758,7 +758,7 @@ def test_full_article_json_must_meet_the_contract() -> None:
     data = make_article().model_dump(mode="json")
     for broken, fragment in [
         (data | {"extra": 1}, "extra"),
-        (data | {"schema_version": 2}, "schema_version"),
+        (data | {"schema_version": 3}, "schema_version"),
         ({k: v for k, v in data.items() if k != "body"}, "body"),
         (data | {"updated_at": "2020-01-08T03:36:00"}, "updated_at"),
     ]:
@@ -993,3 +993,29 @@ def test_a_json_category_of_control_characters_is_refused() -> None:
     with pytest.raises(ArticleRejected) as info:
         parse_json_article(json.dumps(minimal).encode(), source="t")
     assert info.value.code == "invalid_article"
+
+
+def test_a_minimal_object_may_carry_the_v2_newsroom_fields() -> None:
+    data = MINIMAL | {
+        "embargoed": "2020-01-09T08:00:00+02:00",
+        "urgency": 2,
+        "subjects": ["Iran", "Iraq"],
+        "byline": "Jane Doe",
+        "uri": "urn:example:1",
+    }
+    article = parse_json_article(json.dumps(data), source="http")
+    assert article.embargoed == datetime(2020, 1, 9, 6, 0, tzinfo=UTC)
+    assert (article.urgency, article.subjects, article.byline) == (2, ("Iran", "Iraq"), "Jane Doe")
+    assert article.id == compute_uri_id("urn:example:1")
+    plain = parse_json_article(json.dumps(MINIMAL), source="http")
+    assert plain.content_hash != article.content_hash
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("urgency", 0), ("embargoed", "2020-01-09T08:00:00"), ("subjects", [""]), ("uri", "")],
+)
+def test_v2_fields_of_a_minimal_object_meet_the_contract(field: str, value: object) -> None:
+    error = json_rejection(json.dumps(MINIMAL | {field: value}))
+    assert error.code == "invalid_article"
+    assert field in error.message

@@ -113,10 +113,10 @@ def test_a_link_named_on_the_command_line_is_resolved(tmp_path: Path) -> None:
 async def test_json_lines_numbers_lines_skips_blank_ones_and_cuts_long_ones() -> None:
     stream = io.BytesIO(b'{"a": 1}\n\n  \n' + b"x" * 50 + b"\n{}\n")
     items = [item async for item in json_lines(stream, 10)]
-    assert [(item.source, item.json) for item in items] == [
-        ("stdin:1", True),
-        ("stdin:4", True),
-        ("stdin:5", True),
+    assert [(item.source, item.format) for item in items] == [
+        ("stdin:1", "json"),
+        ("stdin:4", "json"),
+        ("stdin:5", "json"),
     ]
     assert items[0].data == b'{"a": 1}'
     assert items[1].data == b"x" * 11  # one byte past the limit: enough to say too_large

@@ -5,14 +5,17 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import Path, Query
+from fastapi import Header, Path, Query
 
-from services.api import repository
+from services.api import history, repository
 from services.api.deps import ESDep, SettingsDep
-from services.api.models import ArticleOut, RelatedResponse
+from services.api.models import ArticleOut, RelatedResponse, VersionsResponse, problem_responses
+from services.api.negotiation import prefers_ninjs
+from services.api.ninjs_out import to_ninjs
 from services.api.responses import FastJSON
 from services.api.routes.reads import index_router
 from services.common.errors import NotFound
+from services.common.ninjs_schema import NINJS_MEDIA_TYPE
 
 router = index_router("articles", 404, 422)
 # No pattern on the parameter: a malformed id names no article, like an unknown one (404),
@@ -21,6 +24,7 @@ ArticleId = Annotated[
     str, Path(description="16 lowercase hex digits.", examples=["14d38489e204ff07"])
 ]
 _ID = re.compile(r"[0-9a-f]{16}")
+_VARY = {"Vary": "Accept"}
 
 
 def _missing(article_id: str) -> str:
@@ -31,11 +35,56 @@ def _missing(article_id: str) -> str:
     return message
 
 
-@router.get("/v1/articles/{article_id}", response_model=ArticleOut)
-async def get_article(article_id: ArticleId, es: ESDep, settings: SettingsDep) -> FastJSON:
-    """One article, in its newest indexed version."""
+@router.get(
+    "/v1/articles/{article_id}",
+    response_model=ArticleOut,
+    responses={
+        200: {"content": {NINJS_MEDIA_TYPE: {"schema": {"type": "object"}}}},
+        **problem_responses(410),
+    },
+)
+async def get_article(
+    article_id: ArticleId,
+    es: ESDep,
+    settings: SettingsDep,
+    accept: Annotated[str | None, Header()] = None,
+) -> FastJSON:
+    """One article, newest version; ninjs 2.2 with ``Accept: application/ninjs+json``.
+
+    A killed article answers 410 (with ``killed_at``); one withheld or under embargo, 404.
+    """
     missing = _missing(article_id)
-    return FastJSON(await repository.article(es, settings, article_id, missing))
+    found = await repository.article(es, settings, article_id, missing)
+    if prefers_ninjs(accept):
+        return FastJSON(to_ninjs(found), media_type=NINJS_MEDIA_TYPE, headers=_VARY)
+    return FastJSON(found, headers=_VARY)
+
+
+@router.get(
+    "/v1/articles/{article_id}/versions",
+    response_model=VersionsResponse,
+    responses=problem_responses(410),
+)
+async def list_versions(article_id: ArticleId, es: ESDep, settings: SettingsDep) -> FastJSON:
+    """Every version of the article, oldest first, each with what it changed."""
+    missing = _missing(article_id)
+    return FastJSON(await history.versions(es, settings, article_id, missing))
+
+
+@router.get(
+    "/v1/articles/{article_id}/versions/{version}",
+    response_model=ArticleOut,
+    responses=problem_responses(410),
+)
+async def get_version(
+    article_id: ArticleId,
+    version: Annotated[int, Path(ge=0, description="A version number from /versions.")],
+    es: ESDep,
+    settings: SettingsDep,
+) -> FastJSON:
+    """One version of the article as it was stored."""
+    missing = _missing(article_id)
+    return FastJSON(await history.one_version(es, settings, article_id, version, missing))
 
 
 @router.get("/v1/articles/{article_id}/related", response_model=RelatedResponse)

@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from services.api import repository
 from services.api.auth import OperatorDep
-from services.api.deps import TrackerDep
-from services.api.models import DeadLetters, PipelineStatus, problem_responses
+from services.api.deps import ESDep, SettingsDep, TrackerDep
+from services.api.models import DeadLetters, Embargoes, PipelineStatus, problem_responses
 from services.api.responses import FastJSON
 
 router = APIRouter(tags=["pipeline"])
@@ -33,3 +34,17 @@ async def dead_letters(
     """The newest rejects with their reasons and payload heads; needs the operator key."""
     letters = await tracker.dead_letters(limit)  # Kafka's errors converted by the reader
     return FastJSON(DeadLetters(items=letters).model_dump())
+
+
+@router.get(
+    "/v1/pipeline/embargoes",
+    response_model=Embargoes,
+    response_class=FastJSON,
+    responses=problem_responses(401, 422, 503, 504),
+    dependencies=[OperatorDep],
+)
+async def embargoes(
+    es: ESDep, settings: SettingsDep, limit: Annotated[int, Query(ge=1, le=100)] = 20
+) -> FastJSON:
+    """Articles stored under embargo, the next to be lifted first; needs the operator key."""
+    return FastJSON(await repository.under_embargo(es, settings, limit))

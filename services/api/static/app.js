@@ -648,6 +648,7 @@ async function showArticle(id) {
   params.delete("article");
   $("back-link").href = `/${params.toString() ? `?${params}` : ""}`;
   const related = fetchJson(`/v1/articles/${encodeURIComponent(id)}/related?size=5`).catch((e) => e);
+  const versions = fetchJson(`/v1/articles/${encodeURIComponent(id)}/versions`).catch(() => null);
   let article;
   try {
     article = await fetchJson(`/v1/articles/${encodeURIComponent(id)}`);
@@ -659,7 +660,31 @@ async function showArticle(id) {
   }
   if (state.article !== id) return; // the user moved on meanwhile
   renderArticle(article);
+  renderHistory(await versions);
   renderRelated(await related);
+}
+
+/** "Updated N times", with what each correction changed; nothing for a single version. */
+function renderHistory(reply) {
+  if (!reply || !Array.isArray(reply.versions) || reply.versions.length < 2) return;
+  const corrections = reply.versions.length - 1;
+  const rows = reply.versions.map((v) =>
+    el(
+      "li",
+      {},
+      v.updated_at ? el("time", { datetime: v.updated_at }, fmtDateTime(v.updated_at)) : null,
+      v.number === 1 ? el("span", {}, " first version") : null,
+      v.title_changed ? el("span", {}, ` headline: “${v.title}”`) : null,
+      v.body_change ? el("span", { class: "change" }, ` ${v.body_change.summary}`) : null,
+    ),
+  );
+  const history = el(
+    "details",
+    { class: "history", id: "article-history" },
+    el("summary", {}, `Updated ${plural(corrections, "time")}`),
+    el("ol", {}, rows),
+  );
+  $("article").querySelector(".meta").after(history);
 }
 
 function renderArticle(article) {

@@ -261,6 +261,23 @@ function rememberKey(key) {
 
 function needsKey(text) {
   $("dlq-latest").replaceChildren(el("li", { class: "sub needs-key" }, text));
+  $("embargo-list").replaceChildren(el("li", { class: "sub needs-key" }, "Needs the operator key."));
+}
+
+async function loadEmbargoes(key) {
+  const list = $("embargo-list");
+  try {
+    const reply = await fetchJson("/v1/pipeline/embargoes?limit=10", {
+      headers: { Accept: "application/json", Authorization: `Bearer ${key}` },
+    });
+    $("embargo-count").textContent = fmtNumber(reply.total);
+    const items = reply.items.map((a) =>
+      el("li", {}, el("span", {}, a.title), el("div", { class: "sub" }, `until ${a.embargoed}`)),
+    );
+    list.replaceChildren(...(items.length ? items : [el("li", { class: "sub" }, "None.")]));
+  } catch (err) {
+    list.replaceChildren(el("li", {}, problemBox(err)));
+  }
 }
 
 async function loadRejects() {
@@ -283,6 +300,7 @@ async function loadRejects() {
       ),
     );
     list.replaceChildren(...(items.length ? items : [el("li", { class: "sub" }, "None.")]));
+    loadEmbargoes(key);
   } catch (err) {
     if (err.status !== 401) {
       list.replaceChildren(el("li", {}, problemBox(err)));
