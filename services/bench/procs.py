@@ -29,6 +29,7 @@ _FIELDS = (
     "batch_max_bytes",
     "batch_max_wait_ms",
     "bulk_max_bytes",
+    "bulk_concurrency",
     "api_port",
     "ingest_port",
     "indexer_port",
