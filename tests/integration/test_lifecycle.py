@@ -19,13 +19,14 @@ from elasticsearch import AsyncElasticsearch
 from pydantic import SecretStr
 
 from services.api.app import create_app as create_api
+from services.common.dlq import H_CODE, decode_headers
 from services.common.es import es_client
 from services.common.ninjs_schema import NINJS_MEDIA_TYPE, problems
 from services.common.settings import Settings
 from services.indexer.rebuild import rebuild
 from services.ingest.app import create_app as create_ingest
 from services.stack.local_stack import LocalStack
-from tests.integration.pipeline_helpers import asgi_client, running_indexer, wait_until
+from tests.integration.pipeline_helpers import asgi_client, read_topic, running_indexer, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -272,3 +273,14 @@ async def _documents(es: AsyncElasticsearch, alias: str) -> dict[str, dict[str, 
         }
         for hit in reply["hits"]["hits"]
     }
+
+
+async def test_an_invalid_ninjs_item_is_a_422_problem_and_a_dead_letter(newsroom: Newsroom) -> None:
+    raw = b'{"uri": "urn:newswire:test:bad", "pubstatus": "deleted", "headlines": []}'
+    reply = await newsroom.ingest.post("/v1/articles", content=raw, headers=NINJS)
+    assert reply.status_code == 422
+    assert reply.headers["content-type"] == "application/problem+json"
+    assert reply.json()["code"] == "invalid_ninjs"
+    [letter] = await read_topic(newsroom.settings, newsroom.settings.topic_dlq, 1)
+    assert letter.value == raw, "the original bytes, untouched"
+    assert decode_headers(letter.headers)[H_CODE] == "invalid_ninjs"
