@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any, Final
-
-from services.common.article import version_of
 
 NINJS_SCHEMA_URI: Final = "http://www.iptc.org/std/ninjs/ninjs-schema_2.2.json#"
 _URN: Final = "urn:newswire:article:"
@@ -17,13 +14,6 @@ def _version_time(doc: dict[str, Any]) -> str:
     return str(updated) if updated else f"{doc['published_date']}T00:00:00.000Z"
 
 
-def _version(doc: dict[str, Any]) -> str:
-    """The ninjs version string: the article's external version, which orders its versions."""
-    updated = doc.get("updated_at")
-    moment = datetime.fromisoformat(str(updated).replace("Z", "+00:00")) if updated else None
-    return str(version_of(date.fromisoformat(str(doc["published_date"])), moment))
-
-
 def to_ninjs(doc: dict[str, Any]) -> dict[str, Any]:
     """ninjs 2.2 of one stored article (its ``_source``); valid against IPTC's schema."""
     item: dict[str, Any] = {
@@ -31,7 +21,7 @@ def to_ninjs(doc: dict[str, Any]) -> dict[str, Any]:
         "uri": doc.get("uri") or f"{_URN}{doc['id']}",
         "type": "text",
         "representationtype": "full",
-        "version": _version(doc),
+        "version": str(doc["version"]),  # the external version the indexer stored
         "firstcreated": f"{doc['published_date']}T00:00:00.000Z",
         "versioncreated": _version_time(doc),
         "pubstatus": "usable",

@@ -8,8 +8,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from aiokafka.admin import NewTopic
-
 from services.common import kafka
 from services.common.settings import Settings
 from services.stack.artifacts import resolve
@@ -85,27 +83,13 @@ def command(
     ]
 
 
-async def _create_topic(settings: Settings) -> None:
-    admin = kafka.make_admin(settings.kafka_bootstrap)
-    try:
-        await admin.start()
-        if settings.topic_articles not in await admin.list_topics():
-            topic = NewTopic(
-                name=settings.topic_articles,
-                num_partitions=settings.topic_partitions,
-                replication_factor=settings.topic_replication,
-                topic_configs=kafka.topic_configs(settings),
-            )
-            await admin.create_topics([topic])
-    finally:
-        await admin.close()
-
-
 def bench_producer_perf(settings: Settings, payloads: list[bytes], work: Path) -> dict[str, Any]:
     """``ProducerPerformance`` of ``len(payloads)`` records to a topic of its own."""
     # A topic of its own, not compacted: the tool sends records without keys, which the
     # article topic (compacted per article id) refuses.
-    asyncio.run(_create_topic(settings))
+    asyncio.run(
+        kafka.ensure_topics(settings, {settings.topic_articles: kafka.topic_configs(settings)})
+    )
     delimiter = delimiter_for(payloads)
     payload = work / "producer-perf-payloads.txt"
     payload.write_bytes(delimiter.encode().join(payloads))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -126,17 +126,29 @@ def article_topic_configs(settings: Settings) -> dict[str, str]:
     }
 
 
-async def ensure_topics(settings: Settings) -> None:
-    """Create the article and dead-letter topics when missing (idempotent)."""
+def standard_topics(settings: Settings) -> dict[str, dict[str, str]]:
+    """Newswire's topics and their settings: the article topic and the dead-letter topic."""
+    return {
+        settings.topic_articles: article_topic_configs(settings),
+        settings.topic_dlq: topic_configs(settings),
+    }
+
+
+async def ensure_topics(
+    settings: Settings, topics: Mapping[str, dict[str, str]] | None = None
+) -> None:
+    """Create ``topics`` (by default :func:`standard_topics`) when missing (idempotent)."""
     admin = make_admin(settings.kafka_bootstrap)
     try:
         with boundary(f"cannot create topics on {settings.kafka_bootstrap}"):
-            await _create_missing(admin, settings)
+            await _create_missing(admin, settings, topics or standard_topics(settings))
     finally:
         await admin.close()
 
 
-async def _create_missing(admin: AIOKafkaAdminClient, settings: Settings) -> None:
+async def _create_missing(
+    admin: AIOKafkaAdminClient, settings: Settings, topics: Mapping[str, dict[str, str]]
+) -> None:
     await admin.start()
     existing = set(await admin.list_topics())
     wanted = [
@@ -146,22 +158,22 @@ async def _create_missing(admin: AIOKafkaAdminClient, settings: Settings) -> Non
             replication_factor=settings.topic_replication,
             topic_configs=configs,
         )
-        for name, configs in (
-            (settings.topic_articles, article_topic_configs(settings)),
-            (settings.topic_dlq, topic_configs(settings)),
-        )
+        for name, configs in topics.items()
         if name not in existing
     ]
     if wanted:
         # Another process may create them in between: that is the goal anyway.
         with contextlib.suppress(TopicAlreadyExistsError):
             await admin.create_topics(wanted)
-    if settings.topic_articles in existing:
-        # A topic made before it became the system of record is compacted from now on.
-        resource = ConfigResource(
-            ConfigResourceType.TOPIC, settings.topic_articles, article_topic_configs(settings)
-        )
-        await admin.alter_configs([resource])
+    # A topic made by an earlier version gets today's settings (the article topic made before
+    # it became the system of record is compacted from now on).
+    resources = [
+        ConfigResource(ConfigResourceType.TOPIC, name, configs)
+        for name, configs in topics.items()
+        if name in existing
+    ]
+    if resources:
+        await admin.alter_configs(resources)
 
 
 # Room above the largest record for the batch and protocol framing around it.

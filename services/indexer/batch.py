@@ -80,7 +80,7 @@ class BatchProcessor:
         # and batches are taken in the order they were handed in.
         metrics.observe_batch(len(batch))
         decoded, dead = decode(batch)
-        flight = _Flight(self.tracker.take(batch), frozenset(d.article.id for d in decoded))
+        flight = _Flight(self.tracker.take(batch), frozenset(d.event.id for d in decoded))
         earlier = [f for f in self._flights.values() if f.ids & flight.ids]
         self._flights[flight.ticket] = flight
         self._idle.clear()
@@ -108,13 +108,13 @@ class BatchProcessor:
         held = frozenset().union(*(f.ids for f in earlier)) & flight.ids
         try:
             # What no earlier batch in flight holds is written now; the rest once they land.
-            result = await self._write([d for d in decoded if d.article.id not in held], give_up)
+            result = await self._write([d for d in decoded if d.event.id not in held], give_up)
             if held:
                 for other in earlier:
                     await other.landed.wait()
                     if not other.written:
                         raise BatchAbandoned("an earlier batch with the same articles gave up")
-                later = await self._write([d for d in decoded if d.article.id in held], give_up)
+                later = await self._write([d for d in decoded if d.event.id in held], give_up)
                 result = _merged(result, later)
             dead += result.letters
             sent = await self.sink.send(dead, give_up=give_up)

@@ -56,17 +56,19 @@ class VersionHistory(History):
         failed = {f.position for f in result.failures}
         killed = sorted(
             {
-                d.article.id
+                d.event.id
                 for pos, d in enumerate(decoded)
                 if pos not in failed
-                and isinstance(d.article, StatusEvent)
-                and d.article.event == "canceled"
+                and isinstance(d.event, StatusEvent)
+                and d.event.event == "canceled"
             }
         )
         kept = [
-            BulkDoc(f"{doc.id}:{doc.version}", doc.version, doc.source, doc.content_hash)
+            # No content hash: ``<id>:<version>`` is written once per content (a rival of the
+            # same version failed above), so a 409 is a redelivery and needs no version check.
+            BulkDoc(f"{doc.id}:{doc.version}", doc.version, doc.source)
             for pos, (d, doc) in enumerate(zip(decoded, docs, strict=True))
-            if pos not in failed and isinstance(d.article, Article) and doc.id not in killed
+            if pos not in failed and isinstance(d.event, Article) and doc.id not in killed
         ]
         if kept:
             written = await self.writer.write(kept, should_abort=give_up)

@@ -37,12 +37,12 @@ class Decoded:
     """A record that is a valid article version, or a status event (a kill, a hold)."""
 
     record: Record
-    article: Article | StatusEvent
+    event: Article | StatusEvent
 
     @property
     def made_at(self) -> datetime:
         """When the event entered Newswire: the article's ingest time, the status's own."""
-        event = self.article
+        event = self.event
         return event.ingested_at if isinstance(event, Article) else event.at
 
 
@@ -106,7 +106,7 @@ def bulk_docs(decoded: list[Decoded], *, indexed_at: str) -> list[BulkDoc]:
     """The documents to write, in the order of ``decoded`` (failures point back by position)."""
     docs: list[BulkDoc] = []
     for d in decoded:
-        article = d.article
+        article = d.event
         version = article.version
         if isinstance(article, StatusEvent):
             source = status_source(article, indexed_at=indexed_at)

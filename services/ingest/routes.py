@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -168,10 +169,7 @@ async def kill_article(
         reason=reason,
         source=f"http:{_client(request)}",
     )
-    timeout = state.settings.ingest_kafka_timeout_s
-    with boundary(f"Kafka did not acknowledge within {timeout:g} s"):
-        async with asyncio.timeout(timeout):
-            record = await state.uploads.publish_event(event, trace_id=trace_id)
+    record = await _acked(state, state.uploads.publish_event(event, trace_id=trace_id))
     log.info("killed", article_id=article_id, trace_id=trace_id)
     reply = {"id": article_id, "event": "canceled", "version": record.version, "trace_id": trace_id}
     return JSONResponse(reply, status_code=202)
@@ -226,11 +224,18 @@ async def _publish(
         size=body.received,
         declared=declared,
     )
+    return await _acked(
+        state, state.uploads.publish(item, client=_client(request), trace_id=trace_id)
+    )
+
+
+async def _acked(state: IngestState, publishing: Awaitable[Prepared]) -> Prepared:
+    """The record once Kafka acknowledged it, within the ingest's Kafka time limit."""
     timeout = state.settings.ingest_kafka_timeout_s
     # Past the limit the Kafka table makes the timeout KafkaUnavailable: a 503, retry later.
     with boundary(f"Kafka did not acknowledge within {timeout:g} s"):
         async with asyncio.timeout(timeout):
-            return await state.uploads.publish(item, client=_client(request), trace_id=trace_id)
+            return await publishing
 
 
 def _client(request: Request) -> str:

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from fastapi import FastAPI
 
-from services.common.kafka import article_topic_configs, topic_configs
+from services.common.kafka import standard_topics
 from services.common.settings import Settings
 from tests.factories import REPO
 
@@ -126,10 +126,7 @@ def test_topic_files_agree_with_the_code() -> None:
     settings = Settings()
     data = json.loads((REPO / "deploy" / "kafka" / "topics.json").read_text())
     assert {t["name"] for t in data["topics"]} == {settings.topic_articles, settings.topic_dlq}
-    configs = {
-        settings.topic_articles: article_topic_configs(settings),
-        settings.topic_dlq: topic_configs(settings),
-    }
+    configs = standard_topics(settings)
     for topic in data["topics"]:
         assert topic["configs"] == configs[topic["name"]]
         assert topic["partitions"] == settings.topic_partitions

@@ -72,7 +72,7 @@ def test_a_tombstone_is_passed_over_and_a_status_event_decoded() -> None:
     records += source.append(0, KILL.model_dump_json().encode())
     decoded, dead = decode(records)
     assert dead == []
-    assert [type(d.article).__name__ for d in decoded] == ["Article", "StatusEvent"]
+    assert [type(d.event).__name__ for d in decoded] == ["Article", "StatusEvent"]
 
 
 async def test_a_kill_is_written_as_a_status_document_above_every_version() -> None:

@@ -6,12 +6,13 @@ from typing import Any
 
 from services.api.ninjs_out import to_ninjs
 from services.common.ninjs_schema import problems
+from services.indexer.mapping import to_document
 from services.ingest.ninjs_reader import read_ninjs
 from tests.factories import make_article
 
 
 def _stored(**update: Any) -> dict[str, Any]:
-    return make_article(**update).model_dump(mode="json")
+    return to_document(make_article(**update))
 
 
 def test_a_stored_article_is_valid_ninjs() -> None:
