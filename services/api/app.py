@@ -12,7 +12,7 @@ from services.api.es_node import LeanNode
 from services.api.index_fields import IndexFields
 from services.api.limits import Gate
 from services.api.metrics import MetricsMiddleware
-from services.api.routes import articles, health, pipeline, search, trends
+from services.api.routes import alerts, articles, health, pipeline, search, trends
 from services.api.status.tracker import Tracker
 from services.api.ui import mount_ui
 from services.common import problems
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings, app.state.es, app.state.tracker = settings, es, tracker
         app.state.index_fields = IndexFields(es, settings.index_alias)
         app.state.trends_gate = Gate(settings.trends_concurrency, "trends")
+        app.state.alert_streams = Gate(settings.sse_max_streams, "event stream")
         await tracker.start()
         try:
             yield
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET"],
             allow_headers=["*"],
         )
-    for module in (search, articles, trends, pipeline, health):
+    for module in (search, articles, trends, alerts, pipeline, health):
         app.include_router(module.router)
     app.include_router(metrics_router())
     mount_ui(app)

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.common.alerts import AlertSpec
 from services.common.article import EXAMPLE_TWEET, EXAMPLES
 
 _ITEM_EXAMPLE: dict[str, Any] = {
@@ -299,6 +300,68 @@ class Embargoes(BaseModel):
 
     total: int
     items: list[Embargoed]
+
+
+class AlertLinks(BaseModel):
+    """Where to reach a saved search."""
+
+    self: str
+    events: str = Field(description="Server-Sent Events of its matches.")
+    deliveries: str = Field(description="Its webhook delivery log.")
+
+
+class AlertView(AlertSpec):
+    """A saved search as stored (never its secret)."""
+
+    id: str
+    created_at: str
+    has_webhook: bool
+    links: AlertLinks
+
+
+class AlertCreated(AlertView):
+    """A saved search just made: the only answer that shows its webhook secret."""
+
+    secret: str | None = Field(
+        description="HMAC-SHA256 key of X-Newswire-Signature-256; null without a webhook."
+    )
+
+
+class AlertList(BaseModel):
+    """Every saved search, oldest first."""
+
+    items: list[AlertView]
+
+
+class DeliveryAttempt(BaseModel):
+    """One POST to a webhook and what came of it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    at: str
+    status_code: int | None = None
+    error: str | None = None
+    ms: float | None = None
+
+
+class Delivery(BaseModel):
+    """One event for a webhook: its state and its attempts."""
+
+    model_config = ConfigDict(extra="allow")
+
+    delivery_id: str
+    status: str = Field(examples=["delivered"], description="pending, delivered, failed, canceled")
+    kind: str
+    attempts: int
+    created_at: str
+    next_at: str
+    log: list[DeliveryAttempt]
+
+
+class Deliveries(BaseModel):
+    """An alert's deliveries, newest first."""
+
+    items: list[Delivery]
 
 
 class Problem(BaseModel):

@@ -389,3 +389,27 @@ def shape(
         "typo_tolerant": attempt.fuzzy,
         "did_you_mean": did_you_mean(reply, params.q) if attempt.fuzzy else None,
     }
+
+
+# What a match reports of each article: enough for a notification.
+MATCH_SOURCE = ["id", "version", "title", "category", "published_date", "updated_at", "summary"]
+
+
+def matching_body(params: SearchParams, alias: str, ids: list[str]) -> dict[str, Any]:
+    """A saved search as a multi-search body, restricted to ``ids``: which of them it finds.
+
+    The same query and filters as the first rung of ``/v1/search`` (every word as typed): a
+    standing query does not relax, or "nothing yet" would turn into noise.
+    """
+    request = build(params, alias)
+    query = request["query"]
+    query["bool"]["filter"] = [*query["bool"]["filter"], {"ids": {"values": ids}}]
+    body: dict[str, Any] = {
+        "query": query,
+        "size": len(ids),
+        "_source": False,
+        "track_total_hits": False,
+    }
+    if "post_filter" in request:
+        body["post_filter"] = request["post_filter"]
+    return body

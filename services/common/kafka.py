@@ -126,11 +126,17 @@ def article_topic_configs(settings: Settings) -> dict[str, str]:
     }
 
 
+def alert_event_configs() -> dict[str, str]:
+    """The alert-event topic: a week of events, so a stream resumes after a long absence."""
+    return {"compression.type": "producer", "retention.ms": str(7 * 24 * 3600 * 1000)}
+
+
 def standard_topics(settings: Settings) -> dict[str, dict[str, str]]:
-    """Newswire's topics and their settings: the article topic and the dead-letter topic."""
+    """Newswire's topics and their settings: articles, dead letters and alert events."""
     return {
         settings.topic_articles: article_topic_configs(settings),
         settings.topic_dlq: topic_configs(settings),
+        settings.topic_alert_events: alert_event_configs(),
     }
 
 

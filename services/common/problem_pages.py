@@ -79,6 +79,24 @@ CODES: dict[str, CodePage] = {
         422, "Invalid request", "A parameter failed validation (see errors).", _FIX_INPUT
     ),
     "not_found": CodePage(404, "Not found", "No such resource (or a malformed id).", _FIX_INPUT),
+    "alert_not_found": CodePage(
+        404,
+        "Alert not found",
+        "No saved search has this id (it was never made, or it was deleted).",
+        "List the saved searches with GET /v1/alerts, or make one with POST /v1/alerts.",
+    ),
+    "too_many_alerts": CodePage(
+        400,
+        "Too many alerts",
+        "This deployment holds as many saved searches as NEWSWIRE_ALERTS_MAX allows.",
+        "Delete saved searches no longer needed, or raise NEWSWIRE_ALERTS_MAX.",
+    ),
+    "invalid_event_id": CodePage(
+        400,
+        "Invalid event id",
+        "Last-Event-ID (or `after`) is not an id this alert's stream sent (<partition>-<offset>).",
+        "Reconnect without it to start from now, or send the id of the last event received.",
+    ),
     "article_killed": CodePage(
         410,
         "Article killed",

@@ -24,7 +24,46 @@ def _default_dir(kind: str) -> Path:
     return Path(base) / "newswire"
 
 
-class Settings(BaseSettings):
+class AlertSettings(BaseSettings):
+    """The knobs of saved searches (alerts): the matcher, live streams and webhooks."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSWIRE_", extra="ignore")
+
+    index_alias: str = "news-articles"
+    alerts_max: int = Field(default=10_000, ge=1)  # saved searches one deployment holds
+    # The matcher reads the saved searches again when its copy is older than this: an alert
+    # made just before an article is posted must see it.
+    alerts_reload_ms: int = Field(default=250, ge=10)
+    alerts_chunk: int = Field(default=250, ge=1)  # saved searches per multi-search request
+    # How long a record may stay unsearchable after the indexer committed past it before the
+    # matcher gives up on it (dead-lettered or superseded): a few refresh intervals.
+    alerts_visible_grace_s: float = Field(default=3.0, gt=0)
+    sse_heartbeat_s: float = Field(default=15.0, gt=0)
+    sse_max_streams: int = Field(default=200, ge=1)  # open event streams per API process
+    webhook_timeout_s: float = Field(default=5.0, gt=0)  # one delivery attempt, whole
+    webhook_max_attempts: int = Field(default=8, ge=1)
+    webhook_backoff_s: float = Field(default=1.0, gt=0)  # doubled per failed attempt
+    webhook_backoff_max_s: float = Field(default=300.0, gt=0)
+    webhook_concurrency: int = Field(default=32, ge=1)  # attempts in flight, all alerts
+    webhook_per_alert: int = Field(default=2, ge=1)  # a slow receiver holds only its own
+
+    @property
+    def alerts_index(self) -> str:
+        """The index of saved searches."""
+        return f"{self.index_alias}-alerts"
+
+    @property
+    def alert_matches_index(self) -> str:
+        """What each saved search has matched so far: one document per alert and article."""
+        return f"{self.index_alias}-alert-matches"
+
+    @property
+    def deliveries_index(self) -> str:
+        """Webhook deliveries: the outbox and its log."""
+        return f"{self.index_alias}-alert-deliveries"
+
+
+class Settings(AlertSettings):
     """Configuration shared by the CLI, the three services and the local stack."""
 
     model_config = SettingsConfigDict(env_prefix="NEWSWIRE_", extra="ignore")
@@ -39,6 +78,11 @@ class Settings(BaseSettings):
     topic_partitions: int = Field(default=3, ge=1)
     topic_replication: int = Field(default=1, ge=1)
     indexer_group: str = "newswire-indexer"
+    # Saved searches: what the matcher found, per alert (keyed by alert id, read by SSE and
+    # webhooks), and the groups of the matcher (on the article topic) and the webhook sender.
+    topic_alert_events: str = "news.alerts.events.v1"
+    alerts_group: str = "newswire-alerts"
+    webhooks_group: str = "newswire-webhooks"
 
     # Elasticsearch contract.
     index_alias: str = "news-articles"
@@ -87,9 +131,11 @@ class Settings(BaseSettings):
     api_port: int = 8000
     ingest_port: int = 8001
     indexer_port: int = 8002
+    alerts_port: int = 8003
     # Where the API finds the other services for its health view (compose: http://ingest:8001).
     ingest_url: str | None = None
     indexer_url: str | None = None
+    alerts_url: str | None = None
     cors_origins: list[str] = Field(default_factory=list)
     max_query_chars: int = Field(default=500, ge=1)
     # Query API bounds: every Elasticsearch call times out, trends (the costly one) are rationed.

@@ -13,5 +13,8 @@ def isolated(settings: Settings, name: str) -> Settings:
             "topic_dlq": f"{name}.dlq",
             "indexer_group": f"{name}-indexer",
             "index_alias": f"{name}-articles",
+            "topic_alert_events": f"{name}.alert-events",
+            "alerts_group": f"{name}-alerts",
+            "webhooks_group": f"{name}-webhooks",
         }
     )

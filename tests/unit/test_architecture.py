@@ -14,7 +14,7 @@ DOC = REPO / "docs" / "architecture.md"
 MAX_CLASS_LINES = 150
 MAX_FUNCTION_LINES = 60
 
-ROOMS = ("common", "ingest", "indexer", "api", "cli", "bench", "stack")
+ROOMS = ("common", "ingest", "indexer", "api", "alerts", "cli", "bench", "stack")
 # Which rooms each room may import (docs/architecture.md, "Rooms"): the three services see
 # only the contract and themselves, so none of them can reach into another.
 MAY_IMPORT: dict[str, frozenset[str]] = {
@@ -22,10 +22,14 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "ingest": frozenset({"common", "ingest"}),
     "indexer": frozenset({"common", "indexer"}),
     "api": frozenset({"common", "api"}),
+    # The matcher runs saved searches as /v1/search runs them: it builds them with the API's
+    # own search modules (and only those, see ALERTS_MAY_USE), never a copy of them.
+    "alerts": frozenset({"common", "alerts", "api"}),
     "stack": frozenset({"common", "stack"}),
     "bench": frozenset(ROOMS) - {"cli"},
     "cli": frozenset(ROOMS),
 }
+ALERTS_MAY_USE = frozenset({"services.api.search", "services.api.routes.search"})
 # A path as the document writes it: `services/ingest/readers.py`.
 _PATH = re.compile(r"services/[A-Za-z0-9_/]+\.py")
 
@@ -86,6 +90,20 @@ def _rooms_of(names: set[str]) -> set[str]:
         if len(parts) > 1 and parts[1] in ROOMS:
             rooms.add(parts[1])
     return rooms
+
+
+def test_alerts_use_only_the_search_modules_of_the_api() -> None:
+    """The alerts room reaches into the API for its search request building alone."""
+    broken = []
+    for path in sorted((SERVICES / "alerts").rglob("*.py")):
+        for name in _imported(path):
+            parts = name.split(".")
+            module = ".".join(parts[:3]) if parts[2:3] != ["routes"] else ".".join(parts[:4])
+            if parts[1:2] == ["api"] and module not in ALERTS_MAY_USE:
+                broken.append(f"{_rel(path)} imports {name}")
+    assert broken == [], "the alerts room uses more of the API than its search:\n" + "\n".join(
+        broken
+    )
 
 
 def test_rooms_are_the_known_ones() -> None:

@@ -19,6 +19,7 @@ from services.api.responses import FastJSON
 from services.api.routes.reads import index_router
 from services.api.search import SearchParams
 from services.api.search_args import plain_args
+from services.common.alerts import AlertSpec
 from services.common.article import normalise_category
 from services.common.errors import QueryError
 from services.common.settings import Settings
@@ -167,3 +168,19 @@ async def _climb(
         if found.get("hits", {}).get("total", {}).get("value", 0) or attempt is steps[-1]:
             break
     return search.shape(found, params, attempt)
+
+
+def saved_search_params(settings: Settings, spec: AlertSpec) -> SearchParams:
+    """The search a saved search (an alert, a feed) stands for; QueryError as /v1/search."""
+    params = search_params(
+        settings,
+        q=spec.q,
+        search_in=spec.search_in,
+        category=spec.category or None,
+        from_=spec.from_,
+        to=spec.to,
+        handle=spec.handle or None,
+        has_tweets=spec.has_tweets,
+    )
+    search.build(params, settings.index_alias)  # the query is parsed and judged here, once
+    return params

@@ -1,0 +1,67 @@
+"""The saved searches as the matcher and the webhook sender see them: read again when stale."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
+from elasticsearch import AsyncElasticsearch
+
+from services.api.routes.search import saved_search_params
+from services.api.search import SearchParams
+from services.common.alert_store import list_alerts
+from services.common.alerts import Alert
+from services.common.errors import QueryError
+from services.common.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Watch:
+    """A saved search ready to run: the alert and its search, validated once."""
+
+    alert: Alert
+    params: SearchParams
+
+
+class AlertBook:
+    """Every saved search, read from the alerts index at most every ``alerts_reload_ms``."""
+
+    def __init__(
+        self,
+        es: AsyncElasticsearch,
+        settings: Settings,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._es, self._settings, self._clock = es, settings, clock
+        self._watches: dict[str, Watch] = {}
+        self._read_at = float("-inf")
+
+    async def watches(self) -> list[Watch]:
+        """The saved searches, read again first when the copy is stale."""
+        if self._clock() - self._read_at >= self._settings.alerts_reload_ms / 1000:
+            await self.reload()
+        return list(self._watches.values())
+
+    async def reload(self) -> None:
+        """Read every saved search now."""
+        read_at = self._clock()
+        watches: dict[str, Watch] = {}
+        for alert in await list_alerts(self._es, self._settings):
+            try:
+                watches[alert.id] = Watch(alert, saved_search_params(self._settings, alert))
+            except QueryError as exc:  # stored by an older version with other rules
+                log.warning("saved search skipped", alert=alert.id, error=exc.message)
+        self._watches, self._read_at = watches, read_at
+
+    async def alert(self, alert_id: str) -> Alert | None:
+        """One saved search (None once deleted), from a copy no older than the reload time."""
+        await self.watches()
+        watch = self._watches.get(alert_id)
+        return watch.alert if watch else None
+
+    def __len__(self) -> int:
+        return len(self._watches)

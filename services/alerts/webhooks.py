@@ -1,0 +1,200 @@
+"""Webhooks: each alert event POSTed, signed, to the alert's URL, at least once.
+
+Events are read from the alert-event topic as a group; each becomes a delivery in the outbox
+before its offset is committed, so none is lost. Attempts run beside each other, a few per
+alert at most: a slow or dead receiver holds only its own slots, never the others' or the
+matcher's. Failures are retried with doubling backoff; a sweep picks up what a restart or
+another sender left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import httpx
+import orjson
+import structlog
+from aiokafka import AIOKafkaConsumer
+
+from services.alerts import metrics
+from services.alerts.book import AlertBook
+from services.alerts.outbox import Delivery, Outbox
+from services.common.alerts import (
+    DELIVERY_HEADER,
+    EVENT_HEADER,
+    SIGNATURE_HEADER,
+    AlertEvent,
+    sign,
+)
+from services.common.clock import parse_iso, to_iso
+from services.common.kafka import boundary
+from services.common.settings import Settings
+
+log = structlog.get_logger(__name__)
+_SWEEP_EVERY_S = 1.0
+
+
+class EventRecord(Protocol):
+    """A consumed alert-event record (aiokafka's ConsumerRecord)."""
+
+    @property
+    def value(self) -> bytes | None:
+        """The event, as JSON."""
+        ...
+
+
+def backoff(settings: Settings, attempts: int) -> timedelta:
+    """How long to wait after the ``attempts``-th failure: doubling, capped."""
+    seconds = settings.webhook_backoff_s * 2 ** max(attempts - 1, 0)
+    return timedelta(seconds=min(seconds, settings.webhook_backoff_max_s))
+
+
+class Deliverer:
+    """Reads alert events into the outbox and sends what is due."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        consumer: AIOKafkaConsumer,
+        outbox: Outbox,
+        book: AlertBook,
+        http: httpx.AsyncClient,
+    ) -> None:
+        self._settings, self._consumer, self._outbox = settings, consumer, outbox
+        self._book, self._http = book, http
+        self._gate = asyncio.Semaphore(settings.webhook_concurrency)
+        self._per_alert: defaultdict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(settings.webhook_per_alert)
+        )
+        self.active: dict[str, asyncio.Task[None]] = {}
+        self.failing: dict[str, int] = {}  # alert id -> consecutive failed attempts
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Read events and sweep until ``stop``; attempts in flight are left to finish."""
+        self._consumer.subscribe([self._settings.topic_alert_events])
+        sweep = asyncio.create_task(self._sweep(stop))
+        try:
+            while not stop.is_set():
+                with boundary("cannot read the alert events"):
+                    fetched = await self._consumer.getmany(timeout_ms=100, max_records=500)
+                records = [r for part in fetched.values() for r in part]
+                if records:
+                    await self.take(records)
+                    with boundary("cannot commit the webhook sender's offsets"):
+                        await self._consumer.commit()
+        finally:
+            sweep.cancel()
+            await asyncio.gather(sweep, *self.active.values(), return_exceptions=True)
+
+    async def take(self, records: Sequence[EventRecord]) -> None:
+        """The events of ``records`` that go to a webhook, into the outbox, then attempted."""
+        new: list[Delivery] = []
+        for record in records:
+            event = AlertEvent.model_validate_json(record.value or b"{}")
+            alert = await self._book.alert(event.alert_id)
+            if alert is None or alert.webhook_url is None:
+                continue
+            new.append(_delivery(event, str(alert.webhook_url)))
+        for delivery in await self._outbox.add(new):
+            self._start(delivery)
+
+    async def _sweep(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await asyncio.sleep(_SWEEP_EVERY_S)
+            try:
+                due = await self._outbox.due(datetime.now(UTC))
+            except Exception as exc:  # the next sweep tries again; the sender must not die
+                log.warning("sweep failed", error=repr(exc))
+                continue
+            for delivery in due:
+                if delivery.delivery_id not in self.active:
+                    self._start(delivery)
+            metrics.DELIVERIES_PENDING.set(len(self.active))
+
+    def _start(self, delivery: Delivery) -> None:
+        task = asyncio.create_task(self._deliver(delivery))
+        self.active[delivery.delivery_id] = task
+        task.add_done_callback(lambda _: self.active.pop(delivery.delivery_id, None))
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        """Attempt until delivered, given up, or handed back to the sweep."""
+        while delivery.status == "pending":
+            wait = (parse_iso(delivery.next_at) - datetime.now(UTC)).total_seconds()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            async with self._per_alert[delivery.alert_id], self._gate:
+                lease = timedelta(seconds=self._settings.webhook_timeout_s + 5)
+                if not await self._outbox.claim(delivery, lease):
+                    return  # another sender has it, or it was settled meanwhile
+                alert = await self._book.alert(delivery.alert_id)
+                if alert is None or alert.secret is None:
+                    now = datetime.now(UTC)
+                    outcome = {"at": to_iso(now), "error": "the alert or its webhook was deleted"}
+                    delivery.record(outcome, status="canceled", next_at=now)
+                else:
+                    await self._attempt(delivery, alert.secret)
+                if not await self._outbox.save(delivery):
+                    return
+
+    async def _attempt(self, delivery: Delivery, secret: str) -> None:
+        body = delivery.body.encode()
+        headers = {
+            "content-type": "application/json",
+            "user-agent": "Newswire-Webhooks/1",
+            DELIVERY_HEADER: delivery.delivery_id,
+            EVENT_HEADER: delivery.kind,
+            SIGNATURE_HEADER: sign(secret, body),
+            "X-Newswire-Attempt": str(delivery.attempts + 1),
+        }
+        started, at = time.monotonic(), datetime.now(UTC)
+        outcome: dict[str, Any] = {"at": to_iso(at)}
+        try:
+            reply = await self._http.post(
+                delivery.url,
+                content=body,
+                headers=headers,
+                timeout=self._settings.webhook_timeout_s,
+            )
+            outcome["status_code"] = reply.status_code
+            ok = 200 <= reply.status_code < 300
+        except httpx.HTTPError as exc:
+            outcome["error"] = f"{type(exc).__name__}: {exc}"[:300]
+            ok = False
+        outcome["ms"] = round((time.monotonic() - started) * 1000, 1)
+        self._settle(delivery, outcome, ok, at)
+
+    def _settle(self, delivery: Delivery, outcome: dict[str, Any], ok: bool, at: datetime) -> None:
+        if ok:
+            delivery.record(outcome, status="delivered", next_at=at)
+            self.failing.pop(delivery.alert_id, None)
+            metrics.DELIVERIES.labels("delivered").inc()
+            metrics.DELIVERY_LAG.observe(time.time() - parse_iso(delivery.emitted_at).timestamp())
+            return
+        self.failing[delivery.alert_id] = self.failing.get(delivery.alert_id, 0) + 1
+        if delivery.attempts + 1 >= self._settings.webhook_max_attempts:
+            delivery.record(outcome, status="failed", next_at=at)
+            metrics.DELIVERIES.labels("given_up").inc()
+            return
+        wait = backoff(self._settings, delivery.attempts + 1)
+        delivery.record(outcome, status="pending", next_at=datetime.now(UTC) + wait)
+        metrics.DELIVERIES.labels("failed").inc()
+
+
+def _delivery(event: AlertEvent, url: str) -> Delivery:
+    now = to_iso(datetime.now(UTC))
+    body = {"delivery_id": event.event_id, **orjson.loads(event.model_dump_json())}
+    return Delivery(
+        delivery_id=event.event_id,
+        alert_id=event.alert_id,
+        url=url,
+        body=orjson.dumps(body).decode(),
+        kind=event.kind,
+        created_at=now,
+        emitted_at=to_iso(event.emitted_at),
+        next_at=now,
+    )
