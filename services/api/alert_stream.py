@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.partitioner import DefaultPartitioner
 
 from services.common.errors import KafkaUnavailable, QueryError
-from services.common.kafka import boundary, make_consumer
+from services.common.kafka import boundary, make_consumer, make_metadata_client
 from services.common.lifecycle import AsyncScoped
 from services.common.settings import Settings
 
@@ -40,6 +40,17 @@ def parse_event_id(raw: str) -> tuple[int, int]:
 def frame(event_id: str, kind: str, data: bytes) -> bytes:
     """One SSE event (``data`` is one line of JSON)."""
     return b"id: %s\nevent: %s\ndata: %s\n\n" % (event_id.encode(), kind.encode(), data)
+
+
+async def _partitions(bootstrap: str, topic: str) -> list[int]:
+    """The topic's partitions, as the brokers say now (the consumer's metadata may lack it)."""
+    client = make_metadata_client(bootstrap)
+    try:
+        await client.bootstrap()
+        cluster = await client.fetch_all_metadata()
+    finally:
+        await client.close()
+    return sorted(cluster.partitions_for_topic(topic) or ())
 
 
 class EventStream(AsyncScoped):
@@ -70,8 +81,7 @@ class EventStream(AsyncScoped):
 
     async def _place(self, consumer: AIOKafkaConsumer) -> TopicPartition:
         topic = self._settings.topic_alert_events
-        await consumer.topics()  # metadata of every topic, this one's partitions among them
-        partitions = sorted(consumer.partitions_for_topic(topic) or ())
+        partitions = await _partitions(self._settings.kafka_bootstrap, topic)
         if not partitions:
             raise KafkaUnavailable(f"the topic {topic} does not exist yet")
         tp = TopicPartition(topic, DefaultPartitioner()(self._key, partitions, partitions))

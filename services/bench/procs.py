@@ -33,6 +33,12 @@ _FIELDS = (
     "api_port",
     "ingest_port",
     "indexer_port",
+    "alerts_port",
+    "topic_alert_events",
+    "alerts_group",
+    "webhooks_group",
+    "webhook_backoff_s",
+    "sse_heartbeat_s",
     "state_dir",
     "host",
 )
