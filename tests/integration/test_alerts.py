@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from pydantic import SecretStr
 
 from services.alerts.service import AlertsService
 from services.bench.procs import free_port
+from services.common.alerts import signature_valid
 from services.common.settings import Settings
 from services.common.status_event import StatusEvent
 from services.ingest.publisher import Publisher
@@ -314,3 +317,85 @@ async def test_an_embargoed_match_is_told_when_the_embargo_lifts(desk: Desk) -> 
         assert datetime.fromisoformat(event["searchable_at"].replace("Z", "+00:00")) >= until
     finally:
         await listener.close()
+
+
+class Receiver:
+    """A webhook receiver on the loopback: answers ``fail_first`` attempts 500, then 200."""
+
+    def __init__(self, fail_first: int = 0, delay_s: float = 0.0) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self.answered: list[int] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["content-length"]))
+                receiver.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                time.sleep(delay_s)
+                status = 500 if len(receiver.received) <= fail_first else 200
+                receiver.answered.append(status)
+                self.send_response(status)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                """Quiet."""
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hook"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop serving."""
+        self._server.shutdown()
+        self._server.server_close()
+
+
+async def test_a_webhook_is_signed_and_retried_until_the_receiver_takes_it(desk: Desk) -> None:
+    receiver = Receiver(fail_first=2)
+    try:
+        alert = await desk.save(q="avalanche", webhook_url=receiver.url)
+        assert alert["has_webhook"] is True
+        secret = alert["secret"]
+        article = make_article(lede="An avalanche closed the mountain pass for two days.")
+        await publish(desk.settings, [article])
+        await _until(lambda: 200 in receiver.answered, 30, "the third attempt delivered")
+        assert receiver.answered == [500, 500, 200]
+        ids = {headers["x-newswire-delivery"] for headers, _ in receiver.received}
+        assert len(ids) == 1  # the same delivery id on every attempt
+        for headers, body in receiver.received:
+            assert signature_valid(secret, body, headers["x-newswire-signature-256"])
+            assert not signature_valid("another secret", body, headers["x-newswire-signature-256"])
+            assert orjson.loads(body)["article"]["id"] == article.id
+        url = f"/v1/alerts/{alert['id']}/deliveries"
+
+        async def settled() -> bool:  # the log is searched: it shows a write after a refresh
+            items = (await desk.api.get(url, headers=AUTH)).json()["items"]
+            return bool(items) and items[0]["status"] == "delivered"
+
+        await _until_async(settled, 10)
+        [delivery] = (await desk.api.get(url, headers=AUTH)).json()["items"]
+        assert delivery["attempts"] == 3
+        assert [a.get("status_code") for a in delivery["log"]] == [500, 500, 200]
+    finally:
+        receiver.close()
+
+
+async def test_a_dead_receiver_never_holds_up_another_alert(desk: Desk) -> None:
+    slow = Receiver(delay_s=8.0)  # past the attempt timeout: every attempt fails slowly
+    quick = Receiver()
+    try:
+        await desk.save(q="tsunami", webhook_url=slow.url)
+        fine = await desk.save(q="tsunami", webhook_url=quick.url)
+        listener = await _listen(desk, fine["id"])
+        started = time.monotonic()
+        await publish(desk.settings, [make_article(lede="A tsunami warning was lifted at dawn.")])
+        await _until(lambda: bool(quick.answered), 15, "the working receiver's delivery")
+        await listener.wait_for(1)
+        assert time.monotonic() - started < 5  # not behind the slow receiver's timeouts
+        await listener.close()
+    finally:
+        slow.close()
+        quick.close()
