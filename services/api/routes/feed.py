@@ -41,6 +41,23 @@ answered 304 to `If-None-Match` (or, without it, `If-Modified-Since`).
 """
 
 router = index_router("feeds", 400, 422)
+# JSON Feed 1.1's required members (https://jsonfeed.org/version/1.1), for the OpenAPI document.
+_JSON_FEED_SCHEMA = {
+    "type": "object",
+    "required": ["version", "title", "items"],
+    "properties": {
+        "version": {"const": "https://jsonfeed.org/version/1.1"},
+        "title": {"type": "string"},
+        "items": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id"],
+                "properties": {"id": {"type": "string"}},
+            },
+        },
+    },
+}
 
 
 async def feed_params(
@@ -105,7 +122,10 @@ def feed_meta(params: SearchParams, fmt: Format, base: str) -> feeds.FeedMeta:
     responses={
         200: {
             "description": "The feed.",
-            "content": {m.split(";")[0]: {"schema": {"type": "string"}} for m in _MEDIA.values()},
+            "content": {
+                feeds.ATOM_MEDIA_TYPE.split(";")[0]: {"schema": {"type": "string"}},
+                feeds.JSON_FEED_MEDIA_TYPE.split(";")[0]: {"schema": _JSON_FEED_SCHEMA},
+            },
         },
         304: {"description": "Not modified: the validators sent still hold."},
     },
