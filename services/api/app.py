@@ -1,4 +1,4 @@
-"""The query API: search, facets, articles, related stories, trends, pipeline status, web UI."""
+"""The query API: search, feeds, facets, articles, related stories, trends, pipeline, web UI."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from services.api.es_node import LeanNode
 from services.api.index_fields import IndexFields
 from services.api.limits import Gate
 from services.api.metrics import MetricsMiddleware
-from services.api.routes import alerts, articles, health, pipeline, search, trends
+from services.api.routes import alerts, articles, feed, health, pipeline, search, trends
 from services.api.status.tracker import Tracker
 from services.api.ui import mount_ui
 from services.common import problems
@@ -25,7 +25,7 @@ Search the news archive that Newswire indexes from Kafka.
 
 Query syntax of `q`: words (all required), `"exact phrases"`, `+must`, `-exclude`,
 `AND` / `OR` / `NOT`, `( groups )`, `prefix*`. Every error is RFC 9457 problem+json
-with a stable `code`.
+with a stable `code`. Any search is also a feed (`/v1/feed`, Atom 1.0 or JSON Feed 1.1).
 """
 
 
@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET"],
             allow_headers=["*"],
         )
-    for module in (search, articles, trends, alerts, pipeline, health):
+    for module in (search, feed, articles, trends, alerts, pipeline, health):
         app.include_router(module.router)
     app.include_router(metrics_router())
     mount_ui(app)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Final
+from datetime import UTC, date, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any, Final
 from xml.etree import ElementTree as ET
 
 import orjson
+
+from services.common.clock import parse_iso
 
 ATOM_MEDIA_TYPE: Final = "application/atom+xml; charset=utf-8"
 JSON_FEED_MEDIA_TYPE: Final = "application/feed+json; charset=utf-8"
@@ -41,6 +44,30 @@ class FeedMeta:
     home_url: str
 
 
+def version_time(source: Mapping[str, Any]) -> datetime:
+    """The time of a stored article's version: ``updated_at``, else its day at 00:00 UTC.
+
+    The same moment the article's external version counts (``services.common.article``).
+    """
+    updated = source.get("updated_at")
+    if updated:
+        return parse_iso(str(updated))
+    day = date.fromisoformat(str(source["published_date"]))
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def entry(source: Mapping[str, Any], url: str) -> FeedEntry:
+    """The feed entry of a stored article (its ``_source``), linking to ``url``."""
+    return FeedEntry(
+        id=str(source["id"]),
+        title=str(source.get("title", "")),
+        updated=version_time(source),
+        url=url,
+        summary=str(source.get("summary", "")),
+        category=str(source.get("category", "")),
+    )
+
+
 def last_modified(entries: Sequence[FeedEntry]) -> datetime:
     """The feed's own update time: its newest entry's (the epoch for an empty feed)."""
     return max((e.updated for e in entries), default=_EMPTY_FEED_TIME)
@@ -52,6 +79,34 @@ def etag(entries: Sequence[FeedEntry], variant: str) -> str:
     for entry in entries:
         digest.update(f"\x1e{entry.id}\x1f{entry.updated.isoformat()}".encode())
     return f'"{digest.hexdigest()[:32]}"'
+
+
+def http_date(moment: datetime) -> str:
+    """An HTTP-date (IMF-fixdate) for Last-Modified."""
+    return format_datetime(moment.astimezone(UTC), usegmt=True)
+
+
+def not_modified(
+    tag: str, modified: datetime, if_none_match: str | None, if_modified_since: str | None
+) -> bool:
+    """Whether a conditional GET is answered 304 (RFC 9110, 13.1.2 and 13.2.2).
+
+    If-None-Match, when sent, decides alone (weak comparison); If-Modified-Since counts only
+    without it, and an unreadable date is ignored, as the RFC asks.
+    """
+    if if_none_match is not None:
+        sent = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+        return "*" in sent or tag.removeprefix("W/") in sent
+    if not if_modified_since:
+        return False
+    try:
+        since = parsedate_to_datetime(if_modified_since)
+    except (TypeError, ValueError):
+        return False
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    # HTTP dates have whole seconds: compare what Last-Modified said.
+    return modified.replace(microsecond=0) <= since
 
 
 def _rfc3339(moment: datetime) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from elasticsearch import AsyncElasticsearch
 
-from services.api import search
+from services.api import backend, search
 from services.api.backend import body, bounds, call
 from services.api.models import Trend, TrendsResponse
 from services.common.article import normalise_category
@@ -110,6 +110,15 @@ async def related(
     )
     items: list[dict[str, Any]] = search.shape(body(reply), search.SearchParams(size=size))["items"]
     return items
+
+
+async def feed_sources(
+    es: AsyncElasticsearch, settings: Settings, params: search.SearchParams
+) -> list[dict[str, Any]]:
+    """The stored articles of a feed (see ``search.feed_request``), newest version first."""
+    request = {**search.feed_request(params, settings.index_alias), **bounds(settings)}
+    reply = body(await call(backend.search(es, request, timeout=settings.search_timeout_s)))
+    return [hit["_source"] for hit in reply.get("hits", {}).get("hits", [])]
 
 
 def trends_filters(

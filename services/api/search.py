@@ -223,6 +223,29 @@ def build(
     return request
 
 
+FEED_SOURCE = ["id", "title", "category", "summary", "published_date", "updated_at"]
+# The external version counts milliseconds of the version time (``updated_at``, else the
+# day): sorting on it is newest version first; the id breaks ties as search's sorts do.
+FEED_SORT = [{"version": {"order": "desc", "unmapped_type": "long"}}, {"id": "asc"}]
+
+
+def feed_request(params: SearchParams, alias: str) -> dict[str, Any]:
+    """A feed's search: the first rung of the ladder only, newest version first.
+
+    A feed is a standing query: typo tolerance or relaxed matching would turn "nothing yet"
+    into noise, so every word must match as typed. Hidden articles stay out as in search.
+    """
+    request = build(params, alias, attempt=Attempt())
+    del request["highlight"]  # a feed shows the summary, never a snippet
+    return {
+        **request,
+        "sort": FEED_SORT,
+        "source_includes": FEED_SOURCE,
+        "track_total_hits": False,
+        "filter_path": "timed_out,hits.hits._source",
+    }
+
+
 def _query(params: SearchParams, attempt: Attempt) -> dict[str, Any]:
     """The words (at the attempt's matching level) and the filters that are not facets."""
     ast = params.ast

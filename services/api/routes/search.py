@@ -54,29 +54,37 @@ class PlainArgsRoute(APIRoute):
 
 router = index_router("search", 400, 422, route_class=PlainArgsRoute)
 
+# The words and filters of a search, declared once: the feed takes the same (routes/feed.py).
+Words = Annotated[
+    str,
+    Query(
+        max_length=2000,
+        description='Words, "phrases", +must, -not, AND/OR/NOT, (groups), prefix*.',
+        examples=['iran "ballistic missiles" -trump'],
+    ),
+]
+SearchIn = Annotated[
+    str, Query(description="Comma list of title, summary, body.", examples=["title,body"])
+]
+Categories = Annotated[list[str] | None, Query(max_length=50, examples=[["world"]])]
+DateFrom = Annotated[date | None, Query(alias="from", description="Published on or after.")]
+DateTo = Annotated[date | None, Query(description="Published on or before.")]
+Handles = Annotated[
+    list[str] | None, Query(max_length=50, description="Tweet author handle, without @.")
+]
+
 
 @router.get("/v1/search", response_model=SearchResponse)
 async def search_articles(
     es: ESDep,
     settings: SettingsDep,
     features: FeaturesDep,
-    q: Annotated[
-        str,
-        Query(
-            max_length=2000,
-            description='Words, "phrases", +must, -not, AND/OR/NOT, (groups), prefix*.',
-            examples=['iran "ballistic missiles" -trump'],
-        ),
-    ] = "",
-    search_in: Annotated[
-        str, Query(description="Comma list of title, summary, body.", examples=["title,body"])
-    ] = "title,summary,body",
-    category: Annotated[list[str] | None, Query(max_length=50, examples=[["world"]])] = None,
-    from_: Annotated[date | None, Query(alias="from", description="Published on or after.")] = None,
-    to: Annotated[date | None, Query(description="Published on or before.")] = None,
-    handle: Annotated[
-        list[str] | None, Query(max_length=50, description="Tweet author handle, without @.")
-    ] = None,
+    q: Words = "",
+    search_in: SearchIn = "title,summary,body",
+    category: Categories = None,
+    from_: DateFrom = None,
+    to: DateTo = None,
+    handle: Handles = None,
     has_tweets: bool | None = None,
     sort: search.Sort = "relevance",
     size: Annotated[int, Query(ge=1, le=100)] = 10,

@@ -107,7 +107,8 @@ function effectiveInterval(s) {
   return "year";
 }
 
-function searchUrl(s, cursor) {
+/** The words and filters of a search as API parameters (search and feed take the same). */
+function selectionParams(s) {
   const params = new URLSearchParams();
   if (s.q) params.set("q", s.q);
   if (s.search_in && s.search_in !== ALL_FIELDS) params.set("search_in", s.search_in);
@@ -116,6 +117,26 @@ function searchUrl(s, cursor) {
   if (s.from) params.set("from", s.from);
   if (s.to) params.set("to", s.to);
   if (s.has_tweets) params.set("has_tweets", s.has_tweets);
+  return params;
+}
+
+/** The Atom feed of a search: its words and filters only (a feed is always newest first). */
+function feedUrl(s) {
+  const query = selectionParams(s).toString();
+  return `/v1/feed${query ? `?${query}` : ""}`;
+}
+
+/** Point the Feed link and the page's feed <link> at the search on screen. */
+function renderFeedLinks(s) {
+  const href = feedUrl(s);
+  $("feed-link").href = href;
+  const alternate = $("feed-alternate");
+  alternate.href = href;
+  alternate.title = s.q ? `Newswire: ${s.q}` : "Newswire: latest articles";
+}
+
+function searchUrl(s, cursor) {
+  const params = selectionParams(s);
   // Without words every article matches equally: "best match" then means the newest first.
   params.set("sort", !s.q && s.sort === "relevance" ? "newest" : s.sort);
   params.set("size", String(PAGE_SIZE));
@@ -769,6 +790,7 @@ function route() {
   }
   document.title = state.q ? `${state.q} – Newswire search` : "Newswire – search";
   fillForm();
+  renderFeedLinks(state);
   // Back from an article to the same search: keep the loaded pages and the scroll position.
   if (renderedSearchKey !== searchKey(state)) runSearch();
   else window.scrollTo(0, searchScroll);
