@@ -47,4 +47,8 @@ def create_app(service: AlertsService) -> FastAPI:
             return JSONResponse({"status": "kafka_unavailable", **service.status()}, 503)
         return JSONResponse({"status": "ready", **service.status()}, 200)
 
+    @app.get("/status")
+    def status() -> JSONResponse:
+        return JSONResponse(service.status())
+
     return app

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +32,7 @@ from services.common.kafka import boundary
 from services.common.settings import Settings
 
 log = structlog.get_logger(__name__)
+_RATE_WINDOW_S = 60.0
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -65,6 +67,7 @@ class Matcher:
         self._states = MatchStates(es, settings)
         self.embargoes = Embargoes()
         self.committed: dict[int, int] = {}
+        self._told: deque[tuple[float, int]] = deque()  # (when, events) of the last minute
         self.last_loop = time.monotonic()
         self.ready = False
 
@@ -165,6 +168,7 @@ class Matcher:
                         positions, self.settings.alerts_group
                     )
         done = time.time()
+        self._told.append((time.monotonic(), len(events)))
         for event in events:
             metrics.EVENTS.labels(event.kind).inc()
             metrics.SEARCHABLE_TO_EVENT.observe(done - event.searchable_at.timestamp())
@@ -172,8 +176,21 @@ class Matcher:
                 metrics.INGEST_TO_EVENT.observe(done - event.ingested_at.timestamp())
 
     def status(self) -> dict[str, Any]:
-        """What the HTTP face reports."""
-        return {"alerts": len(self.book), "committed": self.committed}
+        """What the HTTP face reports: alerts, events per second over a minute, lag."""
+        now = time.monotonic()
+        while self._told and now - self._told[0][0] > _RATE_WINDOW_S:
+            self._told.popleft()
+        lag = 0
+        for tp in self._consumer.assignment():
+            end = self._consumer.highwater(tp)
+            if end is not None:
+                lag += max(end - self.committed.get(tp.partition, 0), 0)
+        return {
+            "alerts": len(self.book),
+            "events_per_s": round(sum(n for _, n in self._told) / _RATE_WINDOW_S, 3),
+            "matcher_lag": lag,
+            "embargoes_waiting": len(self.embargoes),
+        }
 
 
 def _concerned(

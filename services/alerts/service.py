@@ -122,8 +122,4 @@ class AlertsService(AsyncScoped):
         """A small self-description for /readyz and the pipeline page."""
         if self.matcher is None or self.deliverer is None:
             return {}
-        return {
-            **self.matcher.status(),
-            "failing_webhooks": len(self.deliverer.failing),
-            "deliveries_in_flight": len(self.deliverer.active),
-        }
+        return {**self.matcher.status(), **self.deliverer.status()}

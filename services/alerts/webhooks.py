@@ -72,6 +72,7 @@ class Deliverer:
             lambda: asyncio.Semaphore(settings.webhook_per_alert)
         )
         self.active: dict[str, asyncio.Task[None]] = {}
+        self.pending: dict[str, Delivery] = {}  # the deliveries of the tasks in ``active``
         self.failing: dict[str, int] = {}  # alert id -> consecutive failed attempts
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -116,10 +117,27 @@ class Deliverer:
                     self._start(delivery)
             metrics.DELIVERIES_PENDING.set(len(self.active))
 
+    def status(self) -> dict[str, Any]:
+        """Deliveries in flight, alerts whose receiver is failing, the oldest one waiting."""
+        now = datetime.now(UTC)
+        waiting = [parse_iso(d.emitted_at) for d in self.pending.values()]
+        oldest = max(((now - t).total_seconds() for t in waiting), default=0.0)
+        return {
+            "deliveries_in_flight": len(self.active),
+            "failing_webhooks": len(self.failing),
+            "oldest_delivery_wait_s": round(oldest, 3),
+        }
+
     def _start(self, delivery: Delivery) -> None:
         task = asyncio.create_task(self._deliver(delivery))
         self.active[delivery.delivery_id] = task
-        task.add_done_callback(lambda _: self.active.pop(delivery.delivery_id, None))
+        self.pending[delivery.delivery_id] = delivery
+
+        def done(_: object) -> None:
+            self.active.pop(delivery.delivery_id, None)
+            self.pending.pop(delivery.delivery_id, None)
+
+        task.add_done_callback(done)
 
     async def _deliver(self, delivery: Delivery) -> None:
         """Attempt until delivered, given up, or handed back to the sweep."""

@@ -248,11 +248,26 @@ class Unavailable(BaseModel):
     error: str = Field(examples=["Kafka unavailable: KafkaConnectionError"])
 
 
+class AlertsStatus(BaseModel):
+    """Saved searches as the alerts service runs them: matching and webhook delivery."""
+
+    alerts: int = Field(description="Saved searches the matcher runs.", examples=[1000])
+    events_per_s: float = Field(description="Events emitted, over the last minute.")
+    matcher_lag: int = Field(description="Article records the matcher has not committed.")
+    embargoes_waiting: int = Field(description="Articles to match again when embargoes lift.")
+    deliveries_in_flight: int = Field(description="Webhook deliveries being attempted.")
+    failing_webhooks: int = Field(description="Alerts whose receiver failed its last attempt.")
+    oldest_delivery_wait_s: float = Field(description="Age of the oldest undelivered event.")
+
+
 class PipelineStatus(BaseModel):
     """Kafka lag per partition, DLQ depth, index freshness and health of every component."""
 
     kafka: KafkaView | Unavailable
     index: IndexView | Unavailable
+    alerts: AlertsStatus | Unavailable = Field(
+        default_factory=lambda: Unavailable(error="the alerts service was not asked")
+    )
     health: dict[str, Literal["up", "down", "unhealthy"]] = Field(
         examples=[
             {
@@ -261,6 +276,7 @@ class PipelineStatus(BaseModel):
                 "elasticsearch": "up",
                 "ingest": "up",
                 "indexer": "down",
+                "alerts": "up",
             }
         ]
     )

@@ -23,7 +23,7 @@ from services.api.status.lag import (
     age_seconds,
     evaluate,
 )
-from services.api.status.probes import services_health
+from services.api.status.probes import alerts_status, services_health
 from services.api.status.tracker import NewestRead, Tracker
 from services.common.errors import KafkaUnavailable
 from services.common.kafka import boundary
@@ -186,7 +186,10 @@ def test_status_of_a_healthy_pipeline() -> None:
         "elasticsearch": "up",
         "ingest": "up",
         "indexer": "up",
+        "alerts": "up",
     }
+    # The stand-in services answer /status with no body: not the alerts service's view.
+    assert isinstance(status.alerts, Unavailable)
 
 
 def test_status_reports_backends_that_are_down_never_raises() -> None:
@@ -217,13 +220,43 @@ def test_probes_tell_up_unhealthy_and_down() -> None:
         raise httpx.ConnectError("refused", request=request)
 
     health = asyncio.run(services_health(settings, httpx.MockTransport(answer)))
-    assert health == {"ingest": "up", "indexer": "down"}
+    assert health == {"ingest": "up", "indexer": "down", "alerts": "down"}
 
     unhealthy = httpx.MockTransport(lambda request: httpx.Response(503))
     assert asyncio.run(services_health(settings, unhealthy)) == {
         "ingest": "unhealthy",
         "indexer": "unhealthy",
+        "alerts": "unhealthy",
     }
+
+
+ALERTS_STATUS = {
+    "alerts": 12,
+    "events_per_s": 1.5,
+    "matcher_lag": 0,
+    "embargoes_waiting": 1,
+    "deliveries_in_flight": 2,
+    "failing_webhooks": 1,
+    "oldest_delivery_wait_s": 3.25,
+}
+
+
+def test_the_alerts_service_reports_into_the_status() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/status":
+            return httpx.Response(200, json=ALERTS_STATUS)
+        return httpx.Response(200)
+
+    status = asyncio.run(alerts_status(SETTINGS, httpx.MockTransport(answer)))
+    assert status == ALERTS_STATUS
+    # Not the alerts service on its port, or nobody: reported, never raised.
+    other = httpx.MockTransport(lambda request: httpx.Response(200, text="<html>"))
+    assert asyncio.run(alerts_status(SETTINGS, other)) is None
+
+    def refused(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    assert asyncio.run(alerts_status(SETTINGS, httpx.MockTransport(refused))) is None
 
 
 def test_the_reader_raises_kafkas_errors_converted_and_reconnects_next_time(

@@ -32,6 +32,8 @@ const num = (value) => (typeof value === "number" && Number.isFinite(value) ? va
  * {kafka: {partitions: [{partition, end_offset, committed_offset, lag, lag_seconds, status}],
  *          total_lag, dlq_depth, group_members} | {error},
  *  index: {documents, newest: {id, indexed_at}, freshness_seconds} | {error},
+ *  alerts: {alerts, events_per_s, matcher_lag, embargoes_waiting, deliveries_in_flight,
+ *           failing_webhooks, oldest_delivery_wait_s} | {error},
  *  health: {name: "up" | "down" | "unhealthy"}}.
  */
 function normalize(raw) {
@@ -56,6 +58,7 @@ function normalize(raw) {
     docCount: num(index.documents),
     newest: index.newest ?? null,
     freshness: num(index.freshness_seconds),
+    alerts: raw.alerts ?? { error: "not reported" },
     health: Object.entries(raw.health || {}).map(([name, value]) => ({ name, status: `${value}` })),
   };
 }
@@ -203,10 +206,34 @@ function render(status) {
     ...(status.indexError ? [problemBox({ title: "Elasticsearch", detail: status.indexError })] : []),
   );
 
+  renderAlerts(status.alerts);
+
   $("health").replaceChildren(
     ...status.health.map((h) =>
       el("li", {}, el("span", { class: "health-name" }, h.name), badge(h.status)),
     ),
+  );
+}
+
+/** Saved searches: how many, events per second, the matcher's lag, the webhooks' state. */
+function renderAlerts(alerts) {
+  if (alerts.error) {
+    $("alerts-count").textContent = "–";
+    $("alerts-rate").textContent = "";
+    $("alerts-webhooks").textContent = "";
+    $("alerts-problem").replaceChildren(problemBox({ title: "Alerts", detail: alerts.error }));
+    return;
+  }
+  $("alerts-problem").replaceChildren();
+  $("alerts-count").textContent = fmtNumber(num(alerts.alerts));
+  $("alerts-rate").textContent =
+    `${fmtNumber(num(alerts.events_per_s), 1)} events/s; matcher ${fmtNumber(num(alerts.matcher_lag))} records behind.`;
+  const failing = num(alerts.failing_webhooks) ?? 0;
+  const wait = num(alerts.oldest_delivery_wait_s) ?? 0;
+  $("alerts-webhooks").replaceChildren(
+    ...(failing ? [badge("WARN"), " "] : []),
+    `${plural(failing, "failing webhook")}; ${fmtNumber(num(alerts.deliveries_in_flight))} deliveries in flight` +
+      (wait ? `, the oldest waiting ${fmtDuration(wait)}.` : "."),
   );
 }
 

@@ -1,9 +1,9 @@
-"""Liveness of the ingest and indexer services, from their /livez."""
+"""Liveness of the ingest, indexer and alerts services, from their /livez; the alerts' status."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 
@@ -18,6 +18,7 @@ def targets(settings: Settings) -> dict[str, str]:
     return {
         "ingest": settings.ingest_url or f"http://127.0.0.1:{settings.ingest_port}",
         "indexer": settings.indexer_url or f"http://127.0.0.1:{settings.indexer_port}",
+        "alerts": settings.alerts_url or f"http://127.0.0.1:{settings.alerts_port}",
     }
 
 
@@ -38,3 +39,22 @@ async def services_health(
     async with httpx.AsyncClient(timeout=PROBE_TIMEOUT_S, transport=transport) as client:
         states = await asyncio.gather(*(probe(client, base) for base in wanted.values()))
     return dict(zip(wanted, states, strict=True))
+
+
+async def alerts_status(
+    settings: Settings, transport: httpx.AsyncBaseTransport | None = None
+) -> dict[str, Any] | None:
+    """What the alerts service says of itself (/status); None when it does not answer."""
+    base = targets(settings)["alerts"]
+    async with httpx.AsyncClient(timeout=PROBE_TIMEOUT_S, transport=transport) as client:
+        try:
+            reply = await client.get(f"{base}/status")
+        except httpx.HTTPError:
+            return None
+    if reply.status_code != 200:
+        return None
+    try:
+        found = reply.json()
+    except ValueError:  # not the alerts service answering on its port
+        return None
+    return found if isinstance(found, dict) else None

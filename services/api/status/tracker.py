@@ -10,11 +10,13 @@ from typing import Any, Protocol
 
 import httpx
 import structlog
+from pydantic import ValidationError
 from elasticsearch import AsyncElasticsearch
 from prometheus_client import Gauge
 
 from services.api import repository
 from services.api.models import (
+    AlertsStatus,
     DeadLetterView,
     IndexView,
     KafkaView,
@@ -24,7 +26,7 @@ from services.api.models import (
 )
 from services.api.status.kafka_reader import KafkaReader
 from services.api.status.lag import SAMPLE_S, LagWindows, TopicReading, age_seconds
-from services.api.status.probes import Health, services_health
+from services.api.status.probes import Health, alerts_status, services_health
 from services.common import es
 from services.common.clock import parse_iso
 from services.common.errors import IndexMissing, NewswireError
@@ -58,6 +60,15 @@ class Reader(Protocol):
 
 # Document count and the newest indexed document of the alias (repository.newest_indexed).
 NewestRead = Callable[[], Awaitable[tuple[int, dict[str, Any] | None]]]
+
+
+def _alerts(reported: dict[str, Any] | None) -> AlertsStatus | Unavailable:
+    if reported is None:
+        return Unavailable(error="the alerts service does not answer")
+    try:
+        return AlertsStatus.model_validate(reported)
+    except ValidationError:
+        return Unavailable(error="the alerts service answered something else")
 
 
 class Tracker:
@@ -163,5 +174,9 @@ class Tracker:
         except NewswireError as error:
             index = Unavailable(error=f"Elasticsearch unavailable: {cause_name(error)}")
             health["elasticsearch"] = "down"
-        health.update(await services_health(self.settings, self.probe_transport))
-        return PipelineStatus(kafka=kafka, index=index, health=health)
+        health_of, alerts = await asyncio.gather(
+            services_health(self.settings, self.probe_transport),
+            alerts_status(self.settings, self.probe_transport),
+        )
+        health.update(health_of)
+        return PipelineStatus(kafka=kafka, index=index, health=health, alerts=_alerts(alerts))
