@@ -33,7 +33,7 @@ $(STAMP): pyproject.toml constraints.txt bench-overrides.txt
 		rm -rf $$d; }
 	touch $(STAMP)
 
-up: prereqs setup  ## Kafka, Elasticsearch and the three services, seeds ingested, API on :8000.
+up: prereqs setup  ## Kafka, Elasticsearch and the four services, seeds ingested, API on :8000.
 	$(BIN)/newswire up $(if $(MONITORING),--monitoring,)
 
 down:  ## Stop everything `make up` started.

@@ -32,7 +32,7 @@ SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
 @dataclass(frozen=True)
 class Service:
-    """One of our three services, run as ``python -m services.<name>``."""
+    """One of our four services, run as ``python -m services.<name>``."""
 
     name: str
     port: int
@@ -50,6 +50,7 @@ def services(settings: Settings) -> list[Service]:
     ports = {
         "ingest": settings.ingest_port,
         "indexer": settings.indexer_port,
+        "alerts": settings.alerts_port,
         "api": settings.api_port,
     }
     return [
@@ -141,7 +142,7 @@ def up(
             LocalStack(settings).up()
         with console.status("creating topics and index..."):
             asyncio.run(initialise(settings))
-        with console.status("starting ingest, indexer and api..."):
+        with console.status("starting ingest, indexer, alerts and api..."):
             start_services(settings, api_key)
         summary = ingest_paths([SEEDS], force=True, quiet=True)
         # Every seed, the judged relevance suite in seeds/relevance/ included.

@@ -1,4 +1,4 @@
-"""``newswire serve ingest|indexer|api``: run one service in the foreground."""
+"""``newswire serve ingest|indexer|alerts|api``: run one service in the foreground."""
 
 from __future__ import annotations
 
@@ -18,10 +18,11 @@ console = Console(stderr=True)
 
 
 class ServiceName(StrEnum):
-    """The three services."""
+    """The four services."""
 
     ingest = "ingest"
     indexer = "indexer"
+    alerts = "alerts"
     api = "api"
 
 

@@ -64,7 +64,7 @@ class AlertSettings(BaseSettings):
 
 
 class Settings(AlertSettings):
-    """Configuration shared by the CLI, the three services and the local stack."""
+    """Configuration shared by the CLI, the four services and the local stack."""
 
     model_config = SettingsConfigDict(env_prefix="NEWSWIRE_", extra="ignore")
 

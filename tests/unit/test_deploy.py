@@ -20,7 +20,12 @@ from tests.factories import REPO
 COMPOSE = REPO / "docker-compose.yml"
 COMPOSE_SCHEMA = REPO / ".venv" / "compose-spec.json"
 DASHBOARD = REPO / "deploy" / "grafana" / "dashboards" / "newswire.json"
-OURS = {"ingest": "ingest_port", "indexer": "indexer_port", "api": "api_port"}
+OURS = {
+    "ingest": "ingest_port",
+    "indexer": "indexer_port",
+    "api": "api_port",
+    "alerts": "alerts_port",
+}
 
 
 def compose() -> dict[str, Any]:
@@ -39,6 +44,11 @@ def app_for(name: str) -> FastAPI:
         from services.indexer.consumer import Indexer
 
         return indexer_app(Indexer(settings))  # not entered: only its routes are read
+    if name == "alerts":
+        from services.alerts.app import create_app as alerts_app
+        from services.alerts.service import AlertsService
+
+        return alerts_app(AlertsService(settings))  # not entered: only its routes are read
     from services.api.app import create_app as api_app
 
     return api_app(settings)
@@ -125,7 +135,7 @@ def test_prometheus_targets_match_the_service_ports(config: str) -> None:
 def test_topic_files_agree_with_the_code() -> None:
     settings = Settings()
     data = json.loads((REPO / "deploy" / "kafka" / "topics.json").read_text())
-    assert {t["name"] for t in data["topics"]} == {settings.topic_articles, settings.topic_dlq}
+    assert {t["name"] for t in data["topics"]} == set(standard_topics(settings))
     configs = standard_topics(settings)
     for topic in data["topics"]:
         assert topic["configs"] == configs[topic["name"]]
@@ -178,6 +188,7 @@ def test_make_targets_exist() -> None:
 def _registered_names() -> set[str]:
     from prometheus_client import REGISTRY
 
+    import services.alerts.metrics
     import services.api.metrics
     import services.api.status.tracker
     import services.indexer.metrics

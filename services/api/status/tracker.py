@@ -10,9 +10,9 @@ from typing import Any, Protocol
 
 import httpx
 import structlog
-from pydantic import ValidationError
 from elasticsearch import AsyncElasticsearch
 from prometheus_client import Gauge
+from pydantic import ValidationError
 
 from services.api import repository
 from services.api.models import (
