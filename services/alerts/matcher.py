@@ -13,6 +13,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import structlog
@@ -29,6 +30,7 @@ from services.alerts.searchable import Searchability, Seen
 from services.alerts.state import MatchStates
 from services.common.alerts import AlertEvent, MatchedArticle
 from services.common.kafka import boundary
+from services.common.retry import patiently
 from services.common.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -94,10 +96,11 @@ class Matcher:
                 fetched = await self._consumer.getmany(timeout_ms=50, max_records=500)
             records: list[Record] = [r for part in fetched.values() for r in part]
             if records:
-                if not await self.handle(records, stop):
+                # A backend away is waited out with the batch in hand: it is told, once.
+                if not await patiently(partial(self.handle, records, stop), stop, "a batch"):
                     return
             elif due := self.embargoes.due(datetime.now(UTC)):
-                await self._tell(due, offsets={}, stop=stop)
+                await patiently(partial(self._tell, due, offsets={}, stop=stop), stop, "embargoes")
 
     async def handle(self, records: Sequence[Record], stop: asyncio.Event) -> bool:
         """One batch, told and committed; False when ``stop`` cut it short (not committed)."""
@@ -106,7 +109,7 @@ class Matcher:
         offsets: dict[int, int] = {}
         for record in records:
             offsets[record.partition] = max(offsets.get(record.partition, 0), record.offset + 1)
-        told = await self._tell(latest(candidates(list(records))), offsets=offsets, stop=stop)
+        told = await self._tell(latest(candidates(records)), offsets=offsets, stop=stop)
         metrics.BATCH_SECONDS.observe(time.monotonic() - started)
         return told
 

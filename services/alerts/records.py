@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from pydantic import ValidationError
@@ -55,7 +56,7 @@ def _status(record: Record) -> Candidate | None:
     )
 
 
-def candidates(records: list[Record]) -> list[Candidate]:
+def candidates(records: Sequence[Record]) -> list[Candidate]:
     """The candidates of a batch, in record order."""
     found = (candidate(record) for record in records)
     return [c for c in found if c is not None]

@@ -14,6 +14,7 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 import httpx
@@ -32,7 +33,9 @@ from services.common.alerts import (
     sign,
 )
 from services.common.clock import parse_iso, to_iso
+from services.common.errors import NewswireError
 from services.common.kafka import boundary
+from services.common.retry import patiently
 from services.common.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -84,13 +87,18 @@ class Deliverer:
                 with boundary("cannot read the alert events"):
                     fetched = await self._consumer.getmany(timeout_ms=100, max_records=500)
                 records = [r for part in fetched.values() for r in part]
-                if records:
-                    await self.take(records)
+                if not records:
+                    continue
+                if await patiently(partial(self._take, records), stop, "events"):
                     with boundary("cannot commit the webhook sender's offsets"):
                         await self._consumer.commit()
         finally:
             sweep.cancel()
             await asyncio.gather(sweep, *self.active.values(), return_exceptions=True)
+
+    async def _take(self, records: Sequence[EventRecord]) -> bool:
+        await self.take(records)
+        return True
 
     async def take(self, records: Sequence[EventRecord]) -> None:
         """The events of ``records`` that go to a webhook, into the outbox, then attempted."""
@@ -141,6 +149,12 @@ class Deliverer:
 
     async def _deliver(self, delivery: Delivery) -> None:
         """Attempt until delivered, given up, or handed back to the sweep."""
+        try:
+            await self._attempts(delivery)
+        except NewswireError as error:  # the outbox is away: the sweep takes it up again
+            log.warning("delivery handed back", delivery=delivery.delivery_id, error=error.message)
+
+    async def _attempts(self, delivery: Delivery) -> None:
         while delivery.status == "pending":
             wait = (parse_iso(delivery.next_at) - datetime.now(UTC)).total_seconds()
             if wait > 0:

@@ -1,0 +1,203 @@
+"""What the matcher decides, and the small pure parts of alerts: no Kafka, no Elasticsearch."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.alerts.embargoes import Embargoes
+from services.alerts.matching import Candidate, MatchState, Told, decide, latest
+from services.alerts.records import candidates
+from services.alerts.webhooks import backoff
+from services.api.alert_stream import frame, parse_event_id
+from services.common.alerts import event_id, sign, signature_valid
+from services.common.errors import KafkaRefused, QueryError, SearchUnavailable
+from services.common.retry import backoff_s, patiently
+from services.common.settings import Settings
+from services.common.status_event import StatusEvent
+from tests.factories import make_article
+
+A = "a" * 20
+
+
+def candidate(version: int = 10, offset: int = 5, status: str | None = None) -> Candidate:
+    return Candidate("0123456789abcdef", version, 0, offset, status)
+
+
+def state(told: Told, offset: int, prior: Told | None = None) -> MatchState:
+    return MatchState(A, "0123456789abcdef", told, 0, offset, prior)
+
+
+def test_a_first_match_is_a_match_and_is_kept() -> None:
+    verdict = decide(A, candidate(), matched=True, stored=None, committed={0: 5})
+    assert verdict.kind == "match"
+    assert verdict.state is not None
+    assert verdict.state.told == Told(True, 10)
+    assert verdict.state.prior is None
+
+
+def test_nothing_is_said_or_kept_of_an_article_that_never_matched() -> None:
+    verdict = decide(A, candidate(), matched=False, stored=None, committed={0: 5})
+    assert (verdict.kind, verdict.state) == (None, None)
+
+
+def test_a_new_version_that_still_matches_is_an_update_the_same_version_nothing() -> None:
+    told = state(Told(True, 10), offset=1)
+    update = decide(A, candidate(version=11), matched=True, stored=told, committed={0: 5})
+    assert update.kind == "update"
+    again = decide(A, candidate(version=10), matched=True, stored=told, committed={0: 5})
+    assert (again.kind, again.state) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [("canceled", "killed"), ("withheld", "withheld"), (None, "no_longer_matches")],
+)
+def test_a_matched_article_that_stops_matching_is_removed_with_its_reason(
+    status: str | None, reason: str
+) -> None:
+    told = state(Told(True, 10), offset=1)
+    verdict = decide(A, candidate(11, status=status), matched=False, stored=told, committed={0: 5})
+    assert (verdict.kind, verdict.reason) == ("removal", reason)
+    assert verdict.state is not None
+    assert verdict.state.told == Told(False, 11)
+    # Removed once: the next record of it says nothing more.
+    after = decide(A, candidate(12), matched=False, stored=verdict.state, committed={0: 99})
+    assert after.kind is None
+
+
+def test_a_batch_read_again_decides_again_against_what_was_committed() -> None:
+    # The first read of offset 5 matched and kept its state, then crashed before the commit:
+    # the state's offset is not below the committed one, so its prior counts.
+    uncommitted = state(Told(True, 10), offset=5, prior=None)
+    again = decide(A, candidate(offset=5), matched=True, stored=uncommitted, committed={0: 5})
+    assert again.kind == "match"  # told again: the first telling was never committed
+    # Once committed, the same state is the truth: nothing more to say.
+    done = decide(A, candidate(offset=5), matched=True, stored=uncommitted, committed={0: 6})
+    assert done.kind is None
+
+
+def test_an_uncommitted_state_with_nothing_to_say_is_put_back() -> None:
+    uncommitted = state(Told(True, 10), offset=5, prior=Told(False, 9))
+    verdict = decide(A, candidate(offset=5), matched=False, stored=uncommitted, committed={0: 5})
+    assert verdict.kind is None
+    assert verdict.state is not None
+    assert verdict.state.told == Told(False, 9)
+
+
+def test_a_state_set_by_no_record_is_always_committed() -> None:
+    lifted = state(Told(True, 10), offset=-1, prior=None)
+    assert lifted.effective({0: 0}) == Told(True, 10)
+
+
+def test_a_state_survives_its_document_round_trip() -> None:
+    original = state(Told(True, 10), offset=7, prior=Told(False, 3))
+    assert MatchState.from_document(original.document()) == original
+
+
+def test_latest_keeps_one_candidate_per_article_the_last() -> None:
+    first = Candidate("1" * 16, 1, 0, 1)
+    other = Candidate("2" * 16, 1, 0, 2)
+    last = Candidate("1" * 16, 2, 0, 3)
+    assert latest([first, other, last]) == [other, last]
+
+
+@dataclass(frozen=True)
+class FakeRecord:
+    partition: int
+    offset: int
+    value: bytes | None
+
+
+def test_records_become_candidates_articles_and_status_events_poison_passed_over() -> None:
+    article = make_article()
+    kill = StatusEvent(event="canceled", id=article.id, at=datetime.now(UTC), source="tests")
+    records = [
+        FakeRecord(1, 4, article.model_dump_json().encode()),
+        FakeRecord(1, 5, b"not json"),
+        FakeRecord(1, 6, None),  # a tombstone
+        FakeRecord(1, 7, kill.model_dump_json().encode()),
+    ]
+    found = candidates(records)
+    assert [(c.id, c.offset, c.status) for c in found] == [
+        (article.id, 4, None),
+        (article.id, 7, "canceled"),
+    ]
+    assert found[0].version == article.version
+    assert found[1].version == kill.version
+
+
+def test_embargoes_come_due_once_at_their_time() -> None:
+    now = datetime(2026, 12, 5, 12, tzinfo=UTC)
+    embargoes = Embargoes()
+    soon, later = candidate(offset=1), Candidate("f" * 16, 3, 1, 2)
+    embargoes.watch(soon, {"embargoed": "2026-12-05T12:00:05Z"}, now)
+    embargoes.watch(later, {"embargoed": "2026-12-05T13:00:00Z"}, now)
+    embargoes.watch(candidate(), {"embargoed": "2026-12-05T11:00:00Z"}, now)  # lifted already
+    embargoes.watch(candidate(), {}, now)
+    assert len(embargoes) == 2
+    assert embargoes.due(now + timedelta(seconds=5)) == []  # the margin is not over yet
+    assert embargoes.due(now + timedelta(seconds=6)) == [soon]
+    assert embargoes.due(now + timedelta(seconds=6)) == []
+    embargoes.keep({0})
+    assert len(embargoes) == 0  # the later one was of partition 1
+
+
+def test_signatures_are_hmac_sha256_of_the_body() -> None:
+    body = b'{"kind":"match"}'
+    # The value any receiver computes with the standard library's hmac and the secret.
+    expected = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    assert sign("s3cret", body) == expected
+    assert signature_valid("s3cret", body, expected)
+    assert not signature_valid("other", body, expected)
+    assert not signature_valid("s3cret", body + b" ", expected)
+
+
+def test_event_ids_are_stable_and_tell_events_apart() -> None:
+    assert event_id(A, "x", 1, "match") == event_id(A, "x", 1, "match")
+    assert len({event_id(A, "x", 1, k) for k in ("match", "update", "removal")}) == 3
+    assert event_id(A, "x", 1, "match") != event_id(A, "x", 2, "match")
+
+
+def test_event_ids_of_the_stream_parse_and_anything_else_is_a_400() -> None:
+    assert parse_event_id("2-41") == (2, 41)
+    for bad in ("", "41", "a-1", "1-", "-1-2", "1-2-3", "9" * 7 + "-1"):
+        with pytest.raises(QueryError) as raised:
+            parse_event_id(bad)
+        assert raised.value.code == "invalid_event_id"
+    assert frame("0-7", "match", b'{"a":1}') == b'id: 0-7\nevent: match\ndata: {"a":1}\n\n'
+
+
+def test_webhook_backoff_doubles_up_to_its_cap() -> None:
+    settings = Settings(webhook_backoff_s=1.0, webhook_backoff_max_s=5.0)
+    assert [backoff(settings, n).total_seconds() for n in (1, 2, 3, 4)] == [1, 2, 4, 5]
+    assert [backoff_s(n, first=0.5, cap=3) for n in (1, 2, 3)] == [0.5, 1.0, 2.0]
+
+
+def test_patiently_waits_out_retriable_errors_and_raises_the_others() -> None:
+    calls: list[int] = []
+
+    async def flaky() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise SearchUnavailable("away")
+        return "done"
+
+    async def refused() -> str:
+        raise KafkaRefused("no")
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        assert await patiently(flaky, stop, "test") == "done"
+        assert len(calls) == 3
+        with pytest.raises(KafkaRefused):
+            await patiently(refused, stop, "test")
+        stop.set()
+        assert await patiently(flaky, stop, "test") is None
+
+    asyncio.run(run())
