@@ -10,7 +10,6 @@ another sender left.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -25,12 +24,9 @@ from aiokafka import AIOKafkaConsumer
 from services.alerts import metrics
 from services.alerts.book import AlertBook
 from services.alerts.outbox import Delivery, Outbox
+from services.alerts.poster import Poster
 from services.common.alerts import (
-    DELIVERY_HEADER,
-    EVENT_HEADER,
-    SIGNATURE_HEADER,
     AlertEvent,
-    sign,
 )
 from services.common.clock import parse_iso, to_iso
 from services.common.errors import NewswireError
@@ -49,12 +45,6 @@ class EventRecord(Protocol):
     def value(self) -> bytes | None:
         """The event, as JSON."""
         ...
-
-
-def backoff(settings: Settings, attempts: int) -> timedelta:
-    """How long to wait after the ``attempts``-th failure: doubling, capped."""
-    seconds = settings.webhook_backoff_s * 2 ** max(attempts - 1, 0)
-    return timedelta(seconds=min(seconds, settings.webhook_backoff_max_s))
 
 
 class Deliverer:
@@ -76,7 +66,7 @@ class Deliverer:
         )
         self.active: dict[str, asyncio.Task[None]] = {}
         self.pending: dict[str, Delivery] = {}  # the deliveries of the tasks in ``active``
-        self.failing: dict[str, int] = {}  # alert id -> consecutive failed attempts
+        self.poster = Poster(settings, http)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Read events and sweep until ``stop``; attempts in flight are left to finish."""
@@ -132,7 +122,7 @@ class Deliverer:
         oldest = max(((now - t).total_seconds() for t in waiting), default=0.0)
         return {
             "deliveries_in_flight": len(self.active),
-            "failing_webhooks": len(self.failing),
+            "failing_webhooks": len(self.poster.failing),
             "oldest_delivery_wait_s": round(oldest, 3),
         }
 
@@ -169,52 +159,9 @@ class Deliverer:
                     outcome = {"at": to_iso(now), "error": "the alert or its webhook was deleted"}
                     delivery.record(outcome, status="canceled", next_at=now)
                 else:
-                    await self._attempt(delivery, alert.secret)
+                    await self.poster.attempt(delivery, alert.secret)
                 if not await self._outbox.save(delivery):
                     return
-
-    async def _attempt(self, delivery: Delivery, secret: str) -> None:
-        body = delivery.body.encode()
-        headers = {
-            "content-type": "application/json",
-            "user-agent": "Newswire-Webhooks/1",
-            DELIVERY_HEADER: delivery.delivery_id,
-            EVENT_HEADER: delivery.kind,
-            SIGNATURE_HEADER: sign(secret, body),
-            "X-Newswire-Attempt": str(delivery.attempts + 1),
-        }
-        started, at = time.monotonic(), datetime.now(UTC)
-        outcome: dict[str, Any] = {"at": to_iso(at)}
-        try:
-            reply = await self._http.post(
-                delivery.url,
-                content=body,
-                headers=headers,
-                timeout=self._settings.webhook_timeout_s,
-            )
-            outcome["status_code"] = reply.status_code
-            ok = 200 <= reply.status_code < 300
-        except httpx.HTTPError as exc:
-            outcome["error"] = f"{type(exc).__name__}: {exc}"[:300]
-            ok = False
-        outcome["ms"] = round((time.monotonic() - started) * 1000, 1)
-        self._settle(delivery, outcome, ok, at)
-
-    def _settle(self, delivery: Delivery, outcome: dict[str, Any], ok: bool, at: datetime) -> None:
-        if ok:
-            delivery.record(outcome, status="delivered", next_at=at)
-            self.failing.pop(delivery.alert_id, None)
-            metrics.DELIVERIES.labels("delivered").inc()
-            metrics.DELIVERY_LAG.observe(time.time() - parse_iso(delivery.emitted_at).timestamp())
-            return
-        self.failing[delivery.alert_id] = self.failing.get(delivery.alert_id, 0) + 1
-        if delivery.attempts + 1 >= self._settings.webhook_max_attempts:
-            delivery.record(outcome, status="failed", next_at=at)
-            metrics.DELIVERIES.labels("given_up").inc()
-            return
-        wait = backoff(self._settings, delivery.attempts + 1)
-        delivery.record(outcome, status="pending", next_at=datetime.now(UTC) + wait)
-        metrics.DELIVERIES.labels("failed").inc()
 
 
 def _delivery(event: AlertEvent, url: str) -> Delivery:

@@ -12,8 +12,8 @@ import pytest
 
 from services.alerts.embargoes import Embargoes
 from services.alerts.matching import Candidate, MatchState, Told, decide, latest
+from services.alerts.poster import backoff
 from services.alerts.records import candidates
-from services.alerts.webhooks import backoff
 from services.api.alert_stream import frame, parse_event_id
 from services.common.alerts import event_id, sign, signature_valid
 from services.common.errors import KafkaRefused, QueryError, SearchUnavailable
