@@ -8,11 +8,13 @@ import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from services.alerts.embargoes import Embargoes
 from services.alerts.matching import Candidate, MatchState, Told, decide, latest
-from services.alerts.poster import backoff
+from services.alerts.outbox import Delivery
+from services.alerts.poster import Poster, backoff
 from services.alerts.records import candidates
 from services.api.alert_stream import frame, parse_event_id
 from services.common.alerts import event_id, sign, signature_valid
@@ -201,3 +203,74 @@ def test_patiently_waits_out_retriable_errors_and_raises_the_others() -> None:
         assert await patiently(flaky, stop, "test") is None
 
     asyncio.run(run())
+
+
+def _delivery() -> Delivery:
+    return Delivery(
+        delivery_id="d" * 32,
+        alert_id=A,
+        url="http://receiver.test/hook",
+        body='{"kind":"match"}',
+        kind="match",
+        created_at="2026-12-05T12:00:00.000Z",
+        emitted_at="2026-12-05T12:00:00.000Z",
+        next_at="2026-12-05T12:00:00.000Z",
+    )
+
+
+def test_the_poster_signs_retries_with_backoff_and_gives_up_after_the_last_try() -> None:
+    settings = Settings(webhook_backoff_s=1.0, webhook_max_attempts=3)
+    seen: list[httpx.Request] = []
+    answers = iter([500, 503, 502])
+
+    def receiver(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(next(answers))
+
+    async def run() -> Delivery:
+        delivery = _delivery()
+        async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as http:
+            poster = Poster(settings, http)
+            for expected in ("pending", "pending", "failed"):
+                await poster.attempt(delivery, "s3cret")
+                assert delivery.status == expected
+            assert poster.failing == {A: 3}
+        return delivery
+
+    delivery = asyncio.run(run())
+    assert delivery.attempts == 3
+    assert [entry["status_code"] for entry in delivery.log] == [500, 503, 502]
+    assert [r.headers["X-Newswire-Attempt"] for r in seen] == ["1", "2", "3"]
+    for request in seen:
+        assert request.headers["X-Newswire-Delivery"] == "d" * 32
+        assert signature_valid(
+            "s3cret", request.content, request.headers["X-Newswire-Signature-256"]
+        )
+
+
+def test_the_poster_delivers_on_a_2xx_and_counts_no_answer_as_a_failure() -> None:
+    settings = Settings(webhook_backoff_s=2.0)
+    replies = iter([0, 204])  # 0: no answer at all
+
+    def receiver(request: httpx.Request) -> httpx.Response:
+        status = next(replies)
+        if not status:
+            raise httpx.ConnectError("refused", request=request)
+        return httpx.Response(status)
+
+    async def run() -> tuple[Delivery, dict[str, int]]:
+        delivery = _delivery()
+        async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as http:
+            poster = Poster(settings, http)
+            before = datetime.now(UTC)
+            await poster.attempt(delivery, "k")
+            assert delivery.status == "pending"
+            assert "ConnectError" in delivery.log[-1]["error"]
+            wait = datetime.fromisoformat(delivery.next_at.replace("Z", "+00:00")) - before
+            assert 1.9 <= wait.total_seconds() <= 3.0
+            await poster.attempt(delivery, "k")
+            return delivery, poster.failing
+
+    delivery, failing = asyncio.run(run())
+    assert delivery.status == "delivered"
+    assert failing == {}  # a delivery clears the alert's failing streak
