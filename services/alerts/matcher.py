@@ -23,7 +23,7 @@ from elasticsearch import AsyncElasticsearch
 from services.alerts import metrics
 from services.alerts.book import AlertBook
 from services.alerts.embargoes import Embargoes
-from services.alerts.matching import Candidate, MatchState, decide, latest
+from services.alerts.matching import Candidate, MatchState, decide, latest, new_to
 from services.alerts.records import Record, candidates
 from services.alerts.runner import run_watches
 from services.alerts.searchable import Searchability, Seen
@@ -138,17 +138,21 @@ class Matcher:
         events: list[AlertEvent] = []
         states: list[MatchState] = []
         emitted_at = datetime.now(UTC)
-        alive = {watch.alert.id for watch in watches}
+        made = {watch.alert.id: watch.alert.created_at for watch in watches}
         for item in seen:
             # Decided at the version the index holds: a later record may already be there.
             candidate = dataclasses.replace(item.candidate, version=int(item.source["version"]))
             known = stored.get(candidate.id, {})
-            for alert_id in _concerned(candidate.id, found, known, alive):
+            for alert_id in _concerned(candidate.id, found, known, set(made)):
+                told_before = known.get(alert_id)
+                matched = candidate.id in found.get(alert_id, ()) and (
+                    told_before is not None or new_to(made[alert_id], item.source)
+                )
                 verdict = decide(
                     alert_id,
                     candidate,
-                    matched=candidate.id in found.get(alert_id, ()),
-                    stored=known.get(alert_id),
+                    matched=matched,
+                    stored=told_before,
                     committed=self.committed,
                 )
                 if verdict.state is not None:

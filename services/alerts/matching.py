@@ -10,10 +10,11 @@ as the state before it (its ``prior``), so a batch read again decides again the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from services.common.alerts import EventKind, RemovalReason
+from services.common.clock import parse_iso
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,22 @@ def decide(
         alert_id, candidate.id, now, candidate.partition, candidate.offset, prior=before
     )
     return Decision(kind, reason, state)
+
+
+# The indexer's clock writes indexed_at before a refresh makes the version searchable: an
+# article written this little before an alert was made still counts as new to it.
+_REFRESH_MARGIN = timedelta(seconds=1)
+
+
+def new_to(alert_made: datetime, source: dict[str, Any]) -> bool:
+    """Whether the stored version became searchable after the alert was made.
+
+    An alert streams what is new: an article a search already showed when the alert was made
+    (a backlog the matcher is still reading, a deployment's history) is not news to it. An
+    embargoed article becomes searchable when its embargo lifts.
+    """
+    moments = [parse_iso(str(source[f])) for f in ("indexed_at", "embargoed") if source.get(f)]
+    return not moments or max(moments) >= alert_made - _REFRESH_MARGIN
 
 
 def _why_removed(candidate: Candidate) -> RemovalReason:

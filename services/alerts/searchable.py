@@ -23,8 +23,10 @@ from services.common.es import boundary
 from services.common.settings import Settings
 from services.common.visibility import EMBARGOED, STATUS
 
+INDEXED_AT: Final = "indexed_at"  # when the indexer wrote the version (every document has it)
 log = structlog.get_logger(__name__)
-SOURCE: Final = [*MATCH_SOURCE, STATUS, EMBARGOED]
+SOURCE: Final = [*MATCH_SOURCE, STATUS, EMBARGOED, INDEXED_AT]
+
 _FIRST_POLL_S: Final = 0.05
 _MAX_POLL_S: Final = 0.25
 _OFFSETS_EVERY_S: Final = 0.5

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from services.alerts.embargoes import Embargoes
-from services.alerts.matching import Candidate, MatchState, Told, decide, latest
+from services.alerts.matching import Candidate, MatchState, Told, decide, latest, new_to
 from services.alerts.outbox import Delivery
 from services.alerts.poster import Poster, backoff
 from services.alerts.records import candidates
@@ -274,3 +274,14 @@ def test_the_poster_delivers_on_a_2xx_and_counts_no_answer_as_a_failure() -> Non
     delivery, failing = asyncio.run(run())
     assert delivery.status == "delivered"
     assert failing == {}  # a delivery clears the alert's failing streak
+
+
+def test_an_alert_is_told_only_what_became_searchable_after_it_was_made() -> None:
+    made = datetime(2026, 12, 5, 12, tzinfo=UTC)
+    assert new_to(made, {"indexed_at": "2026-12-05T12:00:03.000Z"})
+    assert new_to(made, {"indexed_at": "2026-12-05T11:59:59.500Z"})  # within a refresh
+    assert not new_to(made, {"indexed_at": "2026-12-05T11:00:00.000Z"})  # search showed it
+    # Written long before, but under embargo until after: it is news when the embargo lifts.
+    lifted = {"indexed_at": "2026-12-05T11:00:00.000Z", "embargoed": "2026-12-05T12:30:00Z"}
+    assert new_to(made, lifted)
+    assert new_to(made, {})  # a document of an older mapping, without the field: told
