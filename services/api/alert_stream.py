@@ -103,14 +103,18 @@ class EventStream(AsyncScoped):
         if consumer is not None:
             await consumer.stop()
 
-    async def frames(self, heartbeat_s: float) -> AsyncIterator[bytes]:
-        """The stream's bytes: a retry hint, then events, with a comment when idle."""
+    async def frames(self, heartbeat_s: float, stopping: asyncio.Event) -> AsyncIterator[bytes]:
+        """The stream's bytes: a retry hint, then events, with a comment when idle.
+
+        It ends when ``stopping`` is set (the server is stopping): the client reconnects
+        with the last id it got, to this server restarted or to another.
+        """
         assert self._consumer is not None, "inside async with"
         assert self._tp is not None, "inside async with"
         yield b"retry: %d\n: stream of alert %s\n\n" % (_RETRY_MS, self._key)
         loop = asyncio.get_running_loop()
         quiet_since = loop.time()
-        while True:
+        while not stopping.is_set():
             with boundary("cannot read the alert's events"):
                 fetched = await self._consumer.getmany(self._tp, timeout_ms=500)
             sent = False

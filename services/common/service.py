@@ -13,6 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 
 log = structlog.get_logger(__name__)
+GRACE_S = 10
 
 
 class _QuietServer(uvicorn.Server):
@@ -31,14 +32,19 @@ async def serve(
     worker: Callable[[asyncio.Event], Coroutine[Any, Any, None]] | None = None,
     options: dict[str, Any] | None = None,
 ) -> None:
-    """Serve ``app`` (extra uvicorn ``options``) and run ``worker(stop)`` until a signal."""
+    """Serve ``app`` (extra uvicorn ``options``) and run ``worker(stop)`` until a signal.
+
+    ``app.state.stopping`` is set when the service is asked to stop: a response that would
+    stay open (an event stream) ends on it, so the server's graceful shutdown can finish.
+    """
     stop = asyncio.Event()
+    app.state.stopping = stop
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    config = uvicorn.Config(
-        app, host=host, port=port, log_config=None, lifespan="on", **(options or {})
-    )
+    # A connection still open past the grace time is cut: a stop must never wait forever.
+    settings = {"timeout_graceful_shutdown": GRACE_S, **(options or {})}
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on", **settings)
     server = _QuietServer(config)
     http = asyncio.create_task(server.serve(), name="http")
     tasks = [http]

@@ -24,6 +24,7 @@ import pytest
 from pydantic import SecretStr
 
 from services.alerts.service import AlertsService
+from services.api.alert_stream import EventStream
 from services.bench.procs import free_port
 from services.common.alerts import signature_valid
 from services.common.settings import Settings
@@ -399,3 +400,15 @@ async def test_a_dead_receiver_never_holds_up_another_alert(desk: Desk) -> None:
     finally:
         slow.close()
         quick.close()
+
+
+async def test_a_stream_ends_when_the_server_is_stopping(desk: Desk) -> None:
+    alert = await desk.save(q="aurora")
+    stopping = asyncio.Event()
+    async with EventStream(desk.settings, alert["id"], None) as stream:
+        chunks = []
+        async for chunk in stream.frames(heartbeat_s=0.2, stopping=stopping):
+            chunks.append(chunk)
+            stopping.set()  # as SIGTERM does: the stream ends, the client reconnects
+        assert chunks[0].startswith(b"retry: ")
+        assert len(chunks) <= 2  # the first chunk, at most one heartbeat more

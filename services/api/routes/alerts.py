@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import AsyncExitStack
 from typing import Annotated, Any
 
@@ -99,6 +100,7 @@ async def delete_alert(alert_id: AlertId, es: ESDep, settings: SettingsDep) -> R
 )
 async def alert_events(
     alert_id: AlertId,
+    request: Request,
     es: ESDep,
     settings: SettingsDep,
     streams: AlertStreamsDep,
@@ -122,9 +124,12 @@ async def alert_events(
         await held.aclose()
         raise
 
+    # Set by the service runner when the process is asked to stop; a bare app never stops.
+    stopping = getattr(request.app.state, "stopping", None) or asyncio.Event()
+
     async def body() -> Any:
         async with held:
-            async for chunk in stream.frames(settings.sse_heartbeat_s):
+            async for chunk in stream.frames(settings.sse_heartbeat_s, stopping):
                 yield chunk
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
