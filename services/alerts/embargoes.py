@@ -26,13 +26,18 @@ class Embargoes:
         self._heap: list[tuple[datetime, int, Candidate]] = []
         self._count = 0
 
-    def watch(self, candidate: Candidate, source: dict[str, Any], now: datetime) -> None:
-        """Keep ``candidate`` when its stored document is under embargo at ``now``."""
+    def watch(
+        self, candidate: Candidate, source: dict[str, Any], now: datetime, *, lifted: bool = False
+    ) -> None:
+        """Keep ``candidate`` when its stored document is under embargo at ``now``.
+
+        ``lifted``: keep it also when its embargo has lifted already (it is due at once).
+        """
         raw = source.get(EMBARGOED)
         if not raw:
             return
         until = parse_iso(str(raw))
-        if until > now:
+        if until > now or lifted:
             self._count += 1  # ties broken by arrival, never by comparing candidates
             heapq.heappush(self._heap, (until + _MARGIN, self._count, candidate))
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections import deque
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import partial
@@ -28,13 +27,14 @@ from services.alerts.records import Record, candidates
 from services.alerts.runner import run_watches
 from services.alerts.searchable import Searchability, Seen
 from services.alerts.state import MatchStates
+from services.alerts.teller import Teller
 from services.common.alerts import AlertEvent, MatchedArticle
 from services.common.kafka import boundary
 from services.common.retry import patiently
 from services.common.settings import Settings
+from services.common.visibility import EMBARGOED
 
 log = structlog.get_logger(__name__)
-_RATE_WINDOW_S = 60.0
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -44,7 +44,8 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         self._matcher = matcher
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        """Nothing to flush: a batch is committed whole or not at all."""
+        """Let the batch in hand commit first, so no offset is committed for a new owner."""
+        await self._matcher.quiet()
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         """Read what earlier owners committed and wrote."""
@@ -69,22 +70,35 @@ class Matcher:
         self._states = MatchStates(es, settings)
         self.embargoes = Embargoes()
         self.committed: dict[int, int] = {}
-        self._told: deque[tuple[float, int]] = deque()  # (when, events) of the last minute
+        self._teller = Teller(settings, producer)
         self.last_loop = time.monotonic()
         self.ready = False
+        self._busy = asyncio.Lock()  # held while a batch is told: a rebalance waits for it
 
     def subscribe(self) -> None:
         """Join the matcher's group on the article topic."""
         self._consumer.subscribe([self.settings.topic_articles], listener=_Rebalance(self))
 
+    async def quiet(self) -> None:
+        """Return once no batch is being told."""
+        async with self._busy:
+            pass
+
     async def assigned(self, assigned: list[TopicPartition]) -> None:
-        """New partitions: their committed offsets, and the states earlier owners wrote."""
+        """New partitions: their committed offsets, states, and embargoes still to lift."""
         await self._states.reassigned()
         self.committed = {}
         for tp in assigned:
             with boundary("cannot read the matcher's offsets"):
                 offset = await self._consumer.committed(tp)
             self.committed[tp.partition] = offset or 0
+        owned = {tp.partition for tp in assigned}
+        self.embargoes.keep(owned)
+        every = sorted(self._consumer.partitions_for_topic(self.settings.topic_articles) or owned)
+        for candidate, until in await self._searchability.under_embargo(every):
+            if candidate.partition in owned:
+                now = datetime.now(UTC)
+                self.embargoes.watch(candidate, {EMBARGOED: until}, now, lifted=True)
         self.ready = True
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -95,12 +109,14 @@ class Matcher:
             with boundary("cannot read the article topic"):
                 fetched = await self._consumer.getmany(timeout_ms=50, max_records=500)
             records: list[Record] = [r for part in fetched.values() for r in part]
-            if records:
-                # A backend away is waited out with the batch in hand: it is told, once.
-                if not await patiently(partial(self.handle, records, stop), stop, "a batch"):
-                    return
-            elif due := self.embargoes.due(datetime.now(UTC)):
-                await patiently(partial(self._tell, due, offsets={}, stop=stop), stop, "embargoes")
+            async with self._busy:
+                if records:
+                    # A backend away is waited out with the batch in hand: it is told, once.
+                    if not await patiently(partial(self.handle, records, stop), stop, "a batch"):
+                        return
+                elif due := self.embargoes.due(datetime.now(UTC)):
+                    tell = partial(self._tell, due, offsets={}, stop=stop)
+                    await patiently(tell, stop, "embargoes")
 
     async def handle(self, records: Sequence[Record], stop: asyncio.Event) -> bool:
         """One batch, told and committed; False when ``stop`` cut it short (not committed)."""
@@ -122,7 +138,7 @@ class Matcher:
         metrics.PASSED_OVER.inc(len(batch) - len(seen))
         events, states = await self._decide(seen)
         await self._states.save(states)
-        await self._commit(events, offsets)
+        await self._teller.commit(events, offsets)
         self.committed.update(offsets)
         now = datetime.now(UTC)
         for item in seen:
@@ -161,32 +177,8 @@ class Matcher:
                     events.append(_event(alert_id, verdict.kind, verdict.reason, item, emitted_at))
         return events, states
 
-    async def _commit(self, events: list[AlertEvent], offsets: dict[int, int]) -> None:
-        topic = self.settings.topic_alert_events
-        positions = {TopicPartition(self.settings.topic_articles, p): o for p, o in offsets.items()}
-        with boundary("cannot commit the alert events"):
-            async with self._producer.transaction():
-                for event in events:
-                    await self._producer.send(
-                        topic, event.model_dump_json().encode(), key=event.alert_id.encode()
-                    )
-                if positions:
-                    await self._producer.send_offsets_to_transaction(
-                        positions, self.settings.alerts_group
-                    )
-        done = time.time()
-        self._told.append((time.monotonic(), len(events)))
-        for event in events:
-            metrics.EVENTS.labels(event.kind).inc()
-            metrics.SEARCHABLE_TO_EVENT.observe(done - event.searchable_at.timestamp())
-            if event.ingested_at is not None:
-                metrics.INGEST_TO_EVENT.observe(done - event.ingested_at.timestamp())
-
     def status(self) -> dict[str, Any]:
         """What the HTTP face reports: alerts, events per second over a minute, lag."""
-        now = time.monotonic()
-        while self._told and now - self._told[0][0] > _RATE_WINDOW_S:
-            self._told.popleft()
         lag = 0
         for tp in self._consumer.assignment():
             end = self._consumer.highwater(tp)
@@ -194,7 +186,7 @@ class Matcher:
                 lag += max(end - self.committed.get(tp.partition, 0), 0)
         return {
             "alerts": len(self.book),
-            "events_per_s": round(sum(n for _, n in self._told) / _RATE_WINDOW_S, 3),
+            "events_per_s": self._teller.events_per_s(),
             "matcher_lag": lag,
             "embargoes_waiting": len(self.embargoes),
         }

@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 import structlog
-from elasticsearch import AsyncElasticsearch
+from aiokafka.partitioner import DefaultPartitioner
+from elasticsearch import AsyncElasticsearch, NotFoundError
 
 from services.alerts.matching import Candidate
 from services.api.search import MATCH_SOURCE
@@ -97,6 +98,33 @@ class Searchability:
             if now - since >= self._settings.alerts_visible_grace_s:
                 log.info("never searchable: passed over", article=article_id)
                 del state.pending[article_id]
+
+    async def under_embargo(self, partitions: list[int]) -> list[tuple[Candidate, str]]:
+        """Stored articles under embargo, or lifted lately, with the partition of their key.
+
+        No record marks an embargo lifting, so a matcher that takes partitions over finds
+        them in the index (the topic's producers key by the article id, which places them).
+        Those lifted while no matcher ran (within ``alerts_embargo_lookback_s``) are told
+        late rather than never; the match states keep any told before from being told again.
+        """
+        since = f"now-{int(self._settings.alerts_embargo_lookback_s)}s"
+        with boundary("cannot look up the embargoes"):
+            try:
+                reply = await self._es.search(
+                    index=self._settings.index_alias,
+                    query={"range": {EMBARGOED: {"gt": since}}},
+                    size=10_000,
+                    source_includes=["version", EMBARGOED],
+                )
+            except NotFoundError:
+                return []  # no index yet: nothing under embargo either
+        place = DefaultPartitioner()
+        found = []
+        for hit in reply["hits"]["hits"]:
+            partition = place(hit["_id"].encode(), partitions, partitions)
+            candidate = Candidate(hit["_id"], int(hit["_source"]["version"]), partition, -1)
+            found.append((candidate, str(hit["_source"][EMBARGOED])))
+        return found
 
     async def _fetch(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         with boundary("cannot look the batch up"):

@@ -38,6 +38,8 @@ class AlertSettings(BaseSettings):
     # How long a record may stay unsearchable after the indexer committed past it before the
     # matcher gives up on it (dead-lettered or superseded): a few refresh intervals.
     alerts_visible_grace_s: float = Field(default=3.0, gt=0)
+    # An embargo that lifted while no matcher ran is told late, when it lifted this recently.
+    alerts_embargo_lookback_s: float = Field(default=86_400.0, ge=0)
     sse_heartbeat_s: float = Field(default=15.0, gt=0)
     sse_max_streams: int = Field(default=200, ge=1)  # open event streams per API process
     webhook_timeout_s: float = Field(default=5.0, gt=0)  # one delivery attempt, whole

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import uuid
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from services.bench.procs import free_port
 from services.common.alert_store import create_alert, ensure_alert_indices
 from services.common.alerts import AlertSpec
 from services.common.es import es_client
+from services.common.kafka import make_admin
 from services.common.settings import Settings
 from services.stack.isolation import isolated
 from services.stack.readiness import wait_ready
@@ -106,3 +108,53 @@ async def test_a_killed_matcher_tells_every_match_once(
     told = Counter(str(e["article"]["id"]) for e in events if e["kind"] == "match")
     assert set(told) == {a.id for a in articles}  # none missed
     assert max(told.values()) == 1  # none told twice
+
+
+async def test_an_embargo_that_lifted_while_the_matcher_was_down_is_told_when_it_is_back(
+    live_stack: Settings, tmp_path: Path
+) -> None:
+    settings = isolated(live_stack, f"test-crash-{uuid.uuid4().hex[:8]}").model_copy(
+        update={"alerts_port": free_port()}
+    )
+    async with es_client(settings) as es:
+        await ensure_alert_indices(es, settings)
+        alert = await create_alert(es, settings, AlertSpec(q="comet"))
+    article = make_article(lede="A bright comet will pass close to the sun next spring.")
+    until = datetime.now(UTC) + timedelta(seconds=6)
+    async with running_indexer(settings):
+        child = await asyncio.to_thread(_start, settings, tmp_path / "alerts-1.log")
+        try:
+            await publish(settings, [article.model_copy(update={"embargoed": until})])
+
+            async def matcher_passed_it() -> bool:  # the record is behind the group for good
+                offsets = await _group_offsets(settings)
+                return sum(offsets.values()) >= 1
+
+            await wait_until(matcher_passed_it, 20, "the matcher committed past the record")
+            child.send_signal(signal.SIGKILL)
+            child.wait(10)
+            assert await committed_events(settings) == []  # under embargo: nothing yet
+            # The embargo lifts while no matcher runs: no record will ever say so.
+            await asyncio.sleep(max((until - datetime.now(UTC)).total_seconds() + 1, 0))
+            child = await asyncio.to_thread(_start, settings, tmp_path / "alerts-2.log")
+
+            async def told() -> bool:
+                return bool(await committed_events(settings))
+
+            await wait_until(told, 30, "the match told when the embargo lifted")
+        finally:
+            child.terminate()
+            child.wait(10)
+    [event] = await committed_events(settings)
+    assert (event["alert_id"], event["kind"]) == (alert.id, "match")
+    assert event["article"]["id"] == article.id
+
+
+async def _group_offsets(settings: Settings) -> dict[int, int]:
+    admin = make_admin(settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(settings.alerts_group)
+    finally:
+        await admin.close()
+    return {tp.partition: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}

@@ -148,6 +148,9 @@ def test_embargoes_come_due_once_at_their_time() -> None:
     assert embargoes.due(now + timedelta(seconds=6)) == []
     embargoes.keep({0})
     assert len(embargoes) == 0  # the later one was of partition 1
+    # Found in the index on taking partitions over: lifted while no matcher ran, due at once.
+    embargoes.watch(soon, {"embargoed": "2026-12-05T11:00:00Z"}, now, lifted=True)
+    assert embargoes.due(now) == [soon]
 
 
 def test_signatures_are_hmac_sha256_of_the_body() -> None:
