@@ -61,7 +61,7 @@ def test_the_mapping_analyses_title_and_body_once_and_alike() -> None:
     # Same analyzer in both: a word found in one is highlighted in the other alike.
     assert fields["title"]["analyzer"] == fields["body"]["analyzer"] == "news_text"
     assert fields["tweets"]["properties"]["text"]["analyzer"] == "news_text"
-    assert mapping_version(mapping) == 4
+    assert mapping_version(mapping) == 5
     assert mapping_version({}) == 1
 
 

@@ -1,0 +1,84 @@
+"""Stories on the live stack: near-duplicates share a story id, through the real indexer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from services.common.article import Article
+from services.common.es import es_client
+from services.common.fields import EMBEDDING, STORY_ID
+from services.common.settings import Settings
+from services.ingest.parser import parse_path
+from tests.integration.pipeline_helpers import publish, running_indexer, wait_until
+from tests.integration.test_indexer import committed_total
+
+pytestmark = pytest.mark.integration
+
+STORIES = Path(__file__).resolve().parents[2] / "seeds" / "stories"
+
+
+def story_articles(*names: str) -> list[Article]:
+    """Judged articles of seeds/stories/ by file name."""
+    return [parse_path(STORIES / f"{name}.txt") for name in names]
+
+
+async def stored(settings: Settings) -> dict[str, dict[str, object]]:
+    """Every stored document's story id and embedding length, by article id."""
+    async with es_client(settings) as es:
+        await es.indices.refresh(index=settings.index_alias)
+        reply = await es.search(
+            index=settings.index_alias, size=100, source_includes=["id", STORY_ID, EMBEDDING]
+        )
+    return {
+        h["_source"]["id"]: {
+            "story": h["_source"].get(STORY_ID),
+            "dims": len(h["_source"].get(EMBEDDING) or []),
+        }
+        for h in reply["hits"]["hits"]
+    }
+
+
+async def index_through_indexer(settings: Settings, articles: list[Article], records: int) -> None:
+    """Publish ``articles``; the in-process indexer runs until ``records`` in all are committed."""
+    await publish(settings, articles)
+    async with running_indexer(settings):
+
+        async def all_committed() -> bool:
+            return await committed_total(settings) >= records
+
+        await wait_until(all_committed, 60, "the articles to be indexed")
+
+
+async def test_rewrites_share_a_story_and_another_story_on_the_topic_does_not(
+    settings: Settings,
+) -> None:
+    first, rewrite, other = story_articles(
+        "iran_missiles_a1", "iran_missiles_a2", "yemen_drones_b1"
+    )
+    # Two batches: the rewrite is matched against the stored first copy (knn), not in-batch.
+    await index_through_indexer(settings, [first], 1)
+    await index_through_indexer(settings, [rewrite, other], 3)
+    docs = await stored(settings)
+    assert docs[first.id]["story"] == first.id
+    assert docs[rewrite.id]["story"] == first.id
+    assert docs[other.id]["story"] == other.id
+    assert {d["dims"] for d in docs.values()} == {256}
+
+
+async def test_copies_in_one_batch_share_a_story_and_redelivery_keeps_it(
+    settings: Settings,
+) -> None:
+    articles = story_articles(
+        "greece_fire_a1", "greece_fire_a2", "greece_fire_a3", "canada_fire_b1"
+    )
+    await index_through_indexer(settings, articles, 4)
+    before = await stored(settings)
+    first = articles[0].id
+    assert [before[a.id]["story"] for a in articles[:3]] == [first] * 3
+    assert before[articles[3].id]["story"] == articles[3].id
+    # The same records again, in reverse order: every article keeps the story it has.
+    await index_through_indexer(settings, list(reversed(articles)), 8)
+    after = await stored(settings)
+    assert {k: v["story"] for k, v in after.items()} == {k: v["story"] for k, v in before.items()}
