@@ -12,7 +12,7 @@ from services.api.backend import body, bounds, call
 from services.api.models import Trend, TrendsResponse
 from services.common.article import normalise_category
 from services.common.errors import Gone, NotFound
-from services.common.fields import LANGUAGE_FIELDS
+from services.common.fields import LANGUAGE_FIELDS, STORY_ID
 from services.common.settings import Settings
 from services.common.visibility import EMBARGOED, STATUS_AT, hidden_clauses, visibility
 
@@ -110,6 +110,39 @@ async def related(
     )
     items: list[dict[str, Any]] = search.shape(body(reply), search.SearchParams(size=size))["items"]
     return items
+
+
+# A story's copies, oldest first: by publication date, then by when each entered Newswire.
+STORY_ORDER = [{"published_date": "asc"}, {"ingested_at": "asc"}, {"id": "asc"}]
+MAX_COPIES = 100
+
+
+async def story(
+    es: AsyncElasticsearch, settings: Settings, story_id: str, missing: str
+) -> dict[str, Any]:
+    """The copies readers may see of the story ``story_id``, oldest first; NotFound if none."""
+    reply = await call(
+        es.search(
+            index=settings.index_alias,
+            size=MAX_COPIES,
+            query={
+                "bool": {
+                    "filter": [{"term": {STORY_ID: story_id}}],
+                    "must_not": hidden_clauses(),
+                }
+            },
+            sort=STORY_ORDER,
+            source_includes=search.SOURCE,
+            filter_path="timed_out,hits.hits._source",
+            **bounds(settings),
+        )
+    )
+    items = search.shape(body(reply), search.SearchParams(size=MAX_COPIES))["items"]
+    if not items:
+        raise NotFound(missing)
+    for item in items:
+        item["score"] = None  # listed in time order, not ranked
+    return {"story_id": story_id, "items": items}
 
 
 def trends_filters(

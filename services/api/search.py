@@ -28,12 +28,16 @@ from services.api.query import (
     positive_words,
 )
 from services.common.errors import QueryError
-from services.common.fields import LANGUAGE_FIELDS
+from services.common.fields import LANGUAGE_FIELDS, STORY_ID
 from services.common.visibility import hidden_clauses
 
 Sort = Literal["relevance", "newest", "oldest"]
 Facet = Literal["category", "published", "handle"]
 Interval = Literal["day", "week", "month", "year"]
+# ``collapse``: one hit per story (its best copy, with how many other versions matched);
+# ``all``: every copy its own hit.
+Versions = Literal["collapse", "all"]
+Mode = Literal["lexical", "hybrid"]
 
 BOOSTS = {"title": "title^3", "summary": "summary^2", "body": "body"}
 # Searching all three fields searches title and body (the summary is the start of the lede, so
@@ -52,11 +56,23 @@ HIGHLIGHT = {
     },
 }
 MAX_WINDOW = 10_000  # from + size: Elasticsearch's max_result_window
-SOURCE = ["id", "title", "category", "published_date", "updated_at", "has_tweets", "summary"]
+SOURCE = [
+    "id",
+    "title",
+    "category",
+    "published_date",
+    "updated_at",
+    "has_tweets",
+    "summary",
+    STORY_ID,
+]
 FILTER_PATH = (
     "took,timed_out,hits.total,hits.hits._score,hits.hits._source,hits.hits.highlight,hits.hits.sort,"
-    "aggregations,suggest"
+    "hits.hits.inner_hits.versions.hits.total.value,aggregations,suggest"
 )
+# One hit per story: the best copy by the search's own order; the other copies that matched
+# are only counted (no copy fetched: size 0).
+COLLAPSE = {"field": STORY_ID, "inner_hits": {"name": "versions", "size": 0}}
 _SORTS: dict[str, list[dict[str, Any]]] = {
     "relevance": [{"_score": "desc"}, {"id": "asc"}],
     "newest": [
@@ -90,6 +106,9 @@ class SearchParams:
     facets: tuple[Facet, ...] = ()
     interval: Interval = "month"
     facet_size: int = 20
+    story: str | None = None
+    versions: Versions = "collapse"
+    mode: Mode = "lexical"
     max_query_chars: int = 500
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -105,9 +124,22 @@ class SearchParams:
                 self.handles,
                 self.has_tweets,
                 self.sort,
+                self.story,
+                self.versions,
+                self.mode,
             ]
         )
         return hashlib.sha256(key).hexdigest()[:12]
+
+    def collapsed(self, features: IndexFeatures) -> bool:
+        """Whether hits are stories: asked for, on an index whose every document has a story
+        id (a story's own copies, when filtered on one, are listed all)."""
+        return self.versions == "collapse" and features.stories and self.story is None
+
+    @property
+    def start(self) -> int:
+        """The offset of the page's first hit when paging by offset (page or offset cursor)."""
+        return (self.page - 1) * self.size
 
     @cached_property
     def ast(self) -> Ast | None:
@@ -135,6 +167,28 @@ def decode_cursor(cursor: str, params: SearchParams) -> list[Any]:
         # Caught here, not by Elasticsearch: its refusal would be a less helpful error.
         raise QueryError("the cursor is not valid", code="invalid_cursor")
     return list(values)
+
+
+def encode_offset_cursor(offset: int, params: SearchParams) -> str:
+    """An opaque cursor of a collapsed search: the offset of the next page (collapse cannot
+    page with search_after on more than one sort field), bound to the request."""
+    raw = orjson.dumps({"o": offset, "f": params.fingerprint()})
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_offset_cursor(cursor: str, params: SearchParams) -> int:
+    """The offset in a collapsed search's cursor; anything else is a 400 ``invalid_cursor``."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = orjson.loads(raw)
+        offset, fingerprint = data["o"], data["f"]
+    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+        raise QueryError("the cursor is not valid", code="invalid_cursor") from exc
+    if fingerprint != params.fingerprint():
+        raise QueryError("the cursor belongs to another search", code="invalid_cursor")
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset < MAX_WINDOW:
+        raise QueryError("the cursor is not valid", code="invalid_cursor")
+    return offset
 
 
 def _fits_sort(values: Any, sort: Sort) -> bool:
@@ -210,8 +264,10 @@ def build(
         # The query names the fields shown, so it highlights them: inflected and folded forms
         # as they matched, a phrase as one <mark>.
         "highlight": HIGHLIGHT,
-        **_paging(params),
+        **_paging(params, params.collapsed(features)),
     }
+    if params.collapsed(features):
+        request["collapse"] = COLLAPSE
     active = [f for f in facet_filters.values() if f is not None]
     if active:
         request["post_filter"] = {"bool": {"filter": active}}
@@ -240,15 +296,17 @@ def _query(params: SearchParams, attempt: Attempt) -> dict[str, Any]:
         filters.append({"range": {"published_date": bounds}})
     if params.has_tweets is not None:
         filters.append({"term": {"has_tweets": params.has_tweets}})
+    if params.story is not None:
+        filters.append({"term": {STORY_ID: params.story}})
     return {"bool": {"must": [text], "filter": filters, "must_not": hidden_clauses()}}
 
 
-def _paging(params: SearchParams) -> dict[str, Any]:
+def _paging(params: SearchParams, collapsed: bool = False) -> dict[str, Any]:
     """Where the page starts: after the cursor's sort values, or at an offset."""
-    if params.cursor:
+    if params.cursor and not collapsed:
         return {"search_after": decode_cursor(params.cursor, params)}
-    if params.page > 1:
-        start = (params.page - 1) * params.size
+    if params.cursor or params.page > 1:
+        start = decode_offset_cursor(params.cursor, params) if params.cursor else params.start
         if start + params.size > MAX_WINDOW:
             raise QueryError(
                 f"offset paging stops at {MAX_WINDOW} results: use the cursor", code="page_too_deep"
@@ -343,8 +401,29 @@ def _snippet(hit: dict[str, Any]) -> str:
     return html.escape(summary)
 
 
+def _other_versions(hit: dict[str, Any]) -> int:
+    """How many other copies of the hit's story matched (0 when the search is not collapsed)."""
+    versions = hit.get("inner_hits", {}).get("versions", {}).get("hits", {})
+    return max(int(versions.get("total", {}).get("value", 1)) - 1, 0)
+
+
+def _next_cursor(hits: list[dict[str, Any]], params: SearchParams, collapsed: bool) -> str | None:
+    """The cursor of the next page, when this one is full."""
+    if not hits or len(hits) != params.size:
+        return None
+    if collapsed:
+        start = decode_offset_cursor(params.cursor, params) if params.cursor else params.start
+        following = start + params.size
+        return encode_offset_cursor(following, params) if following < MAX_WINDOW else None
+    return encode_cursor(hits[-1]["sort"], params) if "sort" in hits[-1] else None
+
+
 def shape(
-    reply: dict[str, Any], params: SearchParams, attempt: Attempt | None = None
+    reply: dict[str, Any],
+    params: SearchParams,
+    attempt: Attempt | None = None,
+    *,
+    collapsed: bool = False,
 ) -> dict[str, Any]:
     """The API's response from Elasticsearch's reply (to the ``attempt`` that found it)."""
     attempt = attempt or Attempt()
@@ -364,12 +443,12 @@ def shape(
                 "snippet": _snippet(hit),
                 "score": hit.get("_score"),
                 "has_tweets": bool(src.get("has_tweets")),
+                "story_id": src.get(STORY_ID) or src["id"],
+                "other_versions": _other_versions(hit),
             }
         )
     total = reply.get("hits", {}).get("total", {"value": 0, "relation": "eq"})
-    next_cursor = None
-    if hits and len(hits) == params.size and "sort" in hits[-1]:
-        next_cursor = encode_cursor(hits[-1]["sort"], params)
+    next_cursor = _next_cursor(hits, params, collapsed)
     aggs = reply.get("aggregations", {})
     facets: dict[str, list[dict[str, Any]]] = {}
     for facet in params.facets:

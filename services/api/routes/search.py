@@ -52,6 +52,14 @@ class PlainArgsRoute(APIRoute):
 
 
 router = index_router("search", 400, 422, route_class=PlainArgsRoute)
+StoryArg = Annotated[str | None, Query(max_length=64, description="Only this story's copies.")]
+VersionsArg = Annotated[
+    search.Versions,
+    Query(description="collapse: one hit per story, with other_versions; all: every copy."),
+]
+ModeArg = Annotated[
+    search.Mode, Query(description="lexical (words); hybrid: words and meaning fused.")
+]
 
 
 @router.get("/v1/search", response_model=SearchResponse)
@@ -84,6 +92,9 @@ async def search_articles(
     facet: Annotated[list[search.Facet] | None, Query(max_length=3)] = None,
     interval: search.Interval = "month",
     facet_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    story: StoryArg = None,
+    versions: VersionsArg = "collapse",
+    mode: ModeArg = "lexical",
 ) -> FastJSON:
     """Search articles; facets count as if their own selection were unset (disjunctive)."""
     params = search_params(
@@ -102,6 +113,9 @@ async def search_articles(
         facet=facet,
         interval=interval,
         facet_size=facet_size,
+        story=story,
+        versions=versions,
+        mode=mode,
     )
     return FastJSON(await _climb(es, settings, features, params))
 
@@ -123,6 +137,9 @@ def search_params(
     facet: list[search.Facet] | None = None,
     interval: search.Interval = "month",
     facet_size: int = 20,
+    story: str | None = None,
+    versions: search.Versions = "collapse",
+    mode: search.Mode = "lexical",
 ) -> SearchParams:
     """The search the route's arguments ask for; ``search_in`` is checked here."""
     chosen = tuple(f.strip() for f in search_in.split(",") if f.strip())
@@ -146,6 +163,9 @@ def search_params(
         facets=tuple(dict.fromkeys(facet or ())),
         interval=interval,
         facet_size=facet_size,
+        story=story,
+        versions=versions,
+        mode=mode,
         max_query_chars=settings.max_query_chars,
     )
 
@@ -166,4 +186,4 @@ async def _climb(
         found = body(await call(sent))
         if found.get("hits", {}).get("total", {}).get("value", 0) or attempt is steps[-1]:
             break
-    return search.shape(found, params, attempt)
+    return search.shape(found, params, attempt, collapsed=params.collapsed(features))
