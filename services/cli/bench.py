@@ -191,6 +191,22 @@ def print_relevance(report: dict[str, Any]) -> None:
         )
 
 
+@app.command("stories")
+def bench_stories(
+    report: ReportOption = Path("reports/stories.json"),
+) -> None:
+    """Only stories: same-story precision and recall, related stories against more_like_this."""
+    from services.bench.stories_run import run as run_stories
+    from services.bench.suite import write_report
+
+    settings = get_settings()
+    ensure_stack(settings)
+    result = run_stories(settings)
+    write_report(result, report)
+    console.print_json(data={k: v for k, v in result.items() if k != "clustering_by_cosine"})
+    console.print(f"report: {report}")
+
+
 @app.command("mapping")
 def bench_mapping(
     size: Annotated[int, typer.Option(help="Articles in the corpus.")] = 20_000,

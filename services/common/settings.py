@@ -102,7 +102,7 @@ class Settings(BaseSettings):
     search_timeout_s: float = Field(default=5.0, gt=0)
     trends_concurrency: int = Field(default=2, ge=1)
     # Related stories: none shown below this cosine to the article (measured, README "Stories").
-    related_floor: float = Field(default=0.45, ge=-1, le=1)
+    related_floor: float = Field(default=0.35, ge=-1, le=1)
     # Opens GET /v1/pipeline/dead-letters (raw payloads); unset: the ingest key; neither: closed.
     operator_key: SecretStr | None = None
 

@@ -110,3 +110,20 @@ async def test_search_collapses_a_story_and_its_page_lists_every_copy(
     missing = await api.get("/v1/stories/0000000000000000")
     assert missing.status_code == 404
     assert missing.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_related_lists_another_story_once_and_nothing_when_nothing_is_alike(
+    settings: Settings, api: httpx.AsyncClient
+) -> None:
+    first, rewrite, other, fishing = story_articles(
+        "iran_missiles_a1", "iran_missiles_a2", "yemen_drones_b1", "fishing_report"
+    )
+    await index_through_indexer(settings, [first, rewrite, other, fishing], 4)
+    related = (await api.get(f"/v1/articles/{other.id}/related")).json()["items"]
+    assert [i["story_id"] for i in related] == [first.id]  # the story once, its best copy
+    # The copies of the article's own story are not related stories: they are the story.
+    own = (await api.get(f"/v1/articles/{first.id}/related")).json()["items"]
+    assert rewrite.id not in {i["id"] for i in own}
+    assert [i["id"] for i in own] == [other.id]
+    # A fishing report next to missile strikes: nothing is like it, so nothing is shown.
+    assert (await api.get(f"/v1/articles/{fishing.id}/related")).json()["items"] == []
