@@ -28,7 +28,7 @@ from services.api.query import (
     positive_words,
 )
 from services.common.errors import QueryError
-from services.common.fields import LANGUAGE_FIELDS, STORY_ID
+from services.common.fields import EMBEDDING, LANGUAGE_FIELDS, STORY_ID
 from services.common.visibility import hidden_clauses
 
 Sort = Literal["relevance", "newest", "oldest"]
@@ -55,6 +55,7 @@ HIGHLIGHT = {
         "body": {"fragment_size": 180, "number_of_fragments": 1},
     },
 }
+WORDS = "words"  # a hybrid search's count of lexical matches (an aggregation)
 MAX_WINDOW = 10_000  # from + size: Elasticsearch's max_result_window
 SOURCE = [
     "id",
@@ -238,6 +239,7 @@ def build(
     *,
     attempt: Attempt | None = None,
     features: IndexFeatures | None = None,
+    vector: Hybrid | None = None,
 ) -> dict[str, Any]:
     """The Elasticsearch search request (keyword arguments of ``AsyncElasticsearch.search``).
 
@@ -255,7 +257,7 @@ def build(
     }
     request: dict[str, Any] = {
         "index": alias,
-        "query": _query(params, attempt),
+        "query": _query(params, attempt, vector if features.stories else None),
         "size": params.size,
         "sort": _SORTS[params.sort],
         "source_includes": SOURCE,
@@ -272,6 +274,11 @@ def build(
     if active:
         request["post_filter"] = {"bool": {"filter": active}}
     aggs = _facet_aggs(params, facet_filters)
+    hybrid = request["query"]["bool"].get("should")
+    if hybrid:
+        # How many hits the words alone found: the matching ladder relaxes on that, as in a
+        # lexical search (the knn clause always finds something).
+        aggs[WORDS] = {"filter": hybrid[0]}
     if aggs:
         request["aggs"] = aggs
     if attempt.fuzzy and params.ast is not None and features.suggest:
@@ -279,8 +286,21 @@ def build(
     return request
 
 
-def _query(params: SearchParams, attempt: Attempt) -> dict[str, Any]:
-    """The words (at the attempt's matching level) and the filters that are not facets."""
+@dataclass(frozen=True)
+class Hybrid:
+    """A hybrid search's query vector, and the weight of its knn score beside BM25's."""
+
+    vector: list[float]
+    boost: float
+    k: int = 100
+
+
+def _query(params: SearchParams, attempt: Attempt, hybrid: Hybrid | None = None) -> dict[str, Any]:
+    """The words (at the attempt's matching level) and the filters that are not facets.
+
+    Hybrid: the words or the meaning may match, and scores add (a linear blend in one bool:
+    the server has no rrf retriever); the bool's filters pre-filter the knn clause.
+    """
     ast = params.ast
     if ast is None:
         text: dict[str, Any] = {"match_all": {}}
@@ -298,6 +318,24 @@ def _query(params: SearchParams, attempt: Attempt) -> dict[str, Any]:
         filters.append({"term": {"has_tweets": params.has_tweets}})
     if params.story is not None:
         filters.append({"term": {STORY_ID: params.story}})
+    if hybrid is not None and params.ast is not None:
+        knn = {
+            "knn": {
+                "field": EMBEDDING,
+                "query_vector": hybrid.vector,
+                "k": hybrid.k,
+                "num_candidates": 2 * hybrid.k,
+                "boost": hybrid.boost,
+            }
+        }
+        return {
+            "bool": {
+                "should": [text, knn],
+                "minimum_should_match": 1,
+                "filter": filters,
+                "must_not": hidden_clauses(),
+            }
+        }
     return {"bool": {"must": [text], "filter": filters, "must_not": hidden_clauses()}}
 
 
@@ -399,6 +437,14 @@ def _snippet(hit: dict[str, Any]) -> str:
     if len(summary) > 240:
         summary = summary[:240].rsplit(" ", 1)[0] + "…"  # cut at a word, and say so
     return html.escape(summary)
+
+
+def lexical_total(reply: dict[str, Any]) -> int:
+    """How many documents the words matched: a hybrid search counts them apart."""
+    words = reply.get("aggregations", {}).get(WORDS)
+    if words is not None:
+        return int(words.get("doc_count", 0))
+    return int(reply.get("hits", {}).get("total", {}).get("value", 0))
 
 
 def _other_versions(hit: dict[str, Any]) -> int:

@@ -35,6 +35,10 @@ _FIELDS = (
     "indexer_port",
     "state_dir",
     "host",
+    "stories_enabled",
+    "story_threshold",
+    "related_floor",
+    "hybrid_vector_boost",
 )
 
 

@@ -48,14 +48,18 @@ def load_model() -> Any:
 class Embedder(AsyncScoped):
     """Embeds batches of texts on a worker thread: unit-length float32 vectors of DIMS."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, lazy: bool = False) -> None:
         self._model: Any = None
         self._pool: ThreadPoolExecutor | None = None
+        # Lazy: the model is loaded by the first embedding (the API, where only hybrid
+        # searches need it, pays its memory only once one is asked for).
+        self.lazy = lazy
 
     async def _start(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
-        loop = asyncio.get_running_loop()
-        self._model = await loop.run_in_executor(self._pool, load_model)
+        if not self.lazy:
+            loop = asyncio.get_running_loop()
+            self._model = await loop.run_in_executor(self._pool, load_model)
 
     async def _stop(self) -> None:
         pool, self._pool = self._pool, None

@@ -49,6 +49,15 @@ class Match:
 
 
 @dataclass(frozen=True)
+class Text:
+    """An article to embed: its id, its date and the text its embedding is computed from."""
+
+    id: str
+    published: date
+    text: str
+
+
+@dataclass(frozen=True)
 class Pending:
     """An article of the batch waiting for its story: id, date, unit vector."""
 
@@ -93,16 +102,18 @@ def choose_stories(
     return stories
 
 
+def rounded(vector: npt.NDArray[np.float32]) -> list[float]:
+    """The vector as stored: 5 decimals (its int8 quantisation in the index keeps less)."""
+    return [round(float(x), 5) for x in vector]
+
+
 def story_fields(story_id: str, vector: npt.NDArray[np.float32]) -> bytes:
     """The story fields as JSON members, each led by a comma, to splice into a document."""
-    import numpy as np
-
-    rounded = np.round(vector.astype(np.float64), 5)  # 5 decimals: int8 quantisation keeps less
     return b',"%s":%s,"%s":%s' % (
         STORY_ID.encode(),
         orjson.dumps(story_id),
         EMBEDDING.encode(),
-        orjson.dumps(rounded, option=orjson.OPT_SERIALIZE_NUMPY),
+        orjson.dumps(rounded(vector)),
     )
 
 
@@ -165,16 +176,22 @@ class StoryAssigner:
         if not positions:
             return {}
         articles: list[Article] = [decoded[i].event for i in positions]  # type: ignore[misc]
-        vectors = await self.embedder.embed([embed_text(a.title, a.body) for a in articles])
-        pending = [Pending(a.id, a.published_date, vectors[n]) for n, a in enumerate(articles)]
+        texts = [Text(a.id, a.published_date, embed_text(a.title, a.body)) for a in articles]
+        found = await self.stories(texts)
+        return {
+            position: story_fields(story, vector)
+            for position, (story, vector) in zip(positions, found, strict=True)
+        }
+
+    async def stories(self, texts: Sequence[Text]) -> list[tuple[str, npt.NDArray[np.float32]]]:
+        """The story id and the vector of each text, taken in the order given (earliest first)."""
+        vectors = await self.embedder.embed([t.text for t in texts])
+        pending = [Pending(t.id, t.published, vectors[n]) for n, t in enumerate(texts)]
         existing, matches = await self._lookup(pending)
         stories = choose_stories(
             pending, matches, existing, threshold=self.threshold, window_days=self.window_days
         )
-        return {
-            position: story_fields(story, p.vector)
-            for position, story, p in zip(positions, stories, pending, strict=True)
-        }
+        return [(story, p.vector) for story, p in zip(stories, pending, strict=True)]
 
     async def _lookup(self, pending: list[Pending]) -> tuple[dict[str, str], list[list[Match]]]:
         ids = sorted({p.id for p in pending})

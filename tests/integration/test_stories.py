@@ -127,3 +127,23 @@ async def test_related_lists_another_story_once_and_nothing_when_nothing_is_alik
     assert [i["id"] for i in own] == [other.id]
     # A fishing report next to missile strikes: nothing is like it, so nothing is shown.
     assert (await api.get(f"/v1/articles/{fishing.id}/related")).json()["items"] == []
+
+
+async def test_hybrid_search_finds_a_story_by_its_meaning(
+    settings: Settings, api: httpx.AsyncClient
+) -> None:
+    first, rewrite, other, fishing = story_articles(
+        "iran_missiles_a1", "iran_missiles_a2", "yemen_drones_b1", "fishing_report"
+    )
+    await index_through_indexer(settings, [first, rewrite, other, fishing], 4)
+    # No article has either word: by words nothing is found, by meaning the fishing report.
+    words = (await api.get("/v1/search", params={"q": "fishermen harbour"})).json()
+    assert words["items"] == []
+    params = {"q": "fishermen harbour", "mode": "hybrid"}
+    hybrid = (await api.get("/v1/search", params=params)).json()
+    assert hybrid["items"][0]["id"] == fishing.id
+    # Both copies of the missile story are one hit there too.
+    stories_shown = [i["story_id"] for i in hybrid["items"]]
+    assert len(stories_shown) == len(set(stories_shown))
+    lexical = (await api.get("/v1/search", params={"q": "Erbil", "mode": "lexical"})).json()
+    assert [i["story_id"] for i in lexical["items"]] == [first.id]

@@ -311,3 +311,16 @@ def test_offset_paging_stops_at_the_result_window() -> None:
     with pytest.raises(QueryError) as caught:
         search.build(search.SearchParams(size=100, page=101), "a")
     assert caught.value.code == "page_too_deep"
+
+
+def test_a_hybrid_search_adds_a_knn_clause_and_counts_the_words_apart() -> None:
+    hybrid = search.Hybrid([0.6, 0.8], boost=5.0)
+    request = search.build(search.SearchParams(q="iran", mode="hybrid"), "a", vector=hybrid)
+    should = request["query"]["bool"]["should"]
+    assert should[1]["knn"]["boost"] == 5.0
+    assert request["query"]["bool"]["minimum_should_match"] == 1
+    assert request["aggs"]["words"] == {"filter": should[0]}
+    assert search.lexical_total({"aggregations": {"words": {"doc_count": 0}}}) == 0
+    # Without a query vector (no words, or an index before embeddings): lexical as ever.
+    plain = search.build(search.SearchParams(q="iran", mode="hybrid"), "a")
+    assert "should" not in plain["query"]["bool"]

@@ -46,7 +46,8 @@ class PlainArgsRoute(APIRoute):
             state = request.app.state
             features = await state.index_fields.features()
             params = search_params(state.settings, **args)
-            return FastJSON(await _climb(state.es, state.settings, features, params))
+            hybrid = await _hybrid(state, params)
+            return FastJSON(await _climb(state.es, state.settings, features, params, hybrid))
 
         return handler
 
@@ -64,6 +65,7 @@ ModeArg = Annotated[
 
 @router.get("/v1/search", response_model=SearchResponse)
 async def search_articles(
+    request: Request,
     es: ESDep,
     settings: SettingsDep,
     features: FeaturesDep,
@@ -117,7 +119,8 @@ async def search_articles(
         versions=versions,
         mode=mode,
     )
-    return FastJSON(await _climb(es, settings, features, params))
+    hybrid = await _hybrid(request.app.state, params)
+    return FastJSON(await _climb(es, settings, features, params, hybrid))
 
 
 def search_params(
@@ -170,8 +173,20 @@ def search_params(
     )
 
 
+async def _hybrid(state: Any, params: SearchParams) -> search.Hybrid | None:
+    """The query's vector for a hybrid search with words (computed on the embedder's thread)."""
+    if params.mode != "hybrid" or not params.q.strip():
+        return None
+    vectors = await state.embedder.embed([params.q])
+    return search.Hybrid(vectors[0].tolist(), state.settings.hybrid_vector_boost)
+
+
 async def _climb(
-    es: AsyncElasticsearch, settings: Settings, features: IndexFeatures, params: SearchParams
+    es: AsyncElasticsearch,
+    settings: Settings,
+    features: IndexFeatures,
+    params: SearchParams,
+    hybrid: search.Hybrid | None = None,
 ) -> dict[str, Any]:
     """Search rung by rung of the matching ladder until something is found.
 
@@ -179,11 +194,13 @@ async def _climb(
     query that matches as typed costs one request, as before.
     """
     for attempt in (steps := search.ladder(params)):
-        request = search.build(params, settings.index_alias, features=features, attempt=attempt)
+        request = search.build(
+            params, settings.index_alias, features=features, attempt=attempt, vector=hybrid
+        )
         sent = backend.search(
             es, {**request, **bounds(settings)}, timeout=settings.search_timeout_s
         )
         found = body(await call(sent))
-        if found.get("hits", {}).get("total", {}).get("value", 0) or attempt is steps[-1]:
+        if search.lexical_total(found) or attempt is steps[-1]:
             break
     return search.shape(found, params, attempt, collapsed=params.collapsed(features))
