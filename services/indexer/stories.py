@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 K = 5  # stored neighbours looked at per article
-CANDIDATES = 40  # HNSW candidates per shard: recall against cost
+CANDIDATES = 20  # HNSW candidates per shard: recall against cost (a window is small)
 
 
 @dataclass(frozen=True)
