@@ -16,6 +16,7 @@ from services.api.routes import alerts, articles, feed, health, pipeline, search
 from services.api.status.tracker import Tracker
 from services.api.ui import mount_ui
 from services.common import problems
+from services.common.embedding import Embedder
 from services.common.es import make_client
 from services.common.settings import Settings, get_settings
 from services.common.telemetry import metrics_router
@@ -44,9 +45,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.index_fields = IndexFields(es, settings.index_alias)
         app.state.trends_gate = Gate(settings.trends_concurrency, "trends")
         app.state.alert_streams = Gate(settings.sse_max_streams, "event stream")
+        app.state.embedder = Embedder(lazy=True)  # hybrid searches embed their query
         await tracker.start()
         try:
-            yield
+            async with app.state.embedder:
+                yield
         finally:
             await tracker.close()
             await es.close()

@@ -61,7 +61,7 @@ QUERY_ARGS = {  # in the client's order
 }
 BODY_ARGS = frozenset(
     {"query", "size", "sort", "track_total_hits", "highlight", "post_filter", "aggs"}
-    | {"suggest", "search_after", "from_", "timeout"}
+    | {"suggest", "search_after", "from_", "timeout", "collapse", "knn"}
 )
 _MIME = "application/vnd.elasticsearch+json; compatible-with=9"  # what the client sends
 _HEADERS = HttpHeaders({"accept": _MIME, "content-type": _MIME})

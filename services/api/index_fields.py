@@ -16,6 +16,7 @@ from elasticsearch import ApiError, AsyncElasticsearch, TransportError
 log = structlog.get_logger(__name__)
 SUGGEST = "summary.plain"  # ledes as written: the words did-you-mean suggests
 _OPTIONAL = (SUGGEST,)
+STORIES_MAPPING = 5  # the mapping version whose every document has a story id and embedding
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,10 @@ class IndexFeatures:
     """Which optional fields every index behind the alias has (default: the current mapping)."""
 
     suggest: bool = True
+    # Mapping v5 and later: every document has a story id and an embedding (an index that
+    # only had the fields added in place holds older documents without them: no collapse,
+    # no vectors until `newswire reindex` computes them).
+    stories: bool = True
 
 
 class IndexFields:
@@ -48,7 +53,18 @@ class IndexFields:
             return self._features
         indices = [m.get("mappings", {}) for m in reply.body.values()]
         present = {f for f in _OPTIONAL if indices and all(m.get(f) for m in indices)}
-        features = IndexFeatures(suggest=SUGGEST in present)
+        try:
+            metas = await self.es.indices.get_mapping(
+                index=self.alias, filter_path="*.mappings._meta"
+            )
+        except (ApiError, TransportError):
+            return self._features
+        versions = [
+            int(m.get("mappings", {}).get("_meta", {}).get("mapping_version", 1))
+            for m in metas.body.values()
+        ]
+        stories = bool(versions) and min(versions) >= STORIES_MAPPING
+        features = IndexFeatures(suggest=SUGGEST in present, stories=stories)
         if features != self._features and features != IndexFeatures():
             log.warning(
                 "index predates the current mapping; run `newswire reindex`",

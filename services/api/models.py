@@ -19,6 +19,8 @@ _ITEM_EXAMPLE: dict[str, Any] = {
     "snippet": "…confirmed that Iran launched more than a dozen <mark>ballistic missiles</mark>…",
     "score": 12.7,
     "has_tweets": True,
+    "story_id": EXAMPLES["id"],
+    "other_versions": 2,
 }
 _SEARCH_EXAMPLE: dict[str, Any] = {
     "total": {"value": 42, "exact": True},
@@ -52,6 +54,13 @@ class SearchItem(BaseModel):
     snippet: str = Field(description="HTML-escaped text, matches in <mark>…</mark>.")
     score: float | None
     has_tweets: bool
+    story_id: str = Field(
+        description="The story this copy belongs to (rewrites, wire copies, regional editions).",
+        examples=["14d38489e204ff07"],
+    )
+    other_versions: int = Field(
+        0, description="Other copies of the story that matched, collapsed under this hit."
+    )
 
 
 class Bucket(BaseModel):
@@ -172,6 +181,17 @@ class VersionsResponse(BaseModel):
     id: str
     count: int
     versions: list[VersionOut]
+
+
+class StoryResponse(BaseModel):
+    """The copies of one story, oldest first."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"story_id": EXAMPLES["id"], "items": [_ITEM_EXAMPLE]}]}
+    )
+
+    story_id: str
+    items: list[SearchItem]
 
 
 class RelatedResponse(BaseModel):

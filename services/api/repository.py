@@ -8,18 +8,25 @@ from typing import Any
 from elasticsearch import AsyncElasticsearch
 
 from services.api import backend, search
+from services.api import related as related_scoring
 from services.api.backend import body, bounds, call
 from services.api.models import Trend, TrendsResponse
 from services.common.article import normalise_category
-from services.common.errors import Gone, NotFound
-from services.common.fields import LANGUAGE_FIELDS
+from services.common.errors import Gone, NotFound, SearchFailed
+from services.common.fields import EMBEDDING, LANGUAGE_FIELDS, STORY_ID
 from services.common.settings import Settings
-from services.common.visibility import EMBARGOED, STATUS_AT, hidden_clauses, visibility
+from services.common.visibility import (
+    EMBARGOED,
+    STATUS,
+    STATUS_AT,
+    hidden_clauses,
+    visibility,
+)
 
 # Documents sampled per shard: significant_text re-analyses each one's text at query time.
 SAMPLE_DOCS = 500
 # Stored with a document for search only (its text again, analysed for its language).
-DERIVED_ONLY = list(LANGUAGE_FIELDS.values())
+DERIVED_ONLY = [*LANGUAGE_FIELDS.values(), EMBEDDING]
 
 
 async def newest_indexed(es: AsyncElasticsearch, alias: str) -> tuple[int, dict[str, Any] | None]:
@@ -72,44 +79,73 @@ async def under_embargo(es: AsyncElasticsearch, settings: Settings, limit: int) 
     return {"total": hits["total"]["value"], "items": [h["_source"] for h in hits["hits"]]}
 
 
-def more_like_this(alias: str, article_id: str) -> dict[str, Any]:
-    """Stories like this one on title and body, never the article itself."""
-    return {
-        "bool": {
-            "must": {
-                "more_like_this": {
-                    "fields": ["title", "body"],
-                    "like": [{"_index": alias, "_id": article_id}],
-                    "min_term_freq": 1,
-                    "min_doc_freq": 1,
-                    "max_query_terms": 40,
-                    # The default (30% of the terms) finds nothing in a small archive.
-                    "minimum_should_match": "5%",
-                }
-            },
-            "must_not": [{"ids": {"values": [article_id]}}, *hidden_clauses()],
-        }
-    }
-
-
 async def related(
     es: AsyncElasticsearch, settings: Settings, article_id: str, size: int, missing: str
 ) -> list[dict[str, Any]]:
-    """Up to ``size`` hits like ``article_id``; NotFound(``missing``) when it does not exist."""
+    """Up to ``size`` stories like ``article_id`` (services/api/related.py), maybe none;
+    NotFound(``missing``) when it does not exist, Gone when it was killed."""
     alias = settings.index_alias
-    await article(es, settings, article_id, missing)  # a killed story has no related (410)
+    wanted = ["id", STORY_ID, EMBEDDING, STATUS, STATUS_AT, EMBARGOED]
+    request = es.get(index=alias, id=article_id, source_includes=wanted)
+    found = shown(body(await call(request, missing=missing))["_source"], article_id, missing)
+    vector, story_id = found.get(EMBEDDING), found.get(STORY_ID)
+    source = [*search.SOURCE, EMBEDDING]
+    searches: list[dict[str, Any]] = [
+        {},
+        related_scoring.mlt_search(alias, article_id, story_id, source),
+    ]
+    if vector:
+        searches += [{}, related_scoring.knn_search(vector, article_id, story_id, source)]
+    limit = bounds(settings)["timeout"]
+    for part in searches[1::2]:
+        part["timeout"] = limit  # the shards stop collecting in time, as in a search
+    reply = body(await call(es.msearch(index=alias, searches=searches)))
+    responses = reply["responses"]
+    for response in responses:
+        if "error" in response:
+            raise SearchFailed(f"related search failed: {str(response['error'])[:300]}")
+    hits = [r.get("hits", {}).get("hits", []) for r in responses]
+    fused = related_scoring.fuse(
+        vector, hits[0], hits[1] if vector else [], size=size, floor=settings.related_floor
+    )
+    for s in fused:
+        s.hit["_score"] = round(s.fused, 4)
+    reply_hits = {"hits": {"hits": [s.hit for s in fused]}}
+    items: list[dict[str, Any]] = search.shape(reply_hits, search.SearchParams(size=size))["items"]
+    return items
+
+
+# A story's copies, oldest first: by publication date, then by when each entered Newswire.
+STORY_ORDER = [{"published_date": "asc"}, {"ingested_at": "asc"}, {"id": "asc"}]
+MAX_COPIES = 100
+
+
+async def story(
+    es: AsyncElasticsearch, settings: Settings, story_id: str, missing: str
+) -> dict[str, Any]:
+    """The copies readers may see of the story ``story_id``, oldest first; NotFound if none."""
     reply = await call(
         es.search(
-            index=alias,
-            size=size,
+            index=settings.index_alias,
+            size=MAX_COPIES,
+            query={
+                "bool": {
+                    "filter": [{"term": {STORY_ID: story_id}}],
+                    "must_not": hidden_clauses(),
+                }
+            },
+            sort=STORY_ORDER,
             source_includes=search.SOURCE,
-            filter_path="timed_out,hits.hits._score,hits.hits._source",
-            query=more_like_this(alias, article_id),
+            filter_path="timed_out,hits.hits._source",
             **bounds(settings),
         )
     )
-    items: list[dict[str, Any]] = search.shape(body(reply), search.SearchParams(size=size))["items"]
-    return items
+    items = search.shape(body(reply), search.SearchParams(size=MAX_COPIES))["items"]
+    if not items:
+        raise NotFound(missing)
+    for item in items:
+        item["score"] = None  # listed in time order, not ranked
+    return {"story_id": story_id, "items": items}
 
 
 async def feed_sources(

@@ -28,12 +28,16 @@ from services.api.query import (
     positive_words,
 )
 from services.common.errors import QueryError
-from services.common.fields import LANGUAGE_FIELDS
+from services.common.fields import EMBEDDING, LANGUAGE_FIELDS, STORY_ID
 from services.common.visibility import hidden_clauses
 
 Sort = Literal["relevance", "newest", "oldest"]
 Facet = Literal["category", "published", "handle"]
 Interval = Literal["day", "week", "month", "year"]
+# ``collapse``: one hit per story (its best copy, with how many other versions matched);
+# ``all``: every copy its own hit.
+Versions = Literal["collapse", "all"]
+Mode = Literal["lexical", "hybrid"]
 
 BOOSTS = {"title": "title^3", "summary": "summary^2", "body": "body"}
 # Searching all three fields searches title and body (the summary is the start of the lede, so
@@ -51,12 +55,25 @@ HIGHLIGHT = {
         "body": {"fragment_size": 180, "number_of_fragments": 1},
     },
 }
+WORDS = "words"  # a hybrid search's count of lexical matches (an aggregation)
 MAX_WINDOW = 10_000  # from + size: Elasticsearch's max_result_window
-SOURCE = ["id", "title", "category", "published_date", "updated_at", "has_tweets", "summary"]
+SOURCE = [
+    "id",
+    "title",
+    "category",
+    "published_date",
+    "updated_at",
+    "has_tweets",
+    "summary",
+    STORY_ID,
+]
 FILTER_PATH = (
     "took,timed_out,hits.total,hits.hits._score,hits.hits._source,hits.hits.highlight,hits.hits.sort,"
-    "aggregations,suggest"
+    "hits.hits.inner_hits.versions.hits.total.value,aggregations,suggest"
 )
+# One hit per story: the best copy by the search's own order; the other copies that matched
+# are only counted (no copy fetched: size 0).
+COLLAPSE = {"field": STORY_ID, "inner_hits": {"name": "versions", "size": 0}}
 _SORTS: dict[str, list[dict[str, Any]]] = {
     "relevance": [{"_score": "desc"}, {"id": "asc"}],
     "newest": [
@@ -90,6 +107,9 @@ class SearchParams:
     facets: tuple[Facet, ...] = ()
     interval: Interval = "month"
     facet_size: int = 20
+    story: str | None = None
+    versions: Versions = "collapse"
+    mode: Mode = "lexical"
     max_query_chars: int = 500
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -105,9 +125,22 @@ class SearchParams:
                 self.handles,
                 self.has_tweets,
                 self.sort,
+                self.story,
+                self.versions,
+                self.mode,
             ]
         )
         return hashlib.sha256(key).hexdigest()[:12]
+
+    def collapsed(self, features: IndexFeatures) -> bool:
+        """Whether hits are stories: asked for, on an index whose every document has a story
+        id (a story's own copies, when filtered on one, are listed all)."""
+        return self.versions == "collapse" and features.stories and self.story is None
+
+    @property
+    def start(self) -> int:
+        """The offset of the page's first hit when paging by offset (page or offset cursor)."""
+        return (self.page - 1) * self.size
 
     @cached_property
     def ast(self) -> Ast | None:
@@ -135,6 +168,28 @@ def decode_cursor(cursor: str, params: SearchParams) -> list[Any]:
         # Caught here, not by Elasticsearch: its refusal would be a less helpful error.
         raise QueryError("the cursor is not valid", code="invalid_cursor")
     return list(values)
+
+
+def encode_offset_cursor(offset: int, params: SearchParams) -> str:
+    """An opaque cursor of a collapsed search: the offset of the next page (collapse cannot
+    page with search_after on more than one sort field), bound to the request."""
+    raw = orjson.dumps({"o": offset, "f": params.fingerprint()})
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_offset_cursor(cursor: str, params: SearchParams) -> int:
+    """The offset in a collapsed search's cursor; anything else is a 400 ``invalid_cursor``."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = orjson.loads(raw)
+        offset, fingerprint = data["o"], data["f"]
+    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
+        raise QueryError("the cursor is not valid", code="invalid_cursor") from exc
+    if fingerprint != params.fingerprint():
+        raise QueryError("the cursor belongs to another search", code="invalid_cursor")
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset < MAX_WINDOW:
+        raise QueryError("the cursor is not valid", code="invalid_cursor")
+    return offset
 
 
 def _fits_sort(values: Any, sort: Sort) -> bool:
@@ -184,6 +239,7 @@ def build(
     *,
     attempt: Attempt | None = None,
     features: IndexFeatures | None = None,
+    vector: Hybrid | None = None,
 ) -> dict[str, Any]:
     """The Elasticsearch search request (keyword arguments of ``AsyncElasticsearch.search``).
 
@@ -201,7 +257,7 @@ def build(
     }
     request: dict[str, Any] = {
         "index": alias,
-        "query": _query(params, attempt),
+        "query": _query(params, attempt, vector if features.stories else None),
         "size": params.size,
         "sort": _SORTS[params.sort],
         "source_includes": SOURCE,
@@ -210,12 +266,19 @@ def build(
         # The query names the fields shown, so it highlights them: inflected and folded forms
         # as they matched, a phrase as one <mark>.
         "highlight": HIGHLIGHT,
-        **_paging(params),
+        **_paging(params, params.collapsed(features)),
     }
+    if params.collapsed(features):
+        request["collapse"] = COLLAPSE
     active = [f for f in facet_filters.values() if f is not None]
     if active:
         request["post_filter"] = {"bool": {"filter": active}}
     aggs = _facet_aggs(params, facet_filters)
+    hybrid = request["query"]["bool"].get("should")
+    if hybrid:
+        # How many hits the words alone found: the matching ladder relaxes on that, as in a
+        # lexical search (the knn clause always finds something).
+        aggs[WORDS] = {"filter": hybrid[0]}
     if aggs:
         request["aggs"] = aggs
     if attempt.fuzzy and params.ast is not None and features.suggest:
@@ -246,8 +309,21 @@ def feed_request(params: SearchParams, alias: str) -> dict[str, Any]:
     }
 
 
-def _query(params: SearchParams, attempt: Attempt) -> dict[str, Any]:
-    """The words (at the attempt's matching level) and the filters that are not facets."""
+@dataclass(frozen=True)
+class Hybrid:
+    """A hybrid search's query vector, and the weight of its knn score beside BM25's."""
+
+    vector: list[float]
+    boost: float
+    k: int = 100
+
+
+def _query(params: SearchParams, attempt: Attempt, hybrid: Hybrid | None = None) -> dict[str, Any]:
+    """The words (at the attempt's matching level) and the filters that are not facets.
+
+    Hybrid: the words or the meaning may match, and scores add (a linear blend in one bool:
+    the server has no rrf retriever); the bool's filters pre-filter the knn clause.
+    """
     ast = params.ast
     if ast is None:
         text: dict[str, Any] = {"match_all": {}}
@@ -263,15 +339,35 @@ def _query(params: SearchParams, attempt: Attempt) -> dict[str, Any]:
         filters.append({"range": {"published_date": bounds}})
     if params.has_tweets is not None:
         filters.append({"term": {"has_tweets": params.has_tweets}})
+    if params.story is not None:
+        filters.append({"term": {STORY_ID: params.story}})
+    if hybrid is not None and params.ast is not None:
+        knn = {
+            "knn": {
+                "field": EMBEDDING,
+                "query_vector": hybrid.vector,
+                "k": hybrid.k,
+                "num_candidates": 2 * hybrid.k,
+                "boost": hybrid.boost,
+            }
+        }
+        return {
+            "bool": {
+                "should": [text, knn],
+                "minimum_should_match": 1,
+                "filter": filters,
+                "must_not": hidden_clauses(),
+            }
+        }
     return {"bool": {"must": [text], "filter": filters, "must_not": hidden_clauses()}}
 
 
-def _paging(params: SearchParams) -> dict[str, Any]:
+def _paging(params: SearchParams, collapsed: bool = False) -> dict[str, Any]:
     """Where the page starts: after the cursor's sort values, or at an offset."""
-    if params.cursor:
+    if params.cursor and not collapsed:
         return {"search_after": decode_cursor(params.cursor, params)}
-    if params.page > 1:
-        start = (params.page - 1) * params.size
+    if params.cursor or params.page > 1:
+        start = decode_offset_cursor(params.cursor, params) if params.cursor else params.start
         if start + params.size > MAX_WINDOW:
             raise QueryError(
                 f"offset paging stops at {MAX_WINDOW} results: use the cursor", code="page_too_deep"
@@ -366,8 +462,37 @@ def _snippet(hit: dict[str, Any]) -> str:
     return html.escape(summary)
 
 
+def lexical_total(reply: dict[str, Any]) -> int:
+    """How many documents the words matched: a hybrid search counts them apart."""
+    words = reply.get("aggregations", {}).get(WORDS)
+    if words is not None:
+        return int(words.get("doc_count", 0))
+    return int(reply.get("hits", {}).get("total", {}).get("value", 0))
+
+
+def _other_versions(hit: dict[str, Any]) -> int:
+    """How many other copies of the hit's story matched (0 when the search is not collapsed)."""
+    versions = hit.get("inner_hits", {}).get("versions", {}).get("hits", {})
+    return max(int(versions.get("total", {}).get("value", 1)) - 1, 0)
+
+
+def _next_cursor(hits: list[dict[str, Any]], params: SearchParams, collapsed: bool) -> str | None:
+    """The cursor of the next page, when this one is full."""
+    if not hits or len(hits) != params.size:
+        return None
+    if collapsed:
+        start = decode_offset_cursor(params.cursor, params) if params.cursor else params.start
+        following = start + params.size
+        return encode_offset_cursor(following, params) if following < MAX_WINDOW else None
+    return encode_cursor(hits[-1]["sort"], params) if "sort" in hits[-1] else None
+
+
 def shape(
-    reply: dict[str, Any], params: SearchParams, attempt: Attempt | None = None
+    reply: dict[str, Any],
+    params: SearchParams,
+    attempt: Attempt | None = None,
+    *,
+    collapsed: bool = False,
 ) -> dict[str, Any]:
     """The API's response from Elasticsearch's reply (to the ``attempt`` that found it)."""
     attempt = attempt or Attempt()
@@ -387,12 +512,12 @@ def shape(
                 "snippet": _snippet(hit),
                 "score": hit.get("_score"),
                 "has_tweets": bool(src.get("has_tweets")),
+                "story_id": src.get(STORY_ID) or src["id"],
+                "other_versions": _other_versions(hit),
             }
         )
     total = reply.get("hits", {}).get("total", {"value": 0, "relation": "eq"})
-    next_cursor = None
-    if hits and len(hits) == params.size and "sort" in hits[-1]:
-        next_cursor = encode_cursor(hits[-1]["sort"], params)
+    next_cursor = _next_cursor(hits, params, collapsed)
     aggs = reply.get("aggregations", {})
     facets: dict[str, list[dict[str, Any]]] = {}
     for facet in params.facets:

@@ -21,18 +21,23 @@ from services.api import search
 SORTS = frozenset(get_args(search.Sort))
 FACETS = frozenset(get_args(search.Facet))
 INTERVALS = frozenset(get_args(search.Interval))
+VERSIONS = frozenset(get_args(search.Versions))
+MODES = frozenset(get_args(search.Mode))
 # Declared bounds of the route (services/api/routes/search.py), the same numbers.
 MAX_Q = 2000
 MAX_CURSOR = 2000
+MAX_STORY = 64
 MAX_LIST = {"category": 50, "handle": 50, "facet": 3}
 INTS = {"size": (1, 100), "page": (1, 10_000), "facet_size": (1, 100)}
 _INT = re.compile(r"[1-9][0-9]{0,5}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _BOOLS = {"true": True, "false": False}
-_ENUMS = {"sort": SORTS, "interval": INTERVALS}
+_ENUMS = {"sort": SORTS, "interval": INTERVALS, "versions": VERSIONS, "mode": MODES}
 # Names FastAPI would not read (``from_`` is the parameter behind the alias ``from``).
 _UNSURE = frozenset({"from_"})
-_SCALARS = frozenset({"q", "cursor", "search_in", "has_tweets", "from", "to", *INTS, *_ENUMS})
+_SCALARS = frozenset(
+    {"q", "cursor", "story", "search_in", "has_tweets", "from", "to", *INTS, *_ENUMS}
+)
 DECLARED = _SCALARS | set(MAX_LIST)  # every query parameter of the route, by its name in URLs
 
 
@@ -64,8 +69,9 @@ def _listed(name: str, values: list[str]) -> bool:
 
 def _scalar(name: str, raw: str) -> object:
     """The value of one declared scalar parameter; None when FastAPI must judge it."""
-    if name in ("q", "cursor"):
-        return raw if len(raw) <= (MAX_Q if name == "q" else MAX_CURSOR) else None
+    if name in ("q", "cursor", "story"):
+        limit = {"q": MAX_Q, "cursor": MAX_CURSOR, "story": MAX_STORY}[name]
+        return raw if len(raw) <= limit else None
     if name == "search_in":
         return raw
     if name in INTS:

@@ -41,6 +41,10 @@ _FIELDS = (
     "sse_heartbeat_s",
     "state_dir",
     "host",
+    "stories_enabled",
+    "story_threshold",
+    "related_floor",
+    "hybrid_vector_boost",
 )
 
 

@@ -75,9 +75,12 @@ def index_suite(settings: Settings, suite: dict[str, Any], log: Path) -> None:
         indexer.stop()
 
 
-def ask(http: httpx.Client, query: Query, names: dict[str, str]) -> Outcome:
-    """One query to GET /v1/search, hits mapped back to suite file names."""
-    reply = http.get("/v1/search", params={"q": query.q, "size": str(relevance.K)})
+def ask(
+    http: httpx.Client, query: Query, names: dict[str, str], extra: dict[str, str] | None = None
+) -> Outcome:
+    """One query to GET /v1/search (``extra``: more parameters), hits mapped to file names."""
+    params = {"q": query.q, "size": str(relevance.K), **(extra or {})}
+    reply = http.get("/v1/search", params=params)
     if reply.status_code != 200:
         return Outcome(query, (), 0, error=f"HTTP {reply.status_code}: {reply.text[:200]}")
     body = reply.json()
@@ -91,16 +94,43 @@ def ask(http: httpx.Client, query: Query, names: dict[str, str]) -> Outcome:
     )
 
 
-def search_all(settings: Settings, queries: list[Query], names: dict[str, str], log: Path) -> Any:
+def search_all(
+    settings: Settings,
+    queries: list[Query],
+    names: dict[str, str],
+    log: Path,
+    extra: dict[str, str] | None = None,
+) -> Any:
     """Start the query API on the scoped alias and send every query, one at a time."""
     api = Child("services.api", settings, log).start()
     try:
         api.wait_ready(settings.api_port)
         base = f"http://127.0.0.1:{settings.api_port}"
         with httpx.Client(base_url=base, timeout=30) as http:
-            return [ask(http, query, names) for query in queries]
+            return [ask(http, query, names, extra) for query in queries]
     finally:
         api.stop()
+
+
+# Search modes measured on the current mapping's index, beside the default (lexical, one hit
+# per story): every copy its own hit, and hybrid at several weights of the knn score.
+HYBRID_BOOSTS = (2.0, 5.0, 10.0)
+
+
+def modes(
+    scope: Settings, queries: list[Query], names: dict[str, str], work: Path
+) -> dict[str, Any]:
+    """nDCG and the rest for each other search mode, on the index already made."""
+    figures = {
+        "lexical_all_versions": relevance.summarise(
+            search_all(scope, queries, names, work / "api-all.log", {"versions": "all"})
+        )["overall"]
+    }
+    for boost in HYBRID_BOOSTS:
+        hybrid = scope.model_copy(update={"hybrid_vector_boost": boost})
+        outcomes = search_all(hybrid, queries, names, work / "api-hybrid.log", {"mode": "hybrid"})
+        figures[f"hybrid_boost_{boost:g}"] = relevance.summarise(outcomes)["overall"]
+    return figures
 
 
 def run(settings: Settings, *, work: Path | None = None) -> dict[str, Any]:
@@ -122,6 +152,8 @@ def run(settings: Settings, *, work: Path | None = None) -> dict[str, Any]:
                 asyncio.run(create_index(scope, mapping))
             index_suite(scope, suite, work / f"indexer-{name}.log")
             outcomes = search_all(scope, queries, names, work / f"api-{name}.log")
+            if mapping is None:
+                other_modes = modes(scope, queries, names, work)
         finally:
             asyncio.run(cleanup(settings, [tag]))
         figures[name] = relevance.summarise(outcomes)
@@ -131,6 +163,7 @@ def run(settings: Settings, *, work: Path | None = None) -> dict[str, Any]:
         "languages": _languages(suite),
         **figures["current"],
         "v2_mapping": {key: figures["v2"][key] for key in ("overall", "by_tag", "matched")},
+        "modes": other_modes,
     }
 
 

@@ -191,6 +191,40 @@ def print_relevance(report: dict[str, Any]) -> None:
         )
 
 
+@app.command("stories")
+def bench_stories(
+    report: ReportOption = Path("reports/stories.json"),
+) -> None:
+    """Only stories: same-story precision and recall, related stories against more_like_this."""
+    from services.bench.stories_run import run as run_stories
+    from services.bench.suite import write_report
+
+    settings = get_settings()
+    ensure_stack(settings)
+    result = run_stories(settings)
+    write_report(result, report)
+    console.print_json(data={k: v for k, v in result.items() if k != "clustering_by_cosine"})
+    console.print(f"report: {report}")
+
+
+@app.command("stories-cost")
+def bench_stories_cost(
+    size: Annotated[int, typer.Option(help="Articles in the corpus.")] = 10_000,
+    rounds: Annotated[int, typer.Option(help="Runs with stories off and on, alternating.")] = 2,
+    rate: Annotated[float, typer.Option(help="Freshness: articles per second.")] = 200.0,
+    seconds: Annotated[float, typer.Option(help="Freshness: seconds of steady load.")] = 20.0,
+    report: ReportOption = Path("reports/bench-stories-cost.json"),
+) -> None:
+    """Indexer docs/s with embeddings and clustering against without, and freshness with."""
+    from services.bench.stories_cost import run as measure_cost
+
+    result = _measured(
+        report,
+        lambda s, work: measure_cost(s, work, size=size, rounds=rounds, rate=rate, seconds=seconds),
+    )
+    console.print_json(data=result)
+
+
 @app.command("mapping")
 def bench_mapping(
     size: Annotated[int, typer.Option(help="Articles in the corpus.")] = 20_000,

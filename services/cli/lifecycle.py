@@ -223,7 +223,10 @@ def reindex_command() -> None:
 
     async def job(es: AsyncElasticsearch, settings: Settings) -> str:
         result = await reindex(es, settings)
-        return f"{result.old} -> {result.new}: {result.copied} copied, {result.caught_up} caught up"
+        return (
+            f"{result.old} -> {result.new}: {result.copied} copied, {result.caught_up} caught up, "
+            f"{result.backfilled} given an embedding and a story"
+        )
 
     _index_job(job)
 

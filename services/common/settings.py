@@ -128,6 +128,12 @@ class Settings(AlertSettings):
     bulk_max_bytes: int = Field(default=10_485_760, ge=65_536)
     bulk_backoff_max_s: float = Field(default=10.0, gt=0)
 
+    # Stories: near-duplicates share a story id when their embeddings' cosine reaches this
+    # (measured on seeds/stories/, README "Stories"), published within this many days.
+    stories_enabled: bool = True
+    story_threshold: float = Field(default=0.64, gt=0, le=1)
+    story_window_days: int = Field(default=3, ge=0)
+
     # HTTP services.
     host: str = "127.0.0.1"
     api_port: int = 8000
@@ -143,6 +149,11 @@ class Settings(AlertSettings):
     # Query API bounds: every Elasticsearch call times out, trends (the costly one) are rationed.
     search_timeout_s: float = Field(default=5.0, gt=0)
     trends_concurrency: int = Field(default=2, ge=1)
+    # Related stories: none shown below this cosine to the article (measured, README "Stories").
+    related_floor: float = Field(default=0.35, ge=-1, le=1)
+    # mode=hybrid: the weight of meaning (knn score, (1 + cosine) / 2) beside the words'
+    # BM25 score in one bool query (measured on the relevance suite, README "Stories").
+    hybrid_vector_boost: float = Field(default=5.0, ge=0)
     # Opens GET /v1/pipeline/dead-letters (raw payloads); unset: the ingest key; neither: closed.
     operator_key: SecretStr | None = None
 

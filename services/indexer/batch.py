@@ -19,6 +19,7 @@ from services.indexer.bulk import BulkResult, BulkWriter
 from services.indexer.checkpoint import CommitTracker
 from services.indexer.history import NO_HISTORY, History
 from services.indexer.records import Decoded, Record, bulk_docs, dead_letter, decode
+from services.indexer.stories import StoryAssigner
 
 log = structlog.get_logger(__name__)
 
@@ -62,8 +63,10 @@ class BatchProcessor:
         sink: DeadLetterSink,
         committer: Committer,
         history: History = NO_HISTORY,
+        stories: StoryAssigner | None = None,
     ) -> None:
         self.writer = writer
+        self.stories = stories
         self.sink = sink
         self.committer = committer
         self.history = history
@@ -127,7 +130,9 @@ class BatchProcessor:
         return True
 
     async def _write(self, decoded: list[Decoded], give_up: Callable[[], bool]) -> _Written:
-        docs = bulk_docs(decoded, indexed_at=utc_now_iso())
+        # Embeddings run on the embedder's thread: the loop keeps fetching and writing meanwhile.
+        stories = await self.stories.assign(decoded) if self.stories and decoded else {}
+        docs = bulk_docs(decoded, indexed_at=utc_now_iso(), stories=stories)
         bulk = await self.writer.write(docs, should_abort=give_up)
         await self.history.keep(decoded, docs, bulk, give_up)
         return _Written(bulk, _failures(decoded, bulk))

@@ -16,6 +16,7 @@ from aiokafka.abc import ConsumerRebalanceListener
 from elasticsearch import AsyncElasticsearch
 
 from services.common.dlq import DeadLetterSink
+from services.common.embedding import Embedder
 from services.common.es import make_client
 from services.common.kafka import ensure_topics, make_consumer, make_producer, max_message_bytes
 from services.common.lifecycle import AsyncScoped
@@ -26,6 +27,7 @@ from services.indexer.bulk_target import EsBulkTarget
 from services.indexer.history import VersionHistory
 from services.indexer.loop import ConsumerLoop
 from services.indexer.mapping import ensure_index
+from services.indexer.stories import StoryAssigner
 
 log = structlog.get_logger(__name__)
 
@@ -59,6 +61,7 @@ class Indexer(AsyncScoped):
         self._producer: AIOKafkaProducer | None = None
         self._es: AsyncElasticsearch | None = None
         self._loop: ConsumerLoop | None = None
+        self._embedder: Embedder | None = None
 
     async def _start(self) -> None:
         """Connect the clients, create topics and index if missing, subscribe."""
@@ -77,6 +80,7 @@ class Indexer(AsyncScoped):
                 DeadLetterSink.of(self._producer, s),
                 self._consumer,
                 VersionHistory(versions, self._es),
+                await self._stories(self._es),
             )
             self._consumer.subscribe([s.topic_articles], listener=_Revocation(processor))
             await self._consumer.start()
@@ -84,6 +88,14 @@ class Indexer(AsyncScoped):
             await self.close()
             raise
         self._loop = ConsumerLoop(self._consumer, processor, s)
+
+    async def _stories(self, es: AsyncElasticsearch) -> StoryAssigner | None:
+        """The story assigner, with its embedder started; None when stories are turned off."""
+        if not self.settings.stories_enabled:
+            return None
+        self._embedder = Embedder()
+        await self._embedder.__aenter__()
+        return StoryAssigner(es, self.settings.index_alias, self._embedder, self.settings)
 
     def _make_consumer(self) -> AIOKafkaConsumer:
         s = self.settings
@@ -102,6 +114,7 @@ class Indexer(AsyncScoped):
     async def close(self) -> None:
         """Leave the group, flush dead letters, close the client; safe to call twice."""
         consumer, producer, es = self._consumer, self._producer, self._es
+        embedder, self._embedder = self._embedder, None
         self._consumer = self._producer = self._es = None
         if consumer is not None:
             await consumer.stop()
@@ -109,6 +122,8 @@ class Indexer(AsyncScoped):
             await producer.stop()
         if es is not None:
             await es.close()
+        if embedder is not None:
+            await embedder.__aexit__(None, None, None)
 
     # Leaving the ``async with`` block closes it, however it is left.
     _stop = close

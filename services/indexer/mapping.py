@@ -15,7 +15,7 @@ from elasticsearch import AsyncElasticsearch, BadRequestError
 from services.common.article import Article, version_of
 from services.common.clock import parse_iso, utc_now_iso
 from services.common.es import boundary
-from services.common.fields import LANGUAGE_FIELDS
+from services.common.fields import LANGUAGE_FIELDS, STORY_ID
 from services.common.settings import Settings
 
 # The file lives in deploy/; wheels carry a copy beside this module (see pyproject.toml).
@@ -33,20 +33,28 @@ def load_mapping() -> dict[str, Any]:
 
 
 def document_source(
-    article: Article, value: bytes, *, indexed_at: str, version: int | None = None
+    article: Article,
+    value: bytes,
+    *,
+    indexed_at: str,
+    version: int | None = None,
+    story: bytes = b"",
 ) -> bytes:
     """The document for an article from its record's JSON, extended in place (no re-encoding).
 
     ``value`` must be the article's validated JSON object; the derived fields are spliced in
     before its closing brace, which is far cheaper than a model dump and a new encoding.
-    ``version`` is the article's, when the caller has it already.
+    ``version`` is the article's, when the caller has it already; ``story`` the story fields
+    as JSON members, each led by a comma (services/indexer/stories.py), or nothing.
     """
     # The derived fields are formatted as orjson would encode them, in one copy of the
     # record: per document this was more of the indexer's CPU than validating the article.
-    extra = b',"has_tweets":%s,"version":%d,"indexed_at":%s' % (
+    extra = b',"has_tweets":%s,"version":%d,"indexed_at":%s%s' % (
         b"true" if article.tweets else b"false",
         article.version if version is None else version,
         orjson.dumps(indexed_at),
+        # Without a story assignment (stories turned off) an article is a story of its own.
+        story or b',"%s":%s' % (STORY_ID.encode(), orjson.dumps(article.id)),
     )
     language = language_fields(article.language, article.title, article.body)
     body = value.rstrip()
@@ -86,6 +94,9 @@ def to_document(article: Article, *, indexed_at: str | None = None) -> dict[str,
     doc["has_tweets"] = bool(article.tweets)
     doc["version"] = article.version
     doc["indexed_at"] = indexed_at or utc_now_iso()
+    # A story of its own unless the indexer's story assignment says otherwise: no document of
+    # a current index lacks a story id (a search collapses on it).
+    doc[STORY_ID] = article.id
     doc.update(language_fields(article.language, article.title, article.body))
     return doc
 

@@ -14,12 +14,14 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from elasticsearch import AsyncElasticsearch
 
 from services.common.clock import utc_now_iso
+from services.common.embedding import Embedder
 from services.common.errors import ConfigError
 from services.common.kafka import boundary, make_admin, make_consumer
 from services.common.settings import Settings
 from services.indexer.bulk import BulkWriter
 from services.indexer.records import Record, bulk_docs, decode
 from services.indexer.reindex import next_versioned, swap_alias
+from services.indexer.stories import StoryAssigner
 
 Offsets = dict[TopicPartition, int]
 
@@ -40,6 +42,7 @@ class _Tally:
     replayed: int = 0
     written: int = 0
     refused: int = 0
+    stories: StoryAssigner | None = None  # stories assigned again, as the indexer does
 
 
 async def _replay(
@@ -62,8 +65,11 @@ async def _replay(
                 fetched = await consumer.getmany(
                     timeout_ms=1000, max_records=settings.batch_max_docs
                 )
-                for tp, records in fetched.items():
-                    await _write(writer, [r for r in records if r.offset < ends[tp]], tally)
+                # One write per fetch, all partitions together: stories are assigned in ingest
+                # order across them, as the indexer does with a batch.
+                records = [r for tp, rs in fetched.items() for r in rs if r.offset < ends[tp]]
+                if records:
+                    await _write(writer, records, tally)
         finally:
             await consumer.stop()
     return ends
@@ -92,9 +98,13 @@ async def _behind(consumer: AIOKafkaConsumer, ends: Offsets) -> bool:
 
 async def _write(writer: BulkWriter, records: list[Record], tally: _Tally) -> None:
     decoded, dead = decode(records)
+    stories = await tally.stories.assign(decoded) if tally.stories and decoded else {}
     result = await writer.write(
-        bulk_docs(decoded, indexed_at=utc_now_iso()), should_abort=lambda: False
+        bulk_docs(decoded, indexed_at=utc_now_iso(), stories=stories), should_abort=lambda: False
     )
+    if tally.stories is not None:
+        # The next fetch's stories are looked up among this one's (knn reads refreshed).
+        await tally.stories.es.indices.refresh(index=tally.stories.index)
     tally.replayed += len(records)
     tally.written += result.indexed
     # Dead letters were sent when the records were first indexed: counted here, not sent again.
@@ -105,9 +115,12 @@ async def rebuild(es: AsyncElasticsearch, settings: Settings) -> Rebuilt:
     """Replay the article topic into a new versioned index and point the alias at it."""
     old, writer = await next_versioned(es, settings)
     new = writer.target.index
-    tally = _Tally()
-    ends = await _replay(settings, writer, None, tally)
-    await swap_alias(es, settings.index_alias, old, new)
-    # What the running indexer wrote to the old index meanwhile is in the topic after ``ends``.
-    await _replay(settings, writer, ends, tally)
+    async with Embedder() as embedder:
+        stories = StoryAssigner(es, new, embedder, settings) if settings.stories_enabled else None
+        tally = _Tally(stories=stories)
+        ends = await _replay(settings, writer, None, tally)
+        await swap_alias(es, settings.index_alias, old, new)
+        # What the running indexer wrote to the old index meanwhile is in the topic after
+        # ``ends``.
+        await _replay(settings, writer, ends, tally)
     return Rebuilt(old, new, tally.replayed, tally.written, tally.refused)

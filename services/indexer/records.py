@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -102,10 +103,17 @@ def status_source(event: StatusEvent, *, indexed_at: str) -> bytes:
     return source
 
 
-def bulk_docs(decoded: list[Decoded], *, indexed_at: str) -> list[BulkDoc]:
-    """The documents to write, in the order of ``decoded`` (failures point back by position)."""
+def bulk_docs(
+    decoded: list[Decoded], *, indexed_at: str, stories: Mapping[int, bytes] | None = None
+) -> list[BulkDoc]:
+    """The documents to write, in the order of ``decoded`` (failures point back by position).
+
+    ``stories``: by position in ``decoded``, the story fields to splice into an article's
+    document (services/indexer/stories.py).
+    """
     docs: list[BulkDoc] = []
-    for d in decoded:
+    stories = stories or {}
+    for position, d in enumerate(decoded):
         article = d.event
         version = article.version
         if isinstance(article, StatusEvent):
@@ -113,7 +121,11 @@ def bulk_docs(decoded: list[Decoded], *, indexed_at: str) -> list[BulkDoc]:
             docs.append(BulkDoc(article.id, version, source, article.content_hash))
             continue
         source = document_source(
-            article, d.record.value or b"", indexed_at=indexed_at, version=version
+            article,
+            d.record.value or b"",
+            indexed_at=indexed_at,
+            version=version,
+            story=stories.get(position, b""),
         )
         docs.append(BulkDoc(article.id, version, source, article.content_hash))
     return docs

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import orjson
 from elasticsearch import AsyncElasticsearch
 
 from services.common.clock import utc_now_iso
+from services.common.embedding import Embedder, embed_text
+from services.common.fields import EMBEDDING, STORY_ID
 from services.common.settings import Settings
 from services.common.visibility import STATUS
 from services.indexer.bulk import BulkDoc, BulkLimits, BulkWriter
@@ -26,6 +29,7 @@ from services.indexer.mapping import (
     load_mapping,
     source_version,
 )
+from services.indexer.stories import StoryAssigner, Text, rounded
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class Reindexed:
     new: str
     copied: int
     caught_up: int
+    backfilled: int = 0  # documents given an embedding and a story id they lacked
 
 
 def next_index(alias: str, existing: list[str]) -> str:
@@ -59,19 +64,80 @@ def _copy_of(doc_id: str, source: dict[str, Any]) -> BulkDoc:
     return BulkDoc(doc_id, version, orjson.dumps(source))
 
 
+# Oldest first, so that a backfill gives each story the id of its first copy.
+_ORDER: list[dict[str, Any]] = [
+    {"ingested_at": {"order": "asc", "missing": "_last"}},
+    {"id": "asc"},
+]
+
+
+class Backfill:
+    """Embeddings and story ids for documents indexed before they existed (mapping < v5)."""
+
+    def __init__(self, assigner: StoryAssigner) -> None:
+        self.assigner = assigner
+        self.filled = 0
+
+    async def fill(self, hits: list[dict[str, Any]]) -> None:
+        """Give every article document of ``hits`` lacking them its embedding and story id."""
+        lacking = [
+            h["_source"]
+            for h in hits
+            if not h["_source"].get(STATUS)
+            and "body" in h["_source"]
+            and not h["_source"].get(EMBEDDING)
+        ]
+        if not lacking:
+            return
+        texts = [
+            Text(
+                s["id"], date.fromisoformat(s["published_date"]), embed_text(s["title"], s["body"])
+            )
+            for s in lacking
+        ]
+        for source, (story, vector) in zip(
+            lacking, await self.assigner.stories(texts), strict=True
+        ):
+            # A story id already given (stories were off when it was indexed) is kept.
+            source.setdefault(STORY_ID, story)
+            source[EMBEDDING] = rounded(vector)
+        self.filled += len(lacking)
+
+
+def _day(source: dict[str, Any]) -> date:
+    return date.fromisoformat(source["published_date"])
+
+
 async def _copy(
-    es: AsyncElasticsearch, source: str, writer: BulkWriter, query: dict[str, Any]
+    es: AsyncElasticsearch,
+    source: str,
+    writer: BulkWriter,
+    query: dict[str, Any],
+    backfill: Backfill | None = None,
 ) -> int:
     copied = 0
-    page = await es.search(index=source, scroll="2m", size=1000, query=query, sort=["_doc"])
+    page = await es.search(
+        index=source,
+        scroll="2m",
+        size=1000,
+        query=query,
+        sort=_ORDER,
+        # Elasticsearch 9 leaves vectors out of _source unless asked: the copy keeps them.
+        source={"exclude_vectors": False},
+    )
     scroll_id = page.get("_scroll_id")
     try:
         while hits := page["hits"]["hits"]:
+            if backfill is not None:
+                await backfill.fill(hits)
             docs = [_copy_of(h["_id"], h["_source"]) for h in hits]
             result = await writer.write(docs, should_abort=lambda: False)
             copied += result.indexed + result.stale
             if result.failures:
                 raise RuntimeError(f"{len(result.failures)} documents could not be copied")
+            if backfill is not None:
+                # The next page's stories are looked up among this one's (knn reads refreshed).
+                await es.indices.refresh(index=writer.target.index)
             page = await es.scroll(scroll_id=scroll_id, scroll="2m")
             scroll_id = page.get("_scroll_id")
     finally:
@@ -106,9 +172,12 @@ async def reindex(es: AsyncElasticsearch, settings: Settings) -> Reindexed:
     new = writer.target.index
     started = utc_now_iso()
     await es.indices.refresh(index=old)  # the copy reads through search: make writes visible
-    copied = await _copy(es, old, writer, {"match_all": {}})
-    await swap_alias(es, settings.index_alias, old, new)
-    # Whatever the indexer wrote to the old index while we copied: external versions decide.
-    await es.indices.refresh(index=old)
-    caught_up = await _copy(es, old, writer, {"range": {"indexed_at": {"gte": started}}})
-    return Reindexed(old, new, copied, caught_up)
+    async with Embedder() as embedder:
+        backfill = Backfill(StoryAssigner(es, new, embedder, settings))
+        copied = await _copy(es, old, writer, {"match_all": {}}, backfill)
+        await swap_alias(es, settings.index_alias, old, new)
+        # Whatever the indexer wrote to the old index while we copied: external versions decide.
+        await es.indices.refresh(index=old)
+        since = {"range": {"indexed_at": {"gte": started}}}
+        caught_up = await _copy(es, old, writer, since, backfill)
+    return Reindexed(old, new, copied, caught_up, backfill.filled)

@@ -406,3 +406,39 @@ async def test_the_pipeline_page_shows_rejects_only_with_the_operator_key(
         await expect(rejects).to_contain_text("malformed_header")
         await page.click("#operator-forget")
         await expect(rejects).to_contain_text("needs the operator key")
+
+
+async def test_a_story_in_two_copies_is_one_hit_with_a_more_versions_control(
+    settings: Settings, api: ApiServer, page: Page, shot: Shot
+) -> None:
+    from services.common.es import es_client
+    from services.indexer.mapping import ensure_index, to_document
+    from tests.integration.test_stories import story_articles
+
+    first, rewrite = story_articles("iran_missiles_a1", "iran_missiles_a2")
+    async with es_client(settings) as es:
+        await ensure_index(es, settings)
+        for article in (first, rewrite):
+            # The story the indexer gives two rewrites of one story (tests/integration).
+            doc = {**to_document(article), "story_id": first.id}
+            await es.index(index=settings.index_alias, id=article.id, document=doc)
+        await es.indices.refresh(index=settings.index_alias)
+    try:
+        await page.goto(f"{api.url}/?q=Erbil")
+        results = page.locator("#result-list .result")
+        await expect(results).to_have_count(1)
+        control = results.first.locator(".more-versions")
+        await expect(control).to_have_text("1 more version of this story")
+        await expect(control).to_have_attribute("aria-expanded", "false")
+        await control.click()
+        await expect(control).to_have_attribute("aria-expanded", "true")
+        shown = results.first.locator("h3 a")
+        other = rewrite if first.id in (await shown.get_attribute("href") or "") else first
+        copies = results.first.locator(".story-versions li a")
+        await expect(copies).to_have_count(1)
+        await expect(copies.first).to_have_attribute("href", re.compile(other.id))
+        await shot(page, "story-versions-open")
+        await control.click()
+        await expect(results.first.locator(".story-versions")).to_be_hidden()
+    finally:
+        await drop_index(settings)

@@ -57,8 +57,8 @@ class Desk:
         return created
 
     async def search_ids(self, **params: Any) -> set[str]:
-        """Every id /v1/search answers for ``params``."""
-        reply = await self.api.get("/v1/search", params={"size": 100, **params})
+        """Every id /v1/search answers for ``params``, each copy of a story its own hit."""
+        reply = await self.api.get("/v1/search", params={"size": 100, "versions": "all", **params})
         assert reply.status_code == 200, reply.text
         return {item["id"] for item in reply.json()["items"]}
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from services.common.es import es_client
 from services.common.settings import Settings
 from services.indexer.mapping import ensure_index, to_document
 from services.indexer.reindex import reindex
+from services.ingest.parser import parse_path
 from tests.factories import make_articles
 
 pytestmark = pytest.mark.integration
+STORIES = Path(__file__).resolve().parents[2] / "seeds" / "stories"
 
 
 async def test_reindex_copies_everything_and_swaps_the_alias(settings: Settings) -> None:
@@ -37,4 +41,36 @@ async def test_reindex_copies_everything_and_swaps_the_alias(settings: Settings)
         stored = await es.get(index=settings.index_alias, id=articles[0].id)
         assert stored["_version"] == articles[0].version  # external versions survive the copy
         source = stored["_source"]
+        # Indexed before embeddings: the copy is given one (its story id it had already).
+        vector = await es.search(
+            index=settings.index_alias,
+            query={"ids": {"values": [articles[0].id]}},
+            source={"exclude_vectors": False},
+        )
+        assert len(vector["hits"]["hits"][0]["_source"]["embedding"]) == 256
         assert source == to_document(articles[0], indexed_at=source["indexed_at"])
+        assert result.backfilled == 25
+        # A second reindex copies the vectors: nothing is computed again.
+        again = await reindex(es, settings)
+        assert (again.copied, again.backfilled) == (25, 0)
+
+
+async def test_reindex_gives_documents_indexed_before_stories_their_embedding_and_story(
+    settings: Settings,
+) -> None:
+    names = ["greece_fire_a1", "greece_fire_a2", "canada_fire_b1"]
+    articles = [parse_path(STORIES / f"{n}.txt") for n in names]
+    async with es_client(settings) as es:
+        await ensure_index(es, settings)
+        for article in articles:
+            doc = to_document(article)
+            del doc["story_id"]  # as a mapping v4 index held it
+            await es.index(index=settings.index_alias, id=article.id, document=doc)
+        result = await reindex(es, settings)
+        assert result.backfilled == 3
+        await es.indices.refresh(index=settings.index_alias)
+        reply = await es.search(index=settings.index_alias, source_includes=["id", "story_id"])
+    story = {h["_source"]["id"]: h["_source"]["story_id"] for h in reply["hits"]["hits"]}
+    first, rewrite, other = (a.id for a in articles)
+    assert story[first] == story[rewrite] in {first, rewrite}
+    assert story[other] == other

@@ -18,13 +18,15 @@ from services.common.errors import IndexMissing, QueryError, SearchBusy, SearchU
 from services.common.settings import Settings
 
 ALIAS = "news-articles"
-CURSOR_PARAMS = SearchParams(q="iran", sort="newest")
+CURSOR_PARAMS = SearchParams(q="iran", sort="newest", versions="all")
 REQUESTS = [
     SearchParams(),
     SearchParams(q="iran", facets=("category", "published")),
     SearchParams(q='"ballistic missiles" -trump', categories=("world",), handles=("bbc",)),
     SearchParams(q="iran", date_from=date(2024, 1, 1), has_tweets=True, page=3, size=20),
-    SearchParams(q="iran", sort="newest", cursor=encode_cursor([1, 2, "a"], CURSOR_PARAMS)),
+    SearchParams(
+        q="iran", sort="newest", versions="all", cursor=encode_cursor([1, 2, "a"], CURSOR_PARAMS)
+    ),
 ]
 
 
@@ -57,7 +59,7 @@ async def sent_by_client(request: dict[str, Any]) -> Sent:
 @pytest.mark.parametrize("params", REQUESTS)
 async def test_the_target_and_body_are_the_clients(params: SearchParams) -> None:
     if params.cursor:
-        params = SearchParams(q="iran", sort="newest", cursor=params.cursor)
+        params = SearchParams(q="iran", sort="newest", versions="all", cursor=params.cursor)
     for attempt in (Attempt(), Attempt("any", fuzzy=True)):
         request = {**search.build(params, ALIAS, attempt=attempt), **backend.bounds(Settings())}
         prepared = backend.search_request(request)

@@ -209,11 +209,42 @@ LONG_MIN = -(2**63)
     ],
 )
 def test_cursors_round_trip(sort: search.Sort, values: list[object]) -> None:
-    params = search.SearchParams(q="iran", sort=sort)
+    params = search.SearchParams(q="iran", sort=sort, versions="all")
     cursor = search.encode_cursor(values, params)
     assert "=" not in cursor
     assert search.decode_cursor(cursor, params) == values
     assert search.build(replace(params, cursor=cursor), "a")["search_after"] == values
+
+
+def test_a_collapsed_search_pages_by_an_offset_cursor() -> None:
+    params = search.SearchParams(q="iran", size=10)
+    cursor = search.encode_offset_cursor(20, params)
+    request = search.build(replace(params, cursor=cursor), "a")
+    assert request["from_"] == 20
+    assert "search_after" not in request
+    assert request["collapse"]["field"] == "story_id"
+    # A cursor of the uncollapsed search does not page the collapsed one.
+    other = search.encode_offset_cursor(20, replace(params, versions="all"))
+    with pytest.raises(QueryError):
+        search.build(replace(params, cursor=other), "a")
+
+
+def test_a_story_filter_lists_every_copy_and_all_versions_does_not_collapse() -> None:
+    story = search.build(search.SearchParams(q="iran", story="abc"), "a")
+    assert "collapse" not in story
+    assert {"term": {"story_id": "abc"}} in story["query"]["bool"]["filter"]
+    assert "collapse" not in search.build(search.SearchParams(q="iran", versions="all"), "a")
+
+
+def test_other_versions_come_from_the_collapsed_hits_inner_total() -> None:
+    hit = {
+        "_score": 1.0,
+        "_source": {"id": "a", "title": "t", "category": "c", "published_date": "2020-01-01"},
+        "inner_hits": {"versions": {"hits": {"total": {"value": 3}}}},
+    }
+    reply = {"hits": {"hits": [hit], "total": {"value": 3, "relation": "eq"}}}
+    [item] = search.shape(reply, search.SearchParams(), collapsed=True)["items"]
+    assert (item["other_versions"], item["story_id"]) == (2, "a")
 
 
 @pytest.mark.parametrize(
@@ -280,3 +311,16 @@ def test_offset_paging_stops_at_the_result_window() -> None:
     with pytest.raises(QueryError) as caught:
         search.build(search.SearchParams(size=100, page=101), "a")
     assert caught.value.code == "page_too_deep"
+
+
+def test_a_hybrid_search_adds_a_knn_clause_and_counts_the_words_apart() -> None:
+    hybrid = search.Hybrid([0.6, 0.8], boost=5.0)
+    request = search.build(search.SearchParams(q="iran", mode="hybrid"), "a", vector=hybrid)
+    should = request["query"]["bool"]["should"]
+    assert should[1]["knn"]["boost"] == 5.0
+    assert request["query"]["bool"]["minimum_should_match"] == 1
+    assert request["aggs"]["words"] == {"filter": should[0]}
+    assert search.lexical_total({"aggregations": {"words": {"doc_count": 0}}}) == 0
+    # Without a query vector (no words, or an index before embeddings): lexical as ever.
+    plain = search.build(search.SearchParams(q="iran", mode="hybrid"), "a")
+    assert "should" not in plain["query"]["bool"]

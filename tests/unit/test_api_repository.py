@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from services.api import repository
+from services.api import related, repository
 from services.common.visibility import hidden_clauses
 
 
@@ -41,9 +41,14 @@ def test_shape_trends() -> None:
     assert repository.shape_trends({}).model_dump() == {"documents": 0, "terms": []}
 
 
-def test_more_like_this_never_the_article_itself() -> None:
-    query = repository.more_like_this("news", "14d38489e204ff07")["bool"]
-    assert query["must_not"] == [{"ids": {"values": ["14d38489e204ff07"]}}, *hidden_clauses()]
+def test_more_like_this_never_the_article_itself_nor_its_story() -> None:
+    body = related.mlt_search("news", "14d38489e204ff07", "aaaa", ["id"])
+    query = body["query"]["bool"]
+    assert query["must_not"] == [
+        {"ids": {"values": ["14d38489e204ff07"]}},
+        *hidden_clauses(),
+        {"term": {"story_id": "aaaa"}},
+    ]
     assert query["must"]["more_like_this"]["like"] == [
         {"_index": "news", "_id": "14d38489e204ff07"}
     ]

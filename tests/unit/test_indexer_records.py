@@ -24,6 +24,7 @@ ARTICLES = [
 def _expected(article: Article, indexed_at: str) -> dict[str, object]:
     derived: dict[str, object] = {"has_tweets": bool(article.tweets), "version": article.version}
     derived["indexed_at"] = indexed_at
+    derived["story_id"] = article.id  # no story assignment: a story of its own
     derived.update(language_fields(article.language, article.title, article.body))
     return {**orjson.loads(article.model_dump_json()), **derived}
 

@@ -1,4 +1,4 @@
-"""GET /v1/articles/{id} and /v1/articles/{id}/related (more like this)."""
+"""GET /v1/articles/{id}, its versions, /related (meaning and words), and /v1/stories/{id}."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ from fastapi import Header, Path, Query
 
 from services.api import history, repository
 from services.api.deps import ESDep, SettingsDep
-from services.api.models import ArticleOut, RelatedResponse, VersionsResponse, problem_responses
+from services.api.models import (
+    ArticleOut,
+    RelatedResponse,
+    StoryResponse,
+    VersionsResponse,
+    problem_responses,
+)
 from services.api.negotiation import prefers_ninjs
 from services.api.ninjs_out import to_ninjs
 from services.api.responses import FastJSON
@@ -97,3 +103,18 @@ async def related_articles(
     """Stories like this one (more_like_this on title and body), never the article itself."""
     missing = _missing(article_id)
     return FastJSON({"items": await repository.related(es, settings, article_id, size, missing)})
+
+
+@router.get("/v1/stories/{story_id}", response_model=StoryResponse)
+async def get_story(
+    story_id: Annotated[
+        str, Path(description="A story_id from a search hit.", examples=["14d38489e204ff07"])
+    ],
+    es: ESDep,
+    settings: SettingsDep,
+) -> FastJSON:
+    """Every copy of one story readers may see (rewrites, wire copies, editions), oldest first."""
+    missing = f"no story with id {story_id[:40]!r}"
+    if _ID.fullmatch(story_id) is None:
+        raise NotFound(missing)
+    return FastJSON(await repository.story(es, settings, story_id, missing))

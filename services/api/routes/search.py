@@ -47,12 +47,21 @@ class PlainArgsRoute(APIRoute):
             state = request.app.state
             features = await state.index_fields.features()
             params = search_params(state.settings, **args)
-            return FastJSON(await _climb(state.es, state.settings, features, params))
+            hybrid = await _hybrid(state, params)
+            return FastJSON(await _climb(state.es, state.settings, features, params, hybrid))
 
         return handler
 
 
 router = index_router("search", 400, 422, route_class=PlainArgsRoute)
+StoryArg = Annotated[str | None, Query(max_length=64, description="Only this story's copies.")]
+VersionsArg = Annotated[
+    search.Versions,
+    Query(description="collapse: one hit per story, with other_versions; all: every copy."),
+]
+ModeArg = Annotated[
+    search.Mode, Query(description="lexical (words); hybrid: words and meaning fused.")
+]
 
 # The words and filters of a search, declared once: the feed takes the same (routes/feed.py).
 Words = Annotated[
@@ -76,6 +85,7 @@ Handles = Annotated[
 
 @router.get("/v1/search", response_model=SearchResponse)
 async def search_articles(
+    request: Request,
     es: ESDep,
     settings: SettingsDep,
     features: FeaturesDep,
@@ -93,6 +103,9 @@ async def search_articles(
     facet: Annotated[list[search.Facet] | None, Query(max_length=3)] = None,
     interval: search.Interval = "month",
     facet_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    story: StoryArg = None,
+    versions: VersionsArg = "collapse",
+    mode: ModeArg = "lexical",
 ) -> FastJSON:
     """Search articles; facets count as if their own selection were unset (disjunctive)."""
     params = search_params(
@@ -111,8 +124,12 @@ async def search_articles(
         facet=facet,
         interval=interval,
         facet_size=facet_size,
+        story=story,
+        versions=versions,
+        mode=mode,
     )
-    return FastJSON(await _climb(es, settings, features, params))
+    hybrid = await _hybrid(request.app.state, params)
+    return FastJSON(await _climb(es, settings, features, params, hybrid))
 
 
 def search_params(
@@ -132,6 +149,9 @@ def search_params(
     facet: list[search.Facet] | None = None,
     interval: search.Interval = "month",
     facet_size: int = 20,
+    story: str | None = None,
+    versions: search.Versions = "collapse",
+    mode: search.Mode = "lexical",
 ) -> SearchParams:
     """The search the route's arguments ask for; ``search_in`` is checked here."""
     chosen = tuple(f.strip() for f in search_in.split(",") if f.strip())
@@ -155,12 +175,27 @@ def search_params(
         facets=tuple(dict.fromkeys(facet or ())),
         interval=interval,
         facet_size=facet_size,
+        story=story,
+        versions=versions,
+        mode=mode,
         max_query_chars=settings.max_query_chars,
     )
 
 
+async def _hybrid(state: Any, params: SearchParams) -> search.Hybrid | None:
+    """The query's vector for a hybrid search with words (computed on the embedder's thread)."""
+    if params.mode != "hybrid" or not params.q.strip():
+        return None
+    vectors = await state.embedder.embed([params.q])
+    return search.Hybrid(vectors[0].tolist(), state.settings.hybrid_vector_boost)
+
+
 async def _climb(
-    es: AsyncElasticsearch, settings: Settings, features: IndexFeatures, params: SearchParams
+    es: AsyncElasticsearch,
+    settings: Settings,
+    features: IndexFeatures,
+    params: SearchParams,
+    hybrid: search.Hybrid | None = None,
 ) -> dict[str, Any]:
     """Search rung by rung of the matching ladder until something is found.
 
@@ -168,14 +203,16 @@ async def _climb(
     query that matches as typed costs one request, as before.
     """
     for attempt in (steps := search.ladder(params)):
-        request = search.build(params, settings.index_alias, features=features, attempt=attempt)
+        request = search.build(
+            params, settings.index_alias, features=features, attempt=attempt, vector=hybrid
+        )
         sent = backend.search(
             es, {**request, **bounds(settings)}, timeout=settings.search_timeout_s
         )
         found = body(await call(sent))
-        if found.get("hits", {}).get("total", {}).get("value", 0) or attempt is steps[-1]:
+        if search.lexical_total(found) or attempt is steps[-1]:
             break
-    return search.shape(found, params, attempt)
+    return search.shape(found, params, attempt, collapsed=params.collapsed(features))
 
 
 def saved_search_params(settings: Settings, spec: AlertSpec) -> SearchParams:

@@ -317,8 +317,52 @@ function resultItem(item) {
         item.has_tweets ? el("span", { class: "badge tweet-badge" }, "Tweets") : null,
       ),
       highlighted("p", { class: "snippet" }, item.snippet || ""),
+      item.other_versions > 0 ? versionsControl(item) : null,
     ),
   );
+}
+
+/** "N more versions of this story": opens the story's other copies, fetched when asked for. */
+function versionsControl(item) {
+  const n = item.other_versions;
+  const label = `${n} more version${n === 1 ? "" : "s"} of this story`;
+  const list = el("ul", { class: "story-versions", hidden: true });
+  const attrs = { type: "button", class: "more-versions", "aria-expanded": "false" };
+  const button = el("button", attrs, label);
+  button.addEventListener("click", async () => {
+    const open = button.getAttribute("aria-expanded") === "true";
+    button.setAttribute("aria-expanded", String(!open));
+    list.hidden = open;
+    if (open || list.childElementCount) return;
+    const url = `/v1/stories/${encodeURIComponent(item.story_id)}`;
+    const reply = await fetchJson(url).catch((e) => e);
+    if (reply instanceof Error) {
+      list.replaceChildren(el("li", {}, problemBox(reply)));
+      return;
+    }
+    list.replaceChildren(
+      ...reply.items
+        .filter((copy) => copy.id !== item.id)
+        .map((copy) =>
+          el(
+            "li",
+            {},
+            el(
+              "a",
+              { href: articleHref(copy.id), dataset: { id: copy.id }, onclick: openArticle },
+              copy.title,
+            ),
+            el(
+              "span",
+              { class: "meta" },
+              el("span", { class: "category" }, copy.category),
+              el("time", { datetime: copy.published_date }, fmtDate(copy.published_date)),
+            ),
+          ),
+        ),
+    );
+  });
+  return el("div", { class: "versions" }, button, list);
 }
 
 // ---- facets -----------------------------------------------------------------------------

@@ -1,0 +1,86 @@
+"""Story assignment, pure: which story each article of a batch joins."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+
+from services.indexer.stories import Match, Pending, choose_stories, read_matches, story_fields
+
+DAY = date(2025, 3, 11)
+
+
+def unit(*values: float) -> npt.NDArray[np.float32]:
+    """A unit vector in the direction of ``values``."""
+    v = np.array(values, dtype=np.float32)
+    out: npt.NDArray[np.float32] = v / np.linalg.norm(v)
+    return out
+
+
+def choose(
+    pending: list[Pending], matches: list[list[Match]], existing: dict[str, str]
+) -> list[str]:
+    return choose_stories(pending, matches, existing, threshold=0.8, window_days=3)
+
+
+def test_an_article_with_no_match_starts_its_own_story() -> None:
+    assert choose([Pending("a", DAY, unit(1, 0))], [[]], {}) == ["a"]
+
+
+def test_a_stored_match_above_the_threshold_gives_its_story_the_best_wins() -> None:
+    matches = [[Match("x", "sx", 0.85), Match("y", "sy", 0.95), Match("z", "sz", 0.5)]]
+    assert choose([Pending("a", DAY, unit(1, 0))], matches, {}) == ["sy"]
+
+
+def test_matches_below_the_threshold_are_not_the_story() -> None:
+    assert choose([Pending("a", DAY, unit(1, 0))], [[Match("x", "sx", 0.79)]], {}) == ["a"]
+
+
+def test_a_stored_article_keeps_its_story_whatever_it_matches_now() -> None:
+    matches = [[Match("x", "sx", 0.99)]]
+    assert choose([Pending("a", DAY, unit(1, 0))], matches, {"a": "old"}) == ["old"]
+
+
+def test_its_own_stored_copy_is_not_a_match() -> None:
+    assert choose([Pending("a", DAY, unit(1, 0))], [[Match("a", "sa", 1.0)]], {}) == ["a"]
+
+
+def test_copies_in_one_batch_join_the_first() -> None:
+    pending = [
+        Pending("a", DAY, unit(1, 0)),
+        Pending("b", DAY, unit(1, 0.1)),
+        Pending("c", DAY, unit(0, 1)),
+    ]
+    assert choose(pending, [[], [], []], {}) == ["a", "a", "c"]
+
+
+def test_copies_in_one_batch_outside_the_window_do_not_join() -> None:
+    pending = [Pending("a", DAY, unit(1, 0)), Pending("b", date(2025, 3, 20), unit(1, 0))]
+    assert choose(pending, [[], []], {}) == ["a", "b"]
+
+
+def test_two_versions_of_one_article_in_a_batch_share_its_story() -> None:
+    pending = [Pending("a", DAY, unit(1, 0)), Pending("a", DAY, unit(0, 1))]
+    assert choose(pending, [[Match("x", "sx", 0.9)], []], {}) == ["sx", "sx"]
+
+
+def test_ties_go_to_the_smaller_story_id() -> None:
+    matches = [[Match("x", "s2", 0.9), Match("y", "s1", 0.9)]]
+    assert choose([Pending("a", DAY, unit(1, 0))], matches, {}) == ["s1"]
+
+
+def test_story_fields_are_json_members_to_splice() -> None:
+    fields = story_fields("abc", unit(3, 4))
+    assert fields.startswith(b",")
+    doc = orjson.loads(b"{" + fields[1:] + b"}")
+    assert doc == {"story_id": "abc", "embedding": [0.6, 0.8]}
+
+
+def test_read_matches_turns_scores_into_cosines() -> None:
+    reply = {"hits": {"hits": [{"_score": 0.9, "_source": {"id": "x", "story_id": "s"}}]}}
+    [match] = read_matches(reply)
+    assert (match.id, match.story_id) == ("x", "s")
+    assert abs(match.similarity - 0.8) < 1e-9
