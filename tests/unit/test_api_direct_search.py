@@ -90,7 +90,8 @@ class FakePool:
     """A round-robin pool over nodes that remembers which were marked dead."""
 
     def __init__(self, *nodes: Any) -> None:
-        self.nodes, self.dead, self.turn = list(nodes), [], 0
+        self.nodes, self.turn = list(nodes), 0
+        self.dead: list[Any] = []
 
     def all(self) -> list[Any]:
         return self.nodes
