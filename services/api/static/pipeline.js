@@ -57,6 +57,7 @@ function normalize(raw) {
     newest: index.newest ?? null,
     freshness: num(index.freshness_seconds),
     health: Object.entries(raw.health || {}).map(([name, value]) => ({ name, status: `${value}` })),
+    cluster: raw.cluster ?? null,
   };
 }
 
@@ -206,6 +207,43 @@ function render(status) {
   $("health").replaceChildren(
     ...status.health.map((h) =>
       el("li", {}, el("span", { class: "health-name" }, h.name), badge(h.status)),
+    ),
+  );
+  renderCluster(status.cluster);
+}
+
+/** Per broker and per node health, and what a missing member costs (copies, shards). */
+function renderCluster(cluster) {
+  const kafka = cluster?.kafka ?? {};
+  const search = cluster?.elasticsearch ?? {};
+  const facts = [];
+  if (kafka.error) facts.push(kafka.error);
+  else if (kafka.brokers) {
+    facts.push(
+      `${plural(kafka.under_replicated_partitions, "under-replicated partition")}, ` +
+        `${fmtNumber(kafka.offline_partitions)} offline`,
+    );
+  }
+  if (search.error) facts.push(search.error);
+  else if (search.status) {
+    facts.push(`Elasticsearch ${search.status}, ${plural(search.unassigned_shards, "unassigned shard")}`);
+  }
+  $("cluster-summary").textContent = facts.join(" · ");
+  $("brokers").replaceChildren(
+    ...(kafka.brokers ?? []).map((b) =>
+      el("li", {},
+        el("span", { class: "health-name" }, `broker ${b.id} ${b.address ?? ""}`),
+        badge(b.state),
+        el("span", { class: "sub" }, ` leads ${fmtNumber(b.leaders)}`),
+      ),
+    ),
+  );
+  $("nodes").replaceChildren(
+    ...(search.nodes ?? []).map((n) =>
+      el("li", {},
+        el("span", { class: "health-name" }, `${n.name ?? "?"} ${n.address}${n.master ? " (master)" : ""}`),
+        badge(n.state),
+      ),
     ),
   );
 }

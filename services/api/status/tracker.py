@@ -15,6 +15,7 @@ from prometheus_client import Gauge
 
 from services.api import repository
 from services.api.models import (
+    ClusterView,
     DeadLetterView,
     IndexView,
     KafkaView,
@@ -22,6 +23,7 @@ from services.api.models import (
     PipelineStatus,
     Unavailable,
 )
+from services.api.status.cluster import read_cluster
 from services.api.status.kafka_reader import KafkaReader
 from services.api.status.lag import SAMPLE_S, LagWindows, TopicReading, age_seconds
 from services.api.status.probes import Health, services_health
@@ -58,6 +60,8 @@ class Reader(Protocol):
 
 # Document count and the newest indexed document of the alias (repository.newest_indexed).
 NewestRead = Callable[[], Awaitable[tuple[int, dict[str, Any] | None]]]
+# Both clusters' members and copies (cluster.read_cluster); never raises.
+ClusterRead = Callable[[], Awaitable[ClusterView]]
 
 
 class Tracker:
@@ -71,9 +75,15 @@ class Tracker:
         reader: Reader | None = None,
         newest: NewestRead | None = None,
         probe_transport: httpx.AsyncBaseTransport | None = None,
+        cluster: ClusterRead | None = None,
     ) -> None:
         self.settings = settings
         self.reader: Reader = reader or KafkaReader(settings)
+        # The real reader knows the cluster; a test's own reader is given its cluster read.
+        real = self.reader if isinstance(self.reader, KafkaReader) else None
+        self.cluster: ClusterRead | None = cluster or (
+            (lambda: read_cluster(real.copies, es, settings.es_node_urls)) if real else None
+        )
         self.newest: NewestRead = newest or (
             lambda: repository.newest_indexed(es, settings.index_alias)
         )
@@ -106,6 +116,8 @@ class Tracker:
         while not self._stop.is_set():
             try:
                 await self.kafka_view()
+                if self.cluster is not None:
+                    await self.cluster()  # keeps the cluster's gauges current between scrapes
             except Exception as exc:  # the sampler must outlive any outage
                 log.debug("status sample failed", error=repr(exc))
             with contextlib.suppress(TimeoutError):
@@ -164,4 +176,5 @@ class Tracker:
             index = Unavailable(error=f"Elasticsearch unavailable: {cause_name(error)}")
             health["elasticsearch"] = "down"
         health.update(await services_health(self.settings, self.probe_transport))
-        return PipelineStatus(kafka=kafka, index=index, health=health)
+        cluster = await self.cluster() if self.cluster is not None else None
+        return PipelineStatus(kafka=kafka, index=index, health=health, cluster=cluster)
