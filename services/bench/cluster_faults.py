@@ -90,27 +90,35 @@ class Watch:
         self.reader = KafkaReader(settings)
         self.seen = Seen()
         self.latest: ClusterView | None = None
+        self._count = 0  # samples taken: a wait judges only those taken after it began
+        self._task: asyncio.Task[None] | None = None
 
-    async def sample(self) -> ClusterView:
-        """One reading, folded into what was seen."""
+    async def __aenter__(self) -> Watch:
+        self._task = asyncio.create_task(self._sample_forever())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self.reader.close()
+
+    async def _sample_forever(self) -> None:
         async with es_client(self.settings, timeout=5.0) as es:
-            view = await read_cluster(self.reader.copies, es, self.settings.es_node_urls)
-        self.latest = view
-        self.seen.add(view)
-        return view
+            while True:
+                view = await read_cluster(self.reader.copies, es, self.settings.es_node_urls)
+                self.latest, self._count = view, self._count + 1
+                self.seen.add(view)
+                await asyncio.sleep(SAMPLE_S)
 
     async def until(self, check: Callable[[ClusterView], bool], timeout: float) -> float | None:
-        """Seconds until a sample passes ``check`` (sampling all along); None on timeout."""
-        started = time.monotonic()
+        """Seconds until a sample taken from now on passes ``check``; None on timeout."""
+        started, first = time.monotonic(), self._count + 1
         while time.monotonic() - started < timeout:
-            if check(await self.sample()):
+            if self._count >= first and self.latest is not None and check(self.latest):
                 return round(time.monotonic() - started, 1)
-            await asyncio.sleep(SAMPLE_S)
+            await asyncio.sleep(0.1)
         return None
-
-    async def close(self) -> None:
-        """Close the Kafka clients."""
-        await self.reader.close()
 
 
 def kill_9(server: Server) -> None:
@@ -166,29 +174,56 @@ def member_killed(
 ) -> Fault:
     """kill -9 the member ``target`` picks mid-stream, start it again ``down_s`` later.
 
-    Failover: the kill until the pipeline shows no partition offline and Elasticsearch not
-    red. Recovery: the kill until the cluster is whole again (every copy in sync, green).
+    Detected: the kill until the pipeline shows the member down. Failover: until, besides,
+    no partition is offline and Elasticsearch is not red (writes and reads served by the
+    others). Recovery: until the member is back and the cluster whole (every copy, green).
     """
 
     async def fault(s: Settings, work: Path, children: list[Child]) -> None:
-        watch = Watch(s)
-        try:
-            await asyncio.sleep(after_s)
-            server = await target(s, stack)
-            killed = time.monotonic()
-            await asyncio.to_thread(kill_9, server)
-            results["killed"] = server.name
-            failover = await watch.until(_serving, down_s + HEALTHY_TIMEOUT_S)
-            results["failover_s"] = failover
-            await asyncio.sleep(max(0.0, killed + down_s - time.monotonic()))
-            await asyncio.to_thread(stack.up)
-            if await watch.until(healthy, HEALTHY_TIMEOUT_S) is not None:
-                results["recovery_s"] = round(time.monotonic() - killed, 1)
-        finally:
-            results["seen"] = watch.seen
-            await watch.close()
+        async with Watch(s) as watch:
+            try:
+                await asyncio.sleep(after_s)
+                server = await target(s, stack)
+                killed = time.monotonic()
+                await asyncio.to_thread(kill_9, server)
+                results["killed"] = server.name
+                gone = _member_down(server)
+                seen_down = await watch.until(gone, _left(killed, down_s))
+                results["detected_s"] = _since(killed, seen_down)
+                served = await watch.until(lambda v: gone(v) and _serving(v), _left(killed, down_s))
+                results["failover_s"] = _since(killed, served)
+                await asyncio.sleep(max(0.0, killed + down_s - time.monotonic()))
+                await asyncio.to_thread(stack.up)
+                if await watch.until(healthy, HEALTHY_TIMEOUT_S) is not None:
+                    results["recovery_s"] = round(time.monotonic() - killed, 1)
+            finally:
+                results["seen"] = watch.seen
 
     return fault
+
+
+def _left(start: float, span: float) -> float:
+    """Seconds left of ``span`` begun at ``start``."""
+    return max(0.0, start + span - time.monotonic())
+
+
+def _since(start: float, waited: float | None) -> float | None:
+    """Seconds from ``start`` to now when the wait succeeded, else None."""
+    return None if waited is None else round(time.monotonic() - start, 1)
+
+
+def _member_down(server: Server) -> Callable[[ClusterView], bool]:
+    """Whether a view shows ``server`` down (a broker by its id, a node by its address)."""
+
+    def check(view: ClusterView) -> bool:
+        if isinstance(server, KafkaServer) and isinstance(view.kafka, KafkaClusterView):
+            return any(b.id == server.node_id and b.state == "down" for b in view.kafka.brokers)
+        if isinstance(view.elasticsearch, SearchClusterView):
+            address = f"127.0.0.1:{server.port}"
+            return all(n.address != address or n.state == "down" for n in view.elasticsearch.nodes)
+        return False
+
+    return check
 
 
 def _serving(view: ClusterView) -> bool:
@@ -206,23 +241,23 @@ def rolling_restart(stack: LocalStack, results: Results, *, after_s: float) -> F
     """Every member stopped and started again, one by one, each once the cluster is whole."""
 
     async def fault(s: Settings, work: Path, children: list[Child]) -> None:
-        watch = Watch(s)
         times: dict[str, float | None] = {}
-        try:
-            await asyncio.sleep(after_s)
-            for server in stack.servers():
-                started = time.monotonic()
-                await asyncio.to_thread(server.process.stop)
-                await watch.sample()  # the page while it is away
-                await asyncio.to_thread(stack.up)
-                whole = await watch.until(healthy, HEALTHY_TIMEOUT_S)
-                times[server.name] = None if whole is None else round(time.monotonic() - started, 1)
-            results["member_s"] = times
-            if all(t is not None for t in times.values()):
-                results["recovery_s"] = max(t for t in times.values() if t is not None)
-        finally:
-            results["seen"] = watch.seen
-            await watch.close()
+        async with Watch(s) as watch:
+            try:
+                await asyncio.sleep(after_s)
+                for server in stack.servers():
+                    started = time.monotonic()
+                    await asyncio.to_thread(server.process.stop)
+                    await asyncio.to_thread(stack.up)
+                    whole = await watch.until(healthy, HEALTHY_TIMEOUT_S)
+                    times[server.name] = (
+                        None if whole is None else round(time.monotonic() - started, 1)
+                    )
+                results["member_s"] = times
+                if all(t is not None for t in times.values()):
+                    results["recovery_s"] = max(t for t in times.values() if t is not None)
+            finally:
+                results["seen"] = watch.seen
 
     return fault
 
@@ -246,9 +281,10 @@ async def run_cluster_scenarios(
             rate = max(20.0, count / (30.0 * len(stack.servers())))
             fault = rolling_restart(stack, results, after_s=2.0)
         else:
-            rate = max(200.0, count / 20.0)  # about 20 s of stream: the kill lands mid-way
+            rate = max(100.0, count / 30.0)  # about 30 s of stream: the kill lands early in it
             target = kafka_leader if name == "kafka_leader_killed" else es_primary
-            fault = member_killed(stack, target, results, after_s=4.0, down_s=10.0)
+            # Down long enough for the controller to fence a broker (its session: 9 s).
+            fault = member_killed(stack, target, results, after_s=4.0, down_s=20.0)
         outcome = await scenario(settings, name, corpus_load(name, count), work, fault, rate=rate)
         outcome.recovery = _recovery(results)
         outcomes.append(outcome)
