@@ -97,6 +97,7 @@ def test_the_view_becomes_gauges() -> None:
     assert value("newswire_cluster_kafka_under_replicated_partitions") == 1
     assert value("newswire_cluster_kafka_offline_partitions") == 0
     assert value("newswire_cluster_es_node_up", {"node": "127.0.0.1:9202"}) == 0
+    assert value("newswire_cluster_es_node_up", {"node": "127.0.0.1:9201"}) == 1
     assert value("newswire_cluster_es_unassigned_shards") == 1
     assert value("newswire_cluster_es_status") == 1
 

@@ -32,7 +32,9 @@ OFFLINE = Gauge(
     "newswire_cluster_kafka_offline_partitions",
     "Partitions of the watched topics without a leader.",
 )
-NODE_UP = Gauge("newswire_cluster_es_node_up", "1 while the node is in the cluster.", ["node"])
+NODE_UP = Gauge(
+    "newswire_cluster_es_node_up", "1 while the node (by HTTP address) is in the cluster.", ["node"]
+)
 UNASSIGNED = Gauge("newswire_cluster_es_unassigned_shards", "Shards no node holds.")
 COLOUR = Gauge("newswire_cluster_es_status", "Cluster health: 0 green, 1 yellow, 2 red.")
 COLOURS = ("green", "yellow", "red")
@@ -158,6 +160,6 @@ def record(view: ClusterView) -> None:
         OFFLINE.set(view.kafka.offline_partitions)
     if isinstance(view.elasticsearch, SearchClusterView):
         for node in view.elasticsearch.nodes:
-            NODE_UP.labels(node=node.name or node.address).set(1 if node.state == "up" else 0)
+            NODE_UP.labels(node=node.address).set(1 if node.state == "up" else 0)
         UNASSIGNED.set(view.elasticsearch.unassigned_shards)
         COLOUR.set(COLOURS.index(view.elasticsearch.status))
