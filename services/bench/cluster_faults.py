@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -188,7 +187,11 @@ def member_killed(
                 killed = time.monotonic()
                 await asyncio.to_thread(kill_9, server)
                 results["killed"] = server.name
-                await _failover(watch, server, killed, down_s, results)
+                gone = _member_down(server)
+                seen_down = await watch.until(gone, _left(killed, down_s))
+                results["detected_s"] = _since(killed, seen_down)
+                served = await watch.until(lambda v: gone(v) and _serving(v), _left(killed, down_s))
+                results["failover_s"] = _since(killed, served)
                 await asyncio.sleep(max(0.0, killed + down_s - time.monotonic()))
                 await asyncio.to_thread(stack.up)
                 if await watch.until(healthy, HEALTHY_TIMEOUT_S) is not None:
@@ -197,16 +200,6 @@ def member_killed(
                 results["seen"] = watch.seen
 
     return fault
-
-
-async def _failover(
-    watch: Watch, server: Server, start: float, span: float, results: Results
-) -> None:
-    """Detected: the page shows ``server`` down; failover: besides, everything is served."""
-    gone = _member_down(server)
-    results["detected_s"] = _since(start, await watch.until(gone, _left(start, span)))
-    served = await watch.until(lambda v: gone(v) and _serving(v), _left(start, span))
-    results["failover_s"] = _since(start, served)
 
 
 def _left(start: float, span: float) -> float:
@@ -226,7 +219,7 @@ def _member_down(server: Server) -> Callable[[ClusterView], bool]:
         if isinstance(server, KafkaServer) and isinstance(view.kafka, KafkaClusterView):
             return any(b.id == server.node_id and b.state == "down" for b in view.kafka.brokers)
         if isinstance(view.elasticsearch, SearchClusterView):
-            address = f"{server.host}:{server.port}"
+            address = f"127.0.0.1:{server.port}"
             return all(n.address != address or n.state == "down" for n in view.elasticsearch.nodes)
         return False
 
@@ -269,81 +262,7 @@ def rolling_restart(stack: LocalStack, results: Results, *, after_s: float) -> F
     return fault
 
 
-NAMESPACE_PREFIX = "newswire-"  # `ip netns add newswire-chaos`: the namespaces we make
-
-
-def own_network_namespace() -> bool:
-    """Whether this process runs in a network namespace we made (named ``newswire-*``).
-
-    ``ip netns identify`` names the namespace of this process when it is one ``ip netns add``
-    made; the machine's own has no name.
-    """
-    try:
-        proc = subprocess.run(
-            ["ip", "netns", "identify", str(os.getpid())],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    except OSError:
-        return False
-    return proc.returncode == 0 and proc.stdout.strip().startswith(NAMESPACE_PREFIX)
-
-
-def _ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True)
-
-
-def cut_off(address: str) -> None:
-    """Every packet to ``address`` dropped (a blackhole route ahead of the local table).
-
-    Only ever inside a network namespace of our own: there the rules touch nobody else.
-    A member binds an address of its own (NEWSWIRE_CLUSTER_OWN_ADDRESSES), so replies to it
-    are dropped too: it is cut off both ways, while the others still talk.
-    """
-    if not own_network_namespace():
-        raise RuntimeError("cutting a member off needs a network namespace of our own")
-    rules = subprocess.run(["ip", "rule"], check=True, capture_output=True, text=True).stdout
-    if "lookup local" in rules.splitlines()[0] and rules.startswith("0:"):
-        _ip("rule", "add", "pref", "100", "lookup", "local")
-        _ip("rule", "del", "pref", "0")
-    _ip("route", "add", "blackhole", address, "table", "133")
-    _ip("rule", "add", "to", address, "lookup", "133", "pref", "10")
-
-
-def reconnect(address: str) -> None:
-    """Undo :func:`cut_off`."""
-    _ip("rule", "del", "to", address, "lookup", "133", "pref", "10")
-    _ip("route", "del", "blackhole", address, "table", "133")
-
-
-def broker_isolated(stack: LocalStack, results: Results, *, after_s: float, down_s: float) -> Fault:
-    """The busy partition's leader cut off from everyone for ``down_s``, then reconnected."""
-
-    async def fault(s: Settings, work: Path, children: list[Child]) -> None:
-        async with Watch(s) as watch:
-            try:
-                await asyncio.sleep(after_s)
-                server = await kafka_leader(s, stack)
-                cut = time.monotonic()
-                await asyncio.to_thread(cut_off, server.host)
-                results["isolated"] = server.name
-                try:
-                    await _failover(watch, server, cut, down_s, results)
-                    await asyncio.sleep(_left(cut, down_s))
-                finally:
-                    await asyncio.to_thread(reconnect, server.host)
-                if await watch.until(healthy, HEALTHY_TIMEOUT_S) is not None:
-                    results["recovery_s"] = round(time.monotonic() - cut, 1)
-            finally:
-                results["seen"] = watch.seen
-
-    return fault
-
-
 CLUSTER_SCENARIOS = ["kafka_leader_killed", "es_node_killed", "rolling_restart"]
-# Run only where asked: inside a network namespace of our own, members on own addresses.
-ISOLATION_SCENARIO = "kafka_broker_isolated"
 
 
 async def run_cluster_scenarios(
@@ -351,21 +270,13 @@ async def run_cluster_scenarios(
 ) -> list[Outcome]:
     """Run the named cluster scenarios one after the other (the stack must be a cluster)."""
     names = [name.replace("-", "_") for name in names]
-    unknown = sorted(set(names) - {*CLUSTER_SCENARIOS, ISOLATION_SCENARIO})
+    unknown = sorted(set(names) - set(CLUSTER_SCENARIOS))
     if unknown:
         raise ValueError(f"unknown cluster scenarios {unknown}; known: {CLUSTER_SCENARIOS}")
     outcomes = []
     for name in names:
         results: Results = {}
-        if name == ISOLATION_SCENARIO:
-            if not (own_network_namespace() and settings.cluster_own_addresses):
-                raise ValueError(
-                    f"{ISOLATION_SCENARIO} runs only in a network namespace of our own with "
-                    "NEWSWIRE_CLUSTER_OWN_ADDRESSES=true (README, Cluster mode)"
-                )
-            rate = max(100.0, count / 30.0)
-            fault = broker_isolated(stack, results, after_s=4.0, down_s=25.0)
-        elif name == "rolling_restart":
+        if name == "rolling_restart":
             # Paced so the stream lasts through the restarts (about 30 s per member here).
             rate = max(20.0, count / (30.0 * len(stack.servers())))
             fault = rolling_restart(stack, results, after_s=2.0)

@@ -112,9 +112,6 @@ class Settings(BaseSettings):
     # the first member's ports + 10*i (Kafka) and + i (Elasticsearch).
     kafka_brokers: int = Field(default=1, ge=1, le=3)
     es_nodes: int = Field(default=1, ge=1, le=3)
-    # Each member binds a loopback address of its own (Kafka 127.0.1.N, Elasticsearch
-    # 127.0.2.N): one can then be cut off by address inside a network namespace (chaos).
-    cluster_own_addresses: bool = False
     kafka_heap_mb: int = Field(default=512, ge=128)
     es_heap_mb: int = Field(default=1024, ge=256, le=1024)
     stack_timeout_s: float = Field(default=120.0, gt=0)

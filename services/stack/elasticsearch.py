@@ -13,7 +13,7 @@ import httpx
 from services.common.settings import Settings
 from services.stack.artifacts import Artifacts
 from services.stack.process import ManagedProcess
-from services.stack.server import ES_ADDRESSES, LocalServer, member_host
+from services.stack.server import LocalServer
 
 SERVICE_USER = "newswire"
 
@@ -53,10 +53,7 @@ TRANSPORT_OFFSET = 100  # a node's transport port is its HTTP port + this
 
 def node_urls(settings: Settings) -> list[str]:
     """The HTTP address of every node, the first one first."""
-    return [
-        f"http://{member_host(settings, ES_ADDRESSES, i)}:{settings.es_port + i}"
-        for i in range(settings.es_nodes)
-    ]
+    return [f"http://127.0.0.1:{settings.es_port + i}" for i in range(settings.es_nodes)]
 
 
 class ElasticsearchServer(LocalServer):
@@ -71,7 +68,6 @@ class ElasticsearchServer(LocalServer):
         # The first member keeps the single-node names and paths: a one-node stack is unchanged.
         self.name = "elasticsearch" if member == 0 else f"elasticsearch-{member + 1}"
         super().__init__(settings, artifacts, java_home, settings.es_port + member)
-        self.host = member_host(settings, ES_ADDRESSES, member)
         self.conf_dir = self.home / "config"
         self.tmp_dir = self.home / "tmp"
         self.process = ManagedProcess(
@@ -101,9 +97,7 @@ class ElasticsearchServer(LocalServer):
         if count == 1:
             return ["discovery.type: single-node"]
         first = self.settings.es_port + TRANSPORT_OFFSET
-        seeds = ", ".join(
-            f'"{member_host(self.settings, ES_ADDRESSES, i)}:{first + i}"' for i in range(count)
-        )
+        seeds = ", ".join(f'"127.0.0.1:{first + i}"' for i in range(count))
         masters = ", ".join(f'"newswire-{i + 1}"' for i in range(count))
         return [
             f"discovery.seed_hosts: [{seeds}]",
@@ -118,7 +112,7 @@ class ElasticsearchServer(LocalServer):
                 f"node.name: newswire-{self.member + 1}",
                 f"path.data: {self.data_dir}",
                 f"path.logs: {self.logs_dir}",
-                f"network.host: {self.host}",
+                "network.host: 127.0.0.1",
                 f"http.port: {self.port}",
                 f"transport.port: {self.port + TRANSPORT_OFFSET}",
                 *self._discovery(),
@@ -158,7 +152,7 @@ class ElasticsearchServer(LocalServer):
 
     def probe(self) -> str | None:
         """The server version once cluster health is yellow or green, else None."""
-        base = f"http://{self.host}:{self.port}"
+        base = f"http://127.0.0.1:{self.port}"
         try:
             health = httpx.get(f"{base}/_cluster/health", timeout=3.0)
             if health.status_code != 200 or health.json().get("status") not in {"yellow", "green"}:

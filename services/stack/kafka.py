@@ -15,7 +15,7 @@ from services.common.kafka import max_message_bytes
 from services.common.settings import Settings
 from services.stack.artifacts import Artifacts
 from services.stack.process import ManagedProcess
-from services.stack.server import KAFKA_ADDRESSES, LocalServer, member_host
+from services.stack.server import LocalServer
 
 _LOG4J = """\
 status = warn
@@ -53,10 +53,7 @@ def broker_ports(settings: Settings) -> list[tuple[int, int]]:
 
 def cluster_bootstrap(settings: Settings) -> str:
     """Every broker's address, comma-separated: a client reaches the cluster through any."""
-    return ",".join(
-        f"{member_host(settings, KAFKA_ADDRESSES, i)}:{port}"
-        for i, (port, _) in enumerate(broker_ports(settings))
-    )
+    return ",".join(f"127.0.0.1:{port}" for port, _ in broker_ports(settings))
 
 
 class KafkaServer(LocalServer):
@@ -72,7 +69,6 @@ class KafkaServer(LocalServer):
         # The first member keeps the single-node names, so a one-node stack is unchanged.
         self.name = "kafka" if member == 0 else f"kafka-{self.node_id}"
         port, self.controller_port = broker_ports(settings)[member]
-        self.host = member_host(settings, KAFKA_ADDRESSES, member)
         super().__init__(settings, artifacts, java_home, port)
         self.config = self.home / "server.properties"
         self.process = ManagedProcess(
@@ -110,10 +106,9 @@ class KafkaServer(LocalServer):
         ]
 
     def _properties(self) -> str:
-        cport, host = self.controller_port, self.host
+        cport = self.controller_port
         voters = ",".join(
-            f"{i + 1}@{member_host(self.settings, KAFKA_ADDRESSES, i)}:{c}"
-            for i, (_, c) in enumerate(broker_ports(self.settings))
+            f"{i + 1}@127.0.0.1:{c}" for i, (_, c) in enumerate(broker_ports(self.settings))
         )
         # Topic-level max.message.bytes is set per topic; the broker default must allow it too.
         max_bytes = max_message_bytes(self.settings)
@@ -122,8 +117,8 @@ class KafkaServer(LocalServer):
                 "process.roles=broker,controller",
                 f"node.id={self.node_id}",
                 f"controller.quorum.voters={voters}",
-                f"listeners=PLAINTEXT://{host}:{self.port},CONTROLLER://{host}:{cport}",
-                f"advertised.listeners=PLAINTEXT://{host}:{self.port}",
+                f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{cport}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
                 "controller.listener.names=CONTROLLER",
                 "inter.broker.listener.name=PLAINTEXT",
                 "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
@@ -203,7 +198,7 @@ class KafkaServer(LocalServer):
         level = quiet.level
         quiet.setLevel(logging.CRITICAL)
         try:
-            asyncio.run(probe_kafka(f"{self.host}:{self.port}", timeout=3.0))
+            asyncio.run(probe_kafka(f"127.0.0.1:{self.port}", timeout=3.0))
         except Exception:
             return None
         finally:

@@ -23,7 +23,6 @@ class Server(Protocol):
     """What the runner needs of each server."""
 
     name: str
-    host: str
     port: int
     process: ManagedProcess
 
@@ -81,8 +80,7 @@ def with_shape(
     if sized.kafka_brokers > 1:
         shape["kafka_bootstrap"] = cluster_bootstrap(sized)
     if sized.es_nodes > 1:
-        first, *others = node_urls(sized)
-        shape["es_url"], shape["es_hosts"] = first, ",".join(others)
+        shape["es_hosts"] = ",".join(node_urls(sized)[1:])
     return settings.model_copy(update=shape)
 
 

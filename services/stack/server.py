@@ -7,16 +7,6 @@ from pathlib import Path
 from services.common.settings import Settings
 from services.stack.artifacts import Artifacts
 
-KAFKA_ADDRESSES = 1  # the third octet of the brokers' own addresses
-ES_ADDRESSES = 2  # and of the Elasticsearch nodes'
-
-
-def member_host(settings: Settings, kind: int, member: int) -> str:
-    """The loopback address a cluster member binds: 127.0.0.1, or one of its own."""
-    if not settings.cluster_own_addresses:
-        return "127.0.0.1"
-    return f"127.0.{kind}.{member + 1}"
-
 
 class LocalServer:
     """A server run from resolved artifacts on a JDK, its home under the state dir by its name."""

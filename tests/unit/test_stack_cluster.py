@@ -121,31 +121,3 @@ def test_every_node_url_is_given_to_the_clients_once() -> None:
         es_url="http://127.0.0.1:9200", es_hosts="http://127.0.0.1:9201, http://127.0.0.1:9200"
     )
     assert settings.es_node_urls == ["http://127.0.0.1:9200", "http://127.0.0.1:9201"]
-
-
-def test_members_on_addresses_of_their_own_can_be_cut_off_one_by_one(tmp_path: Path) -> None:
-    settings = with_shape(
-        Settings(state_dir=tmp_path, cluster_own_addresses=True, kafka_brokers=3, es_nodes=3)
-    )
-    assert settings.kafka_bootstrap == "127.0.1.1:9092,127.0.1.2:9102,127.0.1.3:9112"
-    assert settings.es_node_urls == [
-        "http://127.0.2.1:9200",
-        "http://127.0.2.2:9201",
-        "http://127.0.2.3:9202",
-    ]
-    broker = KafkaServer(settings, _artifacts(tmp_path), tmp_path / "jdk", 2)
-    props = _props(broker._properties())
-    assert props["listeners"] == "PLAINTEXT://127.0.1.3:9112,CONTROLLER://127.0.1.3:9113"
-    assert props["controller.quorum.voters"].startswith("1@127.0.1.1:9093,")
-    node = ElasticsearchServer(settings, _artifacts(tmp_path), tmp_path / "jdk", 1)
-    assert "network.host: 127.0.2.2" in node._config()
-    assert '"127.0.2.3:9302"' in node._config()
-
-
-def test_cutting_a_member_off_is_refused_outside_a_namespace_of_our_own() -> None:
-    from services.bench.cluster_faults import cut_off, own_network_namespace
-
-    if own_network_namespace():
-        pytest.skip("this test runs in a network namespace of its own")
-    with pytest.raises(RuntimeError, match="network namespace of our own"):
-        cut_off("127.0.1.3")
