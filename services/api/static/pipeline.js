@@ -232,9 +232,9 @@ function renderCluster(cluster) {
   $("brokers").replaceChildren(
     ...(kafka.brokers ?? []).map((b) =>
       el("li", {},
-        el("span", { class: "health-name" }, `broker ${b.id} ${b.address ?? ""}`),
+        el("span", { class: "health-name" }, `broker ${b.id} ${b.address ?? ""}`,
+          el("span", { class: "sub" }, ` · leads ${plural(b.leaders, "partition")}`)),
         badge(b.state),
-        el("span", { class: "sub" }, ` leads ${fmtNumber(b.leaders)}`),
       ),
     ),
   );
