@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -29,6 +30,9 @@ async def _cluster(
     """The cluster scenarios, refused on a stack of one broker or one node."""
     from services.bench.cluster_faults import CLUSTER_SCENARIOS, run_cluster_scenarios
 
+    # A member away is the test: the client's warning (with a traceback) at each retry on the
+    # next node would bury the report.
+    logging.getLogger("elastic_transport").setLevel(logging.ERROR)
     if settings.kafka_brokers < 3 or settings.es_nodes < 2:
         raise ValueError(
             "--cluster needs 3 brokers and 2 or more nodes: "
