@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: prereqs setup up down status test unit lint bench chaos stack-up stack-down clean
+.PHONY: prereqs setup up down status test test-cluster unit lint bench chaos chaos-cluster stack-up stack-down clean
 
 # What the stack needs beside Python (Maven, a JDK, make; Chromium for `make test`'s browser
 # tests, never fatal): installed when missing as root or with passwordless sudo, else the
@@ -60,11 +60,18 @@ test: BROWSER = 1
 test: prereqs setup lint  ## The whole suite on a live local stack (started and stopped by the tests).
 	$(BIN)/pytest
 
+# A 3-broker, 3-node stack of its own on test ports (a few minutes): not part of `make test`.
+test-cluster: prereqs setup  ## The cluster-mode tests (pytest -m cluster).
+	$(BIN)/pytest -m cluster
+
 bench: prereqs setup  ## Benchmarks against the live local stack; JSON report in reports/.
 	$(BIN)/newswire bench $(if $(QUICK),--quick,) --report reports/bench.json
 
 chaos: prereqs setup  ## Fault-injection scenarios; JSON report in reports/.
 	$(BIN)/newswire chaos --report reports/chaos.json
+
+chaos-cluster: prereqs setup  ## Cluster scenarios (needs `newswire stack up --kafka-brokers 3 --es-nodes 3`).
+	$(BIN)/newswire chaos --cluster $(if $(QUICK),--quick,) --report reports/chaos-cluster.json
 
 clean: down
 	rm -rf $(VENV) run reports

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 import orjson
 from elastic_transport import BaseAsyncNode, HttpHeaders, ObjectApiResponse, TransportError
+from elastic_transport import ConnectionError as TransportConnectionError
 from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError
 from elasticsearch.exceptions import HTTP_EXCEPTIONS
 
@@ -91,6 +92,32 @@ def _quoted(value: Any) -> str:
     return quote(str(value), ",*")
 
 
+async def _perform(
+    es: AsyncElasticsearch, target: str, payload: bytes, timeout: float
+) -> tuple[Any, bytes]:
+    """POST to one node of the pool; a node that cannot be reached is marked dead, the next tried.
+
+    A search reads only: sending it again elsewhere is safe. One node: its error, as before.
+    """
+    pool = es.transport.node_pool
+    attempts = len(pool.all())
+    for attempt in range(attempts):
+        node = cast(BaseAsyncNode, pool.get())
+        try:
+            meta, raw = await node.perform_request(
+                "POST", target, body=payload, headers=_HEADERS, request_timeout=timeout
+            )
+        except TransportConnectionError:
+            if attempt + 1 >= attempts:
+                raise
+            pool.mark_dead(node)
+            continue
+        if attempts > 1:
+            pool.mark_live(node)
+        return meta, raw
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
 async def search(
     es: AsyncElasticsearch, request: dict[str, Any], *, timeout: float
 ) -> ObjectApiResponse[Any]:
@@ -105,10 +132,7 @@ async def search(
     if prepared is None:
         return await es.search(**request)
     target, payload = prepared
-    node = cast(BaseAsyncNode, es.transport.node_pool.get())
-    meta, raw = await node.perform_request(
-        "POST", target, body=payload, headers=_HEADERS, request_timeout=timeout
-    )
+    meta, raw = await _perform(es, target, payload, timeout)
     try:
         data: Any = orjson.loads(raw)
     except orjson.JSONDecodeError:

@@ -280,6 +280,48 @@ class AlertsStatus(BaseModel):
     oldest_delivery_wait_s: float = Field(description="Age of the oldest undelivered event.")
 
 
+class BrokerView(BaseModel):
+    """One Kafka broker: up while the cluster lists it, with the partitions it leads."""
+
+    id: int = Field(examples=[1])
+    address: str | None = Field(examples=["127.0.0.1:9092"])
+    state: Literal["up", "down"]
+    leaders: int = Field(description="Partitions of the watched topics it leads.")
+
+
+class KafkaClusterView(BaseModel):
+    """The brokers and the copies of the watched topics' partitions (articles, DLQ, offsets)."""
+
+    brokers: list[BrokerView]
+    partitions: int
+    under_replicated_partitions: int = Field(description="Fewer copies in sync than replicas.")
+    offline_partitions: int = Field(description="No leader: neither read nor written.")
+
+
+class NodeView(BaseModel):
+    """One Elasticsearch node: up while it is in the cluster."""
+
+    name: str | None = Field(examples=["newswire-1"])
+    address: str = Field(examples=["127.0.0.1:9200"])
+    state: Literal["up", "down"]
+    master: bool = False
+
+
+class SearchClusterView(BaseModel):
+    """The Elasticsearch cluster: its health colour, its nodes, shards without a home."""
+
+    status: Literal["green", "yellow", "red"]
+    nodes: list[NodeView]
+    unassigned_shards: int
+
+
+class ClusterView(BaseModel):
+    """Per broker and per node health; each side reported even when the other is away."""
+
+    kafka: KafkaClusterView | Unavailable
+    elasticsearch: SearchClusterView | Unavailable
+
+
 class PipelineStatus(BaseModel):
     """Kafka lag per partition, DLQ depth, index freshness and health of every component."""
 
@@ -288,6 +330,7 @@ class PipelineStatus(BaseModel):
     alerts: AlertsStatus | Unavailable = Field(
         default_factory=lambda: Unavailable(error="the alerts service was not asked")
     )
+    cluster: ClusterView | None = None
     health: dict[str, Literal["up", "down", "unhealthy"]] = Field(
         examples=[
             {

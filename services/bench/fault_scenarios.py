@@ -46,6 +46,8 @@ class Outcome:
     duplicated: int = 0
     seconds: float = 0.0
     dlq_by_code: dict[str, int] = field(default_factory=dict)  # expected, checked in notes
+    # Cluster scenarios: the member lost, failover and recovery times, what the page showed.
+    recovery: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     @property

@@ -20,6 +20,7 @@ from services.stack.readiness import wait_ready
 _FIELDS = (
     "kafka_bootstrap",
     "es_url",
+    "es_hosts",
     "topic_articles",
     "topic_dlq",
     "topic_partitions",

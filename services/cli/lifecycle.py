@@ -22,7 +22,7 @@ from services.common.errors import NewswireError, StackError
 from services.common.kafka import ensure_topics
 from services.common.settings import Settings, get_settings
 from services.ingest.parser import parse_path
-from services.stack.local_stack import LocalStack
+from services.stack.local_stack import LocalStack, with_shape
 from services.stack.process import ManagedProcess, port_in_use, tail
 from services.stack.readiness import wait_ready
 
@@ -96,6 +96,7 @@ def start_services(settings: Settings, api_key: ApiKey) -> None:
         **os.environ,
         "NEWSWIRE_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         "NEWSWIRE_ES_URL": settings.es_url,
+        "NEWSWIRE_ES_HOSTS": settings.es_hosts,
         "NEWSWIRE_API_KEY": api_key.value,
     }
     for service in services(settings):
@@ -135,7 +136,7 @@ def up(
     """Start Kafka, Elasticsearch and the services, ingest seeds/, print the URLs."""
     from services.cli.ingest import ingest_paths
 
-    settings = get_settings()
+    settings = with_shape(get_settings())
     try:
         api_key = resolve_api_key(settings)
         with console.status("starting Kafka and Elasticsearch..."):
@@ -178,7 +179,7 @@ def _key_note(api_key: ApiKey) -> str:
 
 def down() -> None:
     """Stop the services, then Kafka and Elasticsearch; no process is left behind."""
-    settings = get_settings()
+    settings = with_shape(get_settings())
     stopped = [s.name for s in reversed(services(settings)) if s.process.stop()]
     stopped += LocalStack(settings).down()
     console.print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
@@ -186,7 +187,7 @@ def down() -> None:
 
 def status() -> None:
     """Each process (up/down, pid, port) and the pipeline status from the API."""
-    settings = get_settings()
+    settings = with_shape(get_settings())
     table = Table("process", "state", "pid", "port")
     rows = LocalStack(settings).status()
     for row in rows:

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from services.common.errors import StackError
 from services.common.settings import get_settings
-from services.stack.local_stack import ComponentStatus, LocalStack
+from services.stack.local_stack import ComponentStatus, LocalStack, with_shape
 
 app = typer.Typer(no_args_is_help=True)
 console = Console(stderr=True)
@@ -35,21 +35,34 @@ def _fail(exc: StackError) -> typer.Exit:
 
 
 @app.command()
-def up() -> None:
-    """Start Kafka and Elasticsearch (downloading them once) and wait until both answer."""
+def up(
+    kafka_brokers: Annotated[
+        int | None, typer.Option(min=1, max=3, help="Kafka brokers (KRaft, combined roles).")
+    ] = None,
+    es_nodes: Annotated[int | None, typer.Option(min=1, max=3, help="Elasticsearch nodes.")] = None,
+) -> None:
+    """Start Kafka and Elasticsearch (downloading them once) and wait until all answer.
+
+    With more than one broker or node, a cluster on loopback ports; later commands find its
+    size in the state directory.
+    """
+    settings = with_shape(get_settings(), kafka_brokers, es_nodes)
     try:
         with console.status("starting Kafka and Elasticsearch..."):
-            rows = LocalStack(get_settings()).up()
+            rows = LocalStack(settings).up()
     except StackError as exc:
         raise _fail(exc) from exc
     console.print(_table(rows))
+    if settings.kafka_brokers > 1 or settings.es_nodes > 1:
+        console.print(f"NEWSWIRE_KAFKA_BOOTSTRAP={settings.kafka_bootstrap}")
+        console.print(f"NEWSWIRE_ES_URL={settings.es_url} NEWSWIRE_ES_HOSTS={settings.es_hosts}")
 
 
 @app.command()
 def down() -> None:
     """Stop both servers; their data stays in the state directory."""
     try:
-        stopped = LocalStack(get_settings()).down()
+        stopped = LocalStack(with_shape(get_settings())).down()
     except StackError as exc:
         raise _fail(exc) from exc
     console.print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
@@ -61,7 +74,7 @@ def status(
 ) -> None:
     """Report each server: up or down, pid, port, version, log file. Exit 1 when any is down."""
     try:
-        rows = LocalStack(get_settings()).status()
+        rows = LocalStack(with_shape(get_settings())).status()
     except StackError as exc:
         raise _fail(exc) from exc
     if as_json:
@@ -80,7 +93,7 @@ def logs(
 ) -> None:
     """Show the log of one server."""
     try:
-        servers = {s.name: s for s in LocalStack(get_settings()).servers()}
+        servers = {s.name: s for s in LocalStack(with_shape(get_settings())).servers()}
     except StackError as exc:
         raise _fail(exc) from exc
     if component not in servers:

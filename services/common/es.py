@@ -33,19 +33,23 @@ _MAX_CAUSE_DEPTH = 8  # error bodies nest causes; a reply is never trusted to be
 def make_client(
     settings: Settings, *, timeout: float = 30.0, node_class: type[BaseAsyncNode] | None = None
 ) -> AsyncElasticsearch:
-    """A client for ``settings.es_url``; the caller closes it (see ``es_client``).
+    """A client for every node of ``settings.es_node_urls``; the caller closes it (``es_client``).
 
     ``node_class``: the HTTP client under the transport (default: elastic-transport's aiohttp).
     """
+    urls = settings.es_node_urls
     nodes: dict[str, Any] = {"node_class": node_class} if node_class else {}
     return AsyncElasticsearch(
-        settings.es_url,
+        urls,
         request_timeout=timeout,
         serializer=OrjsonSerializer(),  # several times faster than json for large replies
-        # Retries are decided by callers (bulk has its own backoff); the client must not hide them.
-        max_retries=0,
+        # Retries are decided by callers (bulk has its own backoff); the client must not hide
+        # them. In a cluster a node that cannot be reached is skipped: the request goes on to
+        # the next node (a connection refused writes nothing), never again to the same one.
+        max_retries=len(urls) - 1,
         retry_on_timeout=False,
-        # One node: after an outage, try it again within a second, not after up to 30 s.
+        retry_on_status=(),
+        # After an outage, try a node again within a second, not after up to 30 s.
         max_dead_node_backoff=1.0,
         **nodes,
     )

@@ -152,17 +152,34 @@ async def ensure_topics(
         await admin.close()
 
 
+def replication_for(settings: Settings, brokers: int) -> int:
+    """Copies of each partition of a new topic: min(3, brokers) unless the settings say."""
+    return settings.topic_replication or min(3, max(1, brokers))
+
+
+def durability(copies: int) -> dict[str, str]:
+    """Topic settings for a number of copies of each partition.
+
+    With three copies an acknowledged record (acks=all) is on two at least
+    (``min.insync.replicas`` 2): one broker may go away without a write refused or a record
+    lost. With fewer, two in sync would refuse every write while one is away.
+    """
+    return {"min.insync.replicas": "2"} if copies >= 3 else {}
+
+
 async def _create_missing(
     admin: AIOKafkaAdminClient, settings: Settings, topics: Mapping[str, dict[str, str]]
 ) -> None:
     await admin.start()
     existing = set(await admin.list_topics())
+    cluster = await admin.describe_cluster()
+    factor = replication_for(settings, len(cluster.get("brokers", [])))
     wanted = [
         NewTopic(
             name=name,
             num_partitions=settings.topic_partitions,
-            replication_factor=settings.topic_replication,
-            topic_configs=configs,
+            replication_factor=factor,
+            topic_configs=configs | durability(factor),
         )
         for name, configs in topics.items()
         if name not in existing
@@ -172,14 +189,27 @@ async def _create_missing(
         with contextlib.suppress(TopicAlreadyExistsError):
             await admin.create_topics(wanted)
     # A topic made by an earlier version gets today's settings (the article topic made before
-    # it became the system of record is compacted from now on).
-    resources = [
-        ConfigResource(ConfigResourceType.TOPIC, name, configs)
-        for name, configs in topics.items()
-        if name in existing
-    ]
-    if resources:
+    # it became the system of record is compacted from now on). Altering replaces a topic's
+    # whole config: one with three copies keeps its min.insync.replicas.
+    present = [name for name in topics if name in existing]
+    if present:
+        copies = await _replica_counts(admin, present)
+        resources = [
+            ConfigResource(
+                ConfigResourceType.TOPIC, name, topics[name] | durability(copies.get(name, 1))
+            )
+            for name in present
+        ]
         await admin.alter_configs(resources)
+
+
+async def _replica_counts(admin: AIOKafkaAdminClient, names: list[str]) -> dict[str, int]:
+    """How many copies each topic's first partition has (1 when it cannot be told)."""
+    counts: dict[str, int] = {}
+    for described in await admin.describe_topics(names):
+        partitions = described.get("partitions") or [{}]
+        counts[described["topic"]] = len(partitions[0].get("replicas") or [1])
+    return counts
 
 
 # Room above the largest record for the batch and protocol framing around it.

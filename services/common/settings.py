@@ -71,14 +71,16 @@ class Settings(AlertSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSWIRE_", extra="ignore")
 
     # Where the servers are.
-    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_bootstrap: str = "127.0.0.1:9092"  # a comma-separated list in a cluster
     es_url: str = "http://127.0.0.1:9200"
+    es_hosts: str = ""  # more Elasticsearch nodes beside es_url, comma-separated URLs
 
     # Kafka contract.
     topic_articles: str = "news.articles.v1"
     topic_dlq: str = "news.articles.dlq.v1"
     topic_partitions: int = Field(default=3, ge=1)
-    topic_replication: int = Field(default=1, ge=1)
+    # None: min(3, brokers in the cluster), with min.insync.replicas 2 at 3 (ensure_topics).
+    topic_replication: int | None = Field(default=None, ge=1)
     indexer_group: str = "newswire-indexer"
     # Saved searches: what the matcher found, per alert (keyed by alert id, read by SSE and
     # webhooks), and the groups of the matcher (on the article topic) and the webhook sender.
@@ -165,6 +167,10 @@ class Settings(AlertSettings):
     cache_dir: Path = Field(default_factory=lambda: _default_dir("cache"))
     state_dir: Path = Field(default_factory=lambda: _default_dir("state"))
     kafka_controller_port: int = 9093
+    # Cluster mode (`newswire stack up --kafka-brokers 3 --es-nodes 3`): member i listens on
+    # the first member's ports + 10*i (Kafka) and + i (Elasticsearch).
+    kafka_brokers: int = Field(default=1, ge=1, le=3)
+    es_nodes: int = Field(default=1, ge=1, le=3)
     kafka_heap_mb: int = Field(default=512, ge=128)
     es_heap_mb: int = Field(default=1024, ge=256, le=1024)
     stack_timeout_s: float = Field(default=120.0, gt=0)
@@ -196,6 +202,12 @@ class Settings(AlertSettings):
         """The broker port, taken from the first bootstrap address."""
         first = self.kafka_bootstrap.split(",")[0]
         return int(first.rsplit(":", 1)[1]) if ":" in first else 9092
+
+    @property
+    def es_node_urls(self) -> list[str]:
+        """Every Elasticsearch node the clients may use: ``es_url`` first, then ``es_hosts``."""
+        extra = [url.strip() for url in self.es_hosts.split(",") if url.strip()]
+        return [self.es_url, *(url for url in extra if url != self.es_url)]
 
     @property
     def es_port(self) -> int:

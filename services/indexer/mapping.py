@@ -115,8 +115,11 @@ async def ensure_index(es: AsyncElasticsearch, settings: Settings) -> str:
 
 # Every version of every article, for the corrections' history: looked up by id only, so
 # nothing but id and version is indexed (no text analysis: a version costs the indexer little).
+# One copy on one node, two (a replica) from two nodes on: a node may go away (auto-expanded).
 VERSIONS_MAPPING: dict[str, Any] = {
-    "settings": {"index": {"number_of_shards": 1, "number_of_replicas": 0}},
+    "settings": {
+        "index": {"number_of_shards": 1, "number_of_replicas": 0, "auto_expand_replicas": "0-1"}
+    },
     "mappings": {
         "dynamic": False,
         "properties": {"id": {"type": "keyword"}, "version": {"type": "long"}},

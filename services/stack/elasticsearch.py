@@ -1,4 +1,4 @@
-"""Single-node Elasticsearch from the server-core distribution, never as root."""
+"""Elasticsearch from the server-core distribution, never as root: one node or up to three."""
 
 from __future__ import annotations
 
@@ -46,41 +46,76 @@ def service_user() -> str | None:
 HTTP_MAX_CONTENT = "32mb"
 
 
+# A node's heap in a cluster: three of them and three brokers fit 2 cores and 24 GiB.
+CLUSTER_HEAP_MB = 512
+TRANSPORT_OFFSET = 100  # a node's transport port is its HTTP port + this
+
+
+def node_urls(settings: Settings) -> list[str]:
+    """The HTTP address of every node, the first one first."""
+    return [f"http://127.0.0.1:{settings.es_port + i}" for i in range(settings.es_nodes)]
+
+
 class ElasticsearchServer(LocalServer):
-    """The Elasticsearch process with its own config, data and logs under the state dir."""
+    """One Elasticsearch node with its own config, data and logs under the state dir."""
 
     name = "elasticsearch"
 
-    def __init__(self, settings: Settings, artifacts: Artifacts, java_home: Path) -> None:
-        super().__init__(settings, artifacts, java_home, settings.es_port)
+    def __init__(
+        self, settings: Settings, artifacts: Artifacts, java_home: Path, member: int = 0
+    ) -> None:
+        self.member = member
+        # The first member keeps the single-node names and paths: a one-node stack is unchanged.
+        self.name = "elasticsearch" if member == 0 else f"elasticsearch-{member + 1}"
+        super().__init__(settings, artifacts, java_home, settings.es_port + member)
         self.conf_dir = self.home / "config"
         self.tmp_dir = self.home / "tmp"
         self.process = ManagedProcess(
-            "elasticsearch", settings.state_dir / "elasticsearch.pid", self.logs_dir / "es.out"
+            self.name, settings.state_dir / f"{self.name}.pid", self.logs_dir / "es.out"
         )
         self.user = service_user()
 
     @property
     def ports(self) -> list[int]:
         """Every port the server binds (HTTP and transport)."""
-        return [self.port, self.port + 100]
+        return [self.port, self.port + TRANSPORT_OFFSET]
 
     @property
     def log_file(self) -> Path:
         """The log an operator should read first when Elasticsearch fails."""
         return self.logs_dir / "newswire-local.log"
 
+    @property
+    def heap_mb(self) -> int:
+        """The JVM heap: the configured one, capped in a cluster."""
+        if self.settings.es_nodes == 1:
+            return self.settings.es_heap_mb
+        return min(self.settings.es_heap_mb, CLUSTER_HEAP_MB)
+
+    def _discovery(self) -> list[str]:
+        count = self.settings.es_nodes
+        if count == 1:
+            return ["discovery.type: single-node"]
+        first = self.settings.es_port + TRANSPORT_OFFSET
+        seeds = ", ".join(f'"127.0.0.1:{first + i}"' for i in range(count))
+        masters = ", ".join(f'"newswire-{i + 1}"' for i in range(count))
+        return [
+            f"discovery.seed_hosts: [{seeds}]",
+            # Read only when the cluster first forms (an empty data path); ignored afterwards.
+            f"cluster.initial_master_nodes: [{masters}]",
+        ]
+
     def _config(self) -> str:
         return "\n".join(
             [
                 "cluster.name: newswire-local",
-                "node.name: newswire-1",
+                f"node.name: newswire-{self.member + 1}",
                 f"path.data: {self.data_dir}",
                 f"path.logs: {self.logs_dir}",
                 "network.host: 127.0.0.1",
                 f"http.port: {self.port}",
-                f"transport.port: {self.port + 100}",
-                "discovery.type: single-node",
+                f"transport.port: {self.port + TRANSPORT_OFFSET}",
+                *self._discovery(),
                 "xpack.security.enabled: false",
                 # Smaller than the default 100mb: a runaway request costs less heap. The
                 # indexer's requests stay far under it (NEWSWIRE_BULK_MAX_BYTES); compose too.
@@ -111,7 +146,7 @@ class ElasticsearchServer(LocalServer):
             "ES_JAVA_HOME": str(self.java_home),
             "ES_PATH_CONF": str(self.conf_dir),
             "ES_TMPDIR": str(self.tmp_dir),
-            "ES_JAVA_OPTS": f"-Xms{self.settings.es_heap_mb}m -Xmx{self.settings.es_heap_mb}m",
+            "ES_JAVA_OPTS": f"-Xms{self.heap_mb}m -Xmx{self.heap_mb}m",
         }
         return [str(self.artifacts.es_home / "bin" / "elasticsearch")], env, self.user
 

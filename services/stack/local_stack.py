@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,9 +12,9 @@ from services.common.errors import StackError
 from services.common.lifecycle import Scoped
 from services.common.settings import Settings
 from services.stack.artifacts import Artifacts, resolve
-from services.stack.elasticsearch import ElasticsearchServer
+from services.stack.elasticsearch import ElasticsearchServer, node_urls
 from services.stack.jdk import find_java_home
-from services.stack.kafka import KafkaServer
+from services.stack.kafka import KafkaServer, cluster_bootstrap
 from services.stack.plugin import ensure_plugin
 from services.stack.process import ManagedProcess, port_in_use, tail
 
@@ -46,6 +47,43 @@ class ComponentStatus:
     log_file: str
 
 
+SHAPE_FILE = "stack-shape.json"  # the size the stack of a state dir was started with
+
+
+def recorded_shape(settings: Settings) -> dict[str, int]:
+    """The member counts ``up`` recorded in the state dir ({} when none was)."""
+    path = settings.state_dir / SHAPE_FILE
+    try:
+        shape = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: int(v) for k, v in shape.items() if k in ("kafka_brokers", "es_nodes")}
+
+
+def with_shape(
+    settings: Settings, kafka_brokers: int | None = None, es_nodes: int | None = None
+) -> Settings:
+    """Settings for the stack of this state dir, with every member's address for the clients.
+
+    Its size: as given, else as the environment says (NEWSWIRE_KAFKA_BROKERS, _ES_NODES),
+    else as recorded by the last ``up`` (so ``status``, ``down`` and ``newswire up`` find
+    every member of a cluster started with flags), else one of each.
+    """
+    recorded = recorded_shape(settings)
+    shape: dict[str, int | str] = {}
+    for key, given in (("kafka_brokers", kafka_brokers), ("es_nodes", es_nodes)):
+        if given is not None:
+            shape[key] = given
+        elif key not in settings.model_fields_set and key in recorded:
+            shape[key] = recorded[key]
+    sized = settings.model_copy(update=shape)
+    if sized.kafka_brokers > 1:
+        shape["kafka_bootstrap"] = cluster_bootstrap(sized)
+    if sized.es_nodes > 1:
+        shape["es_hosts"] = ",".join(node_urls(sized)[1:])
+    return settings.model_copy(update=shape)
+
+
 class LocalStack(Scoped):
     """Kafka and Elasticsearch as local processes; also a context manager that stops them."""
 
@@ -60,9 +98,10 @@ class LocalStack(Scoped):
             artifacts: Artifacts = resolve(self.settings.cache_dir)
             java_home = find_java_home(self.settings.java_home, self.settings.cache_dir)
             ensure_plugin(artifacts.es_home, java_home)
+            s = self.settings
             self._servers = [
-                KafkaServer(self.settings, artifacts, java_home),
-                ElasticsearchServer(self.settings, artifacts, java_home),
+                *(KafkaServer(s, artifacts, java_home, i) for i in range(s.kafka_brokers)),
+                *(ElasticsearchServer(s, artifacts, java_home, i) for i in range(s.es_nodes)),
             ]
         return self._servers
 
@@ -75,6 +114,7 @@ class LocalStack(Scoped):
                     raise StackError(
                         server.name, f"port {port} is already in use by another process"
                     )
+        self._record_shape()
         for server in to_start:
             server.prepare()
             argv, env, user = server.command()
@@ -88,8 +128,15 @@ class LocalStack(Scoped):
             raise
         return self.status()
 
+    def _record_shape(self) -> None:
+        shape = {"kafka_brokers": self.settings.kafka_brokers, "es_nodes": self.settings.es_nodes}
+        self.settings.state_dir.mkdir(parents=True, exist_ok=True)
+        (self.settings.state_dir / SHAPE_FILE).write_text(json.dumps(shape) + "\n")
+
     def _wait_ready(self, servers: list[Server]) -> None:
-        deadline = time.monotonic() + self.settings.stack_timeout_s
+        # Members start together on the same cores: a cluster takes longer than one of each.
+        members = max(self.settings.kafka_brokers, self.settings.es_nodes)
+        deadline = time.monotonic() + self.settings.stack_timeout_s * (1 + (members - 1) / 2)
         pending = list(servers)
         while pending:
             for server in list(pending):

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 import pytest
 from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
+from elastic_transport import ConnectionError as TransportConnectionError
 from elasticsearch import ApiError, AsyncElasticsearch
 from elasticsearch._sync.client.utils import _quote_query
 
@@ -87,9 +88,54 @@ class FakeNode:
         return ApiResponseMeta(self.status, "1.1", HttpHeaders(), 0.0, node), self.raw
 
 
-def client_on(node: FakeNode) -> Any:
-    pool = SimpleNamespace(get=lambda: node)
-    return SimpleNamespace(transport=SimpleNamespace(node_pool=pool))
+class FakePool:
+    """A round-robin pool over nodes that remembers which were marked dead."""
+
+    def __init__(self, *nodes: Any) -> None:
+        self.nodes, self.turn = list(nodes), 0
+        self.dead: list[Any] = []
+
+    def all(self) -> list[Any]:
+        return self.nodes
+
+    def get(self) -> Any:
+        alive = [n for n in self.nodes if n not in self.dead] or self.nodes
+        self.turn += 1
+        return alive[(self.turn - 1) % len(alive)]
+
+    def mark_dead(self, node: Any) -> None:
+        self.dead.append(node)
+
+    def mark_live(self, node: Any) -> None:
+        if node in self.dead:
+            self.dead.remove(node)
+
+
+def client_on(*nodes: Any) -> Any:
+    return SimpleNamespace(transport=SimpleNamespace(node_pool=FakePool(*nodes)))
+
+
+class GoneNode:
+    """A node whose process is gone: every connection is refused."""
+
+    async def perform_request(self, method: str, target: str, **kwargs: Any) -> Any:
+        raise TransportConnectionError("connection refused")
+
+
+async def test_a_search_goes_on_to_the_next_node_when_one_is_gone() -> None:
+    good = FakeNode(200, b'{"hits":{"hits":[]}}')
+    es = client_on(GoneNode(), good)
+    request = search.build(SearchParams(q="iran"), ALIAS)
+    reply = await backend.search(es, request, timeout=1.0)
+    assert reply.body == {"hits": {"hits": []}}
+    assert es.transport.node_pool.dead
+    assert good not in es.transport.node_pool.dead
+
+
+async def test_one_node_gone_is_the_clients_connection_error() -> None:
+    request = search.build(SearchParams(q="iran"), ALIAS)
+    with pytest.raises(TransportConnectionError):
+        await backend.search(client_on(GoneNode()), request, timeout=1.0)
 
 
 @pytest.mark.parametrize(

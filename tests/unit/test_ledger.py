@@ -111,3 +111,34 @@ def test_a_batch_committed_survives_a_reopen_without_close(tmp_path: Path) -> No
         assert again.seen("a")
         assert again.seen("b")
     ledger.close()
+
+
+def _record_folder(path: str, folder: str, count: int) -> None:
+    """One ingest instance's share: the keys of the files of its own folder, in small batches."""
+    with Ledger(Path(path), namespace="articles") as ledger:
+        for n in range(0, count, 10):
+            ledger.add([f"{folder}/{m}" for m in range(n, n + 10)])
+
+
+def test_two_instances_watching_different_folders_keep_one_correct_ledger(
+    tmp_path: Path,
+) -> None:
+    # Two ingest instances on one machine (one state dir), each watching its own folder,
+    # write the one ledger at once, each through its own connection: SQLite's lock (WAL, a
+    # busy timeout) keeps every key. Threads stand for the processes (the same file locks).
+    import threading
+
+    path = tmp_path / "ingest" / "ledger.sqlite"
+    Ledger(path, namespace="articles").close()  # the file and its WAL mode exist first
+    workers = [
+        threading.Thread(target=_record_folder, args=(str(path), folder, 500))
+        for folder in ("inbox-a", "inbox-b")
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    with Ledger(path, namespace="articles") as ledger:
+        assert all(ledger.seen(f"{f}/{n}") for f in ("inbox-a", "inbox-b") for n in range(500))
+        [(rows,)] = ledger.db.execute("SELECT count(*) FROM seen").fetchall()
+        assert rows == 1000

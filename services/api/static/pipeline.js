@@ -60,6 +60,7 @@ function normalize(raw) {
     freshness: num(index.freshness_seconds),
     alerts: raw.alerts ?? { error: "not reported" },
     health: Object.entries(raw.health || {}).map(([name, value]) => ({ name, status: `${value}` })),
+    cluster: raw.cluster ?? null,
   };
 }
 
@@ -211,6 +212,43 @@ function render(status) {
   $("health").replaceChildren(
     ...status.health.map((h) =>
       el("li", {}, el("span", { class: "health-name" }, h.name), badge(h.status)),
+    ),
+  );
+  renderCluster(status.cluster);
+}
+
+/** Per broker and per node health, and what a missing member costs (copies, shards). */
+function renderCluster(cluster) {
+  const kafka = cluster?.kafka ?? {};
+  const search = cluster?.elasticsearch ?? {};
+  const facts = [];
+  if (kafka.error) facts.push(kafka.error);
+  else if (kafka.brokers) {
+    facts.push(
+      `${plural(kafka.under_replicated_partitions, "under-replicated partition")}, ` +
+        `${fmtNumber(kafka.offline_partitions)} offline`,
+    );
+  }
+  if (search.error) facts.push(search.error);
+  else if (search.status) {
+    facts.push(`Elasticsearch ${search.status}, ${plural(search.unassigned_shards, "unassigned shard")}`);
+  }
+  $("cluster-summary").textContent = facts.join(" · ");
+  $("brokers").replaceChildren(
+    ...(kafka.brokers ?? []).map((b) =>
+      el("li", {},
+        el("span", { class: "health-name" }, `broker ${b.id} ${b.address ?? ""}`,
+          el("span", { class: "sub" }, ` · leads ${plural(b.leaders, "partition")}`)),
+        badge(b.state),
+      ),
+    ),
+  );
+  $("nodes").replaceChildren(
+    ...(search.nodes ?? []).map((n) =>
+      el("li", {},
+        el("span", { class: "health-name" }, `${n.name ?? "?"} ${n.address}${n.master ? " (master)" : ""}`),
+        badge(n.state),
+      ),
     ),
   );
 }

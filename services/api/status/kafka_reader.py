@@ -10,6 +10,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from services.api.models import DeadLetterView
+from services.api.status.cluster import PartitionCopies, partition_copies
 from services.api.status.lag import TopicReading
 from services.common.dlq import H_CODE, H_FAILED_AT, H_MESSAGE, H_SOURCE, H_STAGE, decode_headers
 from services.common.kafka import boundary, make_admin, make_consumer
@@ -17,6 +18,7 @@ from services.common.settings import Settings
 
 T = TypeVar("T")
 Clients = tuple[AIOKafkaAdminClient, AIOKafkaConsumer]
+OFFSETS_TOPIC = "__consumer_offsets"
 REQUEST_TIMEOUT_MS = 5000  # every request is bounded: the monitor never waits on a dead broker
 
 
@@ -79,6 +81,19 @@ class KafkaReader:
     async def dead_letters(self, limit: int) -> list[DeadLetterView]:
         """The newest ``limit`` dead letters, newest first."""
         return await self._run(lambda clients: self._dead_letters(clients, limit))
+
+    async def copies(self) -> tuple[dict[int, str], list[PartitionCopies]]:
+        """The brokers the cluster lists now, and the copies of the watched topics' partitions."""
+        return await self._run(self._copies)
+
+    async def _copies(self, clients: Clients) -> tuple[dict[int, str], list[PartitionCopies]]:
+        admin, _ = clients
+        s = self.settings
+        # Kafka's own offsets topic too: the indexer commits through it.
+        described = await admin.describe_topics([s.topic_articles, s.topic_dlq, OFFSETS_TOPIC])
+        cluster = await admin.describe_cluster()
+        live = {b["node_id"]: f"{b['host']}:{b['port']}" for b in cluster.get("brokers", [])}
+        return live, partition_copies(described)
 
     async def _reading(self, clients: Clients) -> TopicReading:
         admin, consumer = clients

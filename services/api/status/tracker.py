@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from services.api import repository
 from services.api.models import (
     AlertsStatus,
+    ClusterView,
     DeadLetterView,
     IndexView,
     KafkaView,
@@ -24,6 +25,7 @@ from services.api.models import (
     PipelineStatus,
     Unavailable,
 )
+from services.api.status.cluster import read_cluster
 from services.api.status.kafka_reader import KafkaReader
 from services.api.status.lag import SAMPLE_S, LagWindows, TopicReading, age_seconds
 from services.api.status.probes import Health, alerts_status, services_health
@@ -60,6 +62,8 @@ class Reader(Protocol):
 
 # Document count and the newest indexed document of the alias (repository.newest_indexed).
 NewestRead = Callable[[], Awaitable[tuple[int, dict[str, Any] | None]]]
+# Both clusters' members and copies (cluster.read_cluster); never raises.
+ClusterRead = Callable[[], Awaitable[ClusterView]]
 
 
 def _alerts(reported: dict[str, Any] | None) -> AlertsStatus | Unavailable:
@@ -82,9 +86,15 @@ class Tracker:
         reader: Reader | None = None,
         newest: NewestRead | None = None,
         probe_transport: httpx.AsyncBaseTransport | None = None,
+        cluster: ClusterRead | None = None,
     ) -> None:
         self.settings = settings
         self.reader: Reader = reader or KafkaReader(settings)
+        # The real reader knows the cluster; a test's own reader is given its cluster read.
+        real = self.reader if isinstance(self.reader, KafkaReader) else None
+        self.cluster: ClusterRead | None = cluster or (
+            (lambda: read_cluster(real.copies, es, settings.es_node_urls)) if real else None
+        )
         self.newest: NewestRead = newest or (
             lambda: repository.newest_indexed(es, settings.index_alias)
         )
@@ -117,6 +127,8 @@ class Tracker:
         while not self._stop.is_set():
             try:
                 await self.kafka_view()
+                if self.cluster is not None:
+                    await self.cluster()  # keeps the cluster's gauges current between scrapes
             except Exception as exc:  # the sampler must outlive any outage
                 log.debug("status sample failed", error=repr(exc))
             with contextlib.suppress(TimeoutError):
@@ -179,4 +191,7 @@ class Tracker:
             alerts_status(self.settings, self.probe_transport),
         )
         health.update(health_of)
-        return PipelineStatus(kafka=kafka, index=index, health=health, alerts=_alerts(alerts))
+        cluster = await self.cluster() if self.cluster is not None else None
+        return PipelineStatus(
+            kafka=kafka, index=index, health=health, alerts=_alerts(alerts), cluster=cluster
+        )
