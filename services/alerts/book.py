@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from elasticsearch import AsyncElasticsearch
 
 from services.api.routes.search import saved_search_params
-from services.api.search import SearchParams
+from services.api.search import SearchParams, saved_search_clause
 from services.common.alert_store import list_alerts
 from services.common.alerts import Alert
 from services.common.errors import QueryError
@@ -21,10 +22,11 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True)
 class Watch:
-    """A saved search ready to run: the alert and its search, validated once."""
+    """A saved search ready to run: the alert, its search and its named clause, built once."""
 
     alert: Alert
     params: SearchParams
+    clause: dict[str, Any]
 
 
 class AlertBook:
@@ -52,7 +54,9 @@ class AlertBook:
         watches: dict[str, Watch] = {}
         for alert in await list_alerts(self._es, self._settings):
             try:
-                watches[alert.id] = Watch(alert, saved_search_params(self._settings, alert))
+                params = saved_search_params(self._settings, alert)
+                clause = saved_search_clause(params, self._settings.index_alias, alert.id)
+                watches[alert.id] = Watch(alert, params, clause)
             except QueryError as exc:  # stored by an older version with other rules
                 log.warning("saved search skipped", alert=alert.id, error=exc.message)
         self._watches, self._read_at = watches, read_at

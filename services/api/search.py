@@ -543,21 +543,37 @@ def shape(
 MATCH_SOURCE = ["id", "version", "title", "category", "published_date", "updated_at", "summary"]
 
 
-def matching_body(params: SearchParams, alias: str, ids: list[str]) -> dict[str, Any]:
-    """A saved search as a multi-search body, restricted to ``ids``: which of them it finds.
+def saved_search_clause(params: SearchParams, alias: str, name: str) -> dict[str, Any]:
+    """A saved search as one named clause: it matches exactly the documents its search finds.
 
-    The same query and filters as the first rung of ``/v1/search`` (every word as typed): a
-    standing query does not relax, or "nothing yet" would turn into noise.
+    The query and filters of the first rung of ``/v1/search`` (every word as typed: a standing
+    query does not relax, or "nothing yet" would turn into noise), its facet filters (search's
+    ``post_filter``) among them. Named, so a search of many reports which ones each hit matched.
     """
     request = build(params, alias)
-    query = request["query"]
-    query["bool"]["filter"] = [*query["bool"]["filter"], {"ids": {"values": ids}}]
-    body: dict[str, Any] = {
-        "query": query,
+    clause = dict(request["query"]["bool"])
+    if "post_filter" in request:
+        clause["filter"] = [*clause["filter"], request["post_filter"]]
+    return {"bool": {**clause, "_name": name}}
+
+
+def matching_body(clauses: list[dict[str, Any]], ids: list[str]) -> dict[str, Any]:
+    """One search telling, for each of ``ids``, which named saved searches find it.
+
+    Everything is in filter context (nothing is scored); each hit's ``matched_queries`` lists
+    the clauses that match it. One request for many saved searches: the per-search cost of a
+    request (parsing, rewriting, a shard round) is paid once, not once per saved search.
+    """
+    return {
+        "query": {
+            "bool": {
+                "filter": [
+                    {"ids": {"values": ids}},
+                    {"bool": {"should": clauses, "minimum_should_match": 1}},
+                ]
+            }
+        },
         "size": len(ids),
         "_source": False,
         "track_total_hits": False,
     }
-    if "post_filter" in request:
-        body["post_filter"] = request["post_filter"]
-    return body

@@ -6,22 +6,28 @@ import asyncio
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, cast
 
 import httpx
 import pytest
+from elasticsearch import AsyncElasticsearch
 
+from services.alerts.book import Watch
 from services.alerts.embargoes import Embargoes
 from services.alerts.matching import Candidate, MatchState, Told, decide, latest, new_to
 from services.alerts.outbox import Delivery
 from services.alerts.poster import Poster, backoff
 from services.alerts.records import candidates
+from services.alerts.runner import run_watches
 from services.api.alert_stream import frame, parse_event_id
-from services.common.alerts import event_id, sign, signature_valid
+from services.api.search import SearchParams, matching_body, saved_search_clause
+from services.common.alerts import Alert, event_id, sign, signature_valid
 from services.common.errors import KafkaRefused, QueryError, SearchUnavailable
 from services.common.retry import backoff_s, patiently
 from services.common.settings import Settings
 from services.common.status_event import StatusEvent
+from services.common.visibility import hidden_clauses
 from tests.factories import make_article
 
 A = "a" * 20
@@ -288,3 +294,61 @@ def test_an_alert_is_told_only_what_became_searchable_after_it_was_made() -> Non
     lifted = {"indexed_at": "2026-12-05T11:00:00.000Z", "embargoed": "2026-12-05T12:30:00Z"}
     assert new_to(made, lifted)
     assert new_to(made, {})  # a document of an older mapping, without the field: told
+
+
+def _watch(alert_id: str, q: str) -> Watch:
+    alert = Alert(id=alert_id, q=q, created_at=datetime(2026, 12, 5, tzinfo=UTC))
+    params = SearchParams(q=q)
+    return Watch(alert, params, saved_search_clause(params, "news", alert_id))
+
+
+class FakeMsearch:
+    """msearch as Elasticsearch answers it: a chunk holding a poison clause is refused whole."""
+
+    def __init__(self, matches: dict[str, set[str]], poison: set[str]) -> None:
+        self.matches, self.poison = matches, poison
+        self.requests = 0
+
+    async def msearch(self, *, index: str, searches: list[dict[str, Any]]) -> dict[str, Any]:
+        self.requests += 1
+        responses: list[dict[str, Any]] = []
+        for body in searches[1::2]:
+            names = [
+                c["bool"]["_name"] for c in body["query"]["bool"]["filter"][1]["bool"]["should"]
+            ]
+            ids = body["query"]["bool"]["filter"][0]["ids"]["values"]
+            if self.poison & set(names):
+                responses.append({"error": {"type": "search_phase_execution_exception"}})
+                continue
+            hits = [
+                {"_id": i, "matched_queries": [n for n in names if i in self.matches.get(n, ())]}
+                for i in ids
+            ]
+            responses.append({"hits": {"hits": [h for h in hits if h["matched_queries"]]}})
+        return {"responses": responses}
+
+
+def test_saved_searches_run_as_named_clauses_a_poison_one_halved_out() -> None:
+    watches = [_watch(f"{n:020x}", "word") for n in range(10)]
+    names = [w.alert.id for w in watches]
+    fake = FakeMsearch({names[0]: {"x"}, names[7]: {"x", "y"}}, poison={names[3]})
+    settings = Settings(alerts_chunk=4)
+    es = cast(AsyncElasticsearch, fake)
+    found = asyncio.run(run_watches(es, settings, watches, ["x", "y", "z"]))
+    assert found[names[0]] == {"x"}
+    assert found[names[7]] == {"x", "y"}
+    assert names[3] not in found  # passed over alone; every other one was run
+    assert set(found) == set(names) - {names[3]}
+    assert fake.requests == 3  # 3 chunks; the refused one halved to 2, then to 1 + 1
+
+
+def test_a_saved_search_clause_holds_the_words_the_filters_and_what_readers_may_not_see() -> None:
+    params = SearchParams(q="floods", categories=("world",), date_from=date(2024, 1, 1))
+    clause = saved_search_clause(params, "news", "a1")["bool"]
+    assert clause["_name"] == "a1"
+    assert clause["must_not"] == hidden_clauses()
+    assert any("category" in str(f) for f in clause["filter"])  # search's post_filter
+    assert any("published_date" in str(f) for f in clause["filter"])
+    body = matching_body([saved_search_clause(params, "news", "a1")], ["x"])
+    assert body["size"] == 1
+    assert body["_source"] is False
