@@ -167,7 +167,7 @@ def _checked(alerts: dict[str, Spec], sample: list[str], plan: AlertsPlan) -> li
 
 async def _save(api: httpx.AsyncClient, specs: list[Spec]) -> dict[str, Spec]:
     """POST every spec (a few at a time); alert id -> spec."""
-    gate = asyncio.Semaphore(4)
+    gate = asyncio.Semaphore(8)  # each create refreshes the alerts index: overlap them
     saved: dict[str, Spec] = {}
 
     async def one(spec: Spec) -> None:
