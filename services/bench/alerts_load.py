@@ -157,8 +157,34 @@ async def _measure(
             cpu_before = {name: _cpu(child) for name, child in children.items()}
             stream = await _stream(settings, articles, plan, record)
             cpu = {n: _cpu(c) - cpu_before[n] for n, c in children.items()}
+        stream["matcher"] = await _matcher_metrics(settings.alerts_port)
         expected = await _expected(api, {a: alerts[a] for a in _checked(alerts, sample, plan)})
     return _summary(plan, alerts, sample, expected, record, cpu, stream, saving_s, len(articles))
+
+
+_METRICS = {
+    "newswire_alerts_batch_seconds_count": "batches",
+    "newswire_alerts_batch_seconds_sum": "batch_seconds",
+    "newswire_alerts_records_total": "records",
+    "newswire_alerts_search_errors_total": "search_errors",
+    "newswire_alerts_never_searchable_total": "never_searchable",
+}
+
+
+async def _matcher_metrics(port: int) -> dict[str, float]:
+    """The matcher's own counts: batches, their mean size and time (its /metrics)."""
+    async with httpx.AsyncClient(timeout=30) as client:
+        text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+    found: dict[str, float] = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in _METRICS:
+            found[_METRICS[name]] = float(value)
+    batches = found.get("batches", 0.0)
+    if batches:
+        found["mean_batch_records"] = round(found.get("records", 0.0) / batches, 1)
+        found["mean_batch_s"] = round(found.get("batch_seconds", 0.0) / batches, 3)
+    return found
 
 
 def _checked(alerts: dict[str, Spec], sample: list[str], plan: AlertsPlan) -> list[str]:
@@ -245,7 +271,7 @@ async def _read_topic(settings: Settings, record: Record) -> None:
 
 async def _stream(
     settings: Settings, articles: list[Article], plan: AlertsPlan, record: Record
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Publish at a steady rate while polling for searchability; wait for the matcher."""
     async with Publisher(settings) as publisher, es_client(settings) as es:
         poller = asyncio.create_task(_poll_searchable(settings, es, record, len(articles)))
@@ -367,7 +393,7 @@ def _summary(
     expected: dict[str, set[str]],
     record: Record,
     cpu: dict[str, float],
-    stream: dict[str, float],
+    stream: dict[str, Any],
     saving_s: float,
     articles: int,
 ) -> dict[str, Any]:
