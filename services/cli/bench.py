@@ -284,3 +284,7 @@ def print_alerts(report: dict[str, Any]) -> None:
         f"peak RSS {report['peak_rss_mb']}, CPU s {report['cpu_s']}"
     )
     console.print(f"load before {report['load_before']}, after {report['load_after']}")
+    loads = [report[k]["1m"] for k in ("load_before", "load_after")]
+    cores = report["load_before"]["cores"] or 1
+    if max(loads) > cores:  # the figures then say as much about the neighbours as the code
+        console.print(f"[yellow]the machine was loaded ({max(loads)} on {cores} cores)[/]")
