@@ -155,11 +155,26 @@ async def _measure(
         sample = random.Random(plan.seed).sample(sorted(alerts), min(plan.streams, len(alerts)))
         async with _listening(base, sample, record, settings if plan.read_topic else None):
             cpu_before = {name: _cpu(child) for name, child in children.items()}
+            es_before = await _es_stats(settings)
             stream = await _stream(settings, articles, plan, record)
             cpu = {n: _cpu(c) - cpu_before[n] for n, c in children.items()}
+            es_after = await _es_stats(settings)
+        stream["elasticsearch"] = {k: round(es_after[k] - es_before[k], 1) for k in es_after}
         stream["matcher"] = await _matcher_metrics(settings.alerts_port)
         expected = await _expected(api, {a: alerts[a] for a in _checked(alerts, sample, plan)})
     return _summary(plan, alerts, sample, expected, record, cpu, stream, saving_s, len(articles))
+
+
+async def _es_stats(settings: Settings) -> dict[str, float]:
+    """Elasticsearch's own CPU seconds and shard-level queries so far (all nodes)."""
+    async with es_client(settings) as es:
+        stats = await es.nodes.stats(metric=["process", "indices"], index_metric="search")
+    nodes = stats["nodes"].values()
+    return {
+        "cpu_s": sum(n["process"]["cpu"]["total_in_millis"] for n in nodes) / 1000,
+        "shard_queries": float(sum(n["indices"]["search"]["query_total"] for n in nodes)),
+        "query_s": sum(n["indices"]["search"]["query_time_in_millis"] for n in nodes) / 1000,
+    }
 
 
 _METRICS = {

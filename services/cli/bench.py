@@ -283,6 +283,8 @@ def print_alerts(report: dict[str, Any]) -> None:
         f"alerts CPU {report['alerts_cpu_s_per_1000_articles']:.2f} s per 1,000 articles, "
         f"peak RSS {report['peak_rss_mb']}, CPU s {report['cpu_s']}"
     )
+    if es := report.get("elasticsearch"):
+        console.print(f"Elasticsearch meanwhile: {es}")
     console.print(f"load before {report['load_before']}, after {report['load_after']}")
     loads = [report[k]["1m"] for k in ("load_before", "load_after")]
     cores = report["load_before"]["cores"] or 1
