@@ -310,21 +310,27 @@ async def _stream(
 
 
 async def _poll_searchable(settings: Settings, es: Any, record: Record, total: int) -> None:
-    """Every ~50 ms, which published articles a search finds now (an ids query)."""
+    """Every ~50 ms, which published articles a search finds now (ids queries)."""
     while len(record.searchable) < total:
-        pending = [i for i in record.published if i not in record.searchable][:2000]
-        if pending:
-            reply = await es.search(
-                index=settings.index_alias,
-                query={"ids": {"values": pending}},
-                source=False,
-                size=len(pending),
-                filter_path="hits.hits._id",
-            )
-            now = time.perf_counter()
-            for hit in reply.body.get("hits", {}).get("hits", []):
-                record.searchable.setdefault(hit["_id"], now)
+        pending = [i for i in record.published if i not in record.searchable]
+        # Every pending id in each round, in chunks at once: with a backlog of thousands, a
+        # capped list would note the later ones late, whenever the earlier ones were found.
+        chunks = [pending[n : n + 2000] for n in range(0, len(pending), 2000)]
+        await asyncio.gather(*(_found_now(settings, es, record, chunk) for chunk in chunks))
         await asyncio.sleep(_POLL_S)
+
+
+async def _found_now(settings: Settings, es: Any, record: Record, ids: list[str]) -> None:
+    reply = await es.search(
+        index=settings.index_alias,
+        query={"ids": {"values": ids}},
+        source=False,
+        size=len(ids),
+        filter_path="hits.hits._id",
+    )
+    now = time.perf_counter()
+    for hit in reply.body.get("hits", {}).get("hits", []):
+        record.searchable.setdefault(hit["_id"], now)
 
 
 async def _matcher_caught_up(settings: Settings, total: int, timeout: float = 600.0) -> float:
