@@ -152,7 +152,9 @@ async def _measure(
         alerts = await _save(api, specs)
         saving_s = time.perf_counter() - started
         await asyncio.sleep(settings.alerts_reload_ms / 1000 + 0.5)  # the matcher reads them
-        sample = random.Random(plan.seed).sample(sorted(alerts), min(plan.streams, len(alerts)))
+        # Drawn in the order the specs were made (ids are random): the same alerts every run.
+        made = sorted(alerts, key=lambda alert_id: specs.index(alerts[alert_id]))
+        sample = random.Random(plan.seed).sample(made, min(plan.streams, len(alerts)))
         async with _listening(base, sample, record, settings if plan.read_topic else None):
             cpu_before = {name: _cpu(child) for name, child in children.items()}
             es_before = await _es_stats(settings)
