@@ -34,6 +34,15 @@ def spread(values: list[float]) -> dict[str, float]:
     }
 
 
+def first_rung(page: dict[str, Any]) -> bool:
+    """Whether a ``/v1/search`` page was found with every word as typed, as alerts match.
+
+    A relaxed rung (typos allowed, fewer words) answers only when the first found nothing
+    there: a saved search never relaxes, so such a page counts as nothing found.
+    """
+    return not page.get("typo_tolerant") and page.get("matched") in (None, "all")
+
+
 def first_matches(events: list[Received]) -> dict[tuple[str, str], Received]:
     """The first ``match`` event of each (alert, article)."""
     first: dict[tuple[str, str], Received] = {}

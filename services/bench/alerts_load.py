@@ -389,9 +389,7 @@ async def _found(api: httpx.AsyncClient, spec: Spec) -> set[str]:
         if reply.status_code != 200:
             raise RuntimeError(f"/v1/search {spec}: {reply.status_code} {reply.text[:300]}")
         page = reply.json()
-        # A relaxed rung (typos allowed, fewer words) means the first found nothing here:
-        # a saved search never relaxes.
-        if page["typo_tolerant"] or page["matched"] not in (None, "all"):
+        if not figures.first_rung(page):
             return found
         found |= {item["id"] for item in page["items"]}
         cursor = page["next_cursor"]

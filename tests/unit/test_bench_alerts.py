@@ -12,6 +12,7 @@ from services.bench.alert_figures import (
     Received,
     coverage,
     duplicates,
+    first_rung,
     latencies,
     misses,
     spread,
@@ -172,3 +173,11 @@ def test_the_verdict_holds_the_figures_to_issue_17s_targets() -> None:
         }
     )
     assert not nothing["searchable_to_event_p99_s"]["met"]
+
+
+def test_only_a_page_of_the_first_rung_counts_as_found() -> None:
+    assert first_rung({"matched": "all", "typo_tolerant": False})
+    assert first_rung({"matched": None, "typo_tolerant": False})  # no words: filters only
+    assert not first_rung({"matched": "all", "typo_tolerant": True})
+    assert not first_rung({"matched": "most", "typo_tolerant": False})
+    assert not first_rung({"matched": "any", "typo_tolerant": True})
