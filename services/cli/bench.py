@@ -254,3 +254,73 @@ def _measured(report: Path, measure: Callable[[Settings, Path], dict[str, Any]])
     result = {"machine": machine(), **measure(settings, work)}
     write_report(result, report)
     return result
+
+
+@app.command("alerts")
+def bench_alerts(
+    alerts: Annotated[int, typer.Option(help="Saved searches to create.")] = 1000,
+    streams: Annotated[int, typer.Option(help="Alerts listened to over SSE.")] = 50,
+    rate: Annotated[float, typer.Option(help="Articles published per second.")] = 200.0,
+    seconds: Annotated[float, typer.Option(help="How long to publish.")] = 60.0,
+    quick: Annotated[bool, typer.Option(help="Publish for 20 s only.")] = False,
+    topic: Annotated[
+        bool, typer.Option(help="Also read every alert's events from the topic.")
+    ] = True,
+    report: Annotated[
+        Path | None, typer.Option(help="JSON report (default docs/reports/bench-alerts-<date>).")
+    ] = None,
+) -> None:
+    """Saved searches under a steady stream: searchable/publish to SSE event, misses, CPU, RSS."""
+    from datetime import UTC, datetime
+
+    from services.bench.alerts_load import AlertsPlan, run
+
+    plan = AlertsPlan(alerts=alerts, streams=streams, rate=rate, seconds=seconds, read_topic=topic)
+    if quick:
+        plan = AlertsPlan(**{**plan.__dict__, "seconds": AlertsPlan.quick().seconds})
+    day = datetime.now(UTC).date().isoformat()
+    path = report or Path(f"docs/reports/bench-alerts{'-quick' if quick else ''}-{day}.json")
+    try:
+        result = _measured(path, lambda s, work: run(s, plan, work))
+    except StackError as exc:
+        console.print(f"[red]error:[/] {exc.message}")
+        raise typer.Exit(code=1) from exc
+    print_alerts(result)
+    console.print(f"report: {path}")
+
+
+def print_alerts(report: dict[str, Any]) -> None:
+    """The alerts bench's figures and issue 17's verdict as tables on stdout."""
+    plan = report["plan"]
+    title = (
+        f"newswire bench alerts ({plan['alerts']:,} alerts, {plan['articles']:,} articles "
+        f"at {plan['rate']:.0f}/s)"
+    )
+    table = Table("figure", "p50", "p95", "p99", "max", "count", title=title)
+    rows = [("publish to searchable (bench poll)", report["freshness_s"])]
+    for key, label in (
+        ("searchable_to_event_s", "searchable to SSE event"),
+        ("publish_to_event_s", "publish to SSE event"),
+        ("matcher_searchable_to_emitted_s", "matcher: its searchable to emitted"),
+        ("emitted_to_received_s", "emitted to SSE received"),
+    ):
+        rows.append((label, report["streamed"]["latency"][key]))
+    for label, fig in rows:
+        cells = [f"{fig[k]:.3f}" if k in fig else "-" for k in ("p50", "p95", "p99", "max")]
+        table.add_row(label, *cells, str(fig["count"]))
+    Console().print(table)
+    verdict = Table("target", "value", "target", "met", title="issue 17")
+    for key, row in report["verdict"].items():
+        verdict.add_row(key, str(row["value"]), str(row["target"]), "yes" if row["met"] else "no")
+    Console().print(verdict)
+    console.print(
+        f"alerts CPU {report['alerts_cpu_s_per_1000_articles']:.2f} s per 1,000 articles, "
+        f"peak RSS {report['peak_rss_mb']}, CPU s {report['cpu_s']}"
+    )
+    if es := report.get("elasticsearch"):
+        console.print(f"Elasticsearch meanwhile: {es}")
+    console.print(f"load before {report['load_before']}, after {report['load_after']}")
+    loads = [report[k]["1m"] for k in ("load_before", "load_after")]
+    cores = report["load_before"]["cores"] or 1
+    if max(loads) > cores:  # the figures then say as much about the neighbours as the code
+        console.print(f"[yellow]the machine was loaded ({max(loads)} on {cores} cores)[/]")
