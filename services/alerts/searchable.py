@@ -29,7 +29,7 @@ log = structlog.get_logger(__name__)
 SOURCE: Final = [*MATCH_SOURCE, STATUS, EMBARGOED, INDEXED_AT]
 
 _FIRST_POLL_S: Final = 0.05
-_MAX_POLL_S: Final = 0.25
+_MAX_POLL_S: Final = 0.1  # an ids query is cheap: a late look costs latency, not load
 _OFFSETS_EVERY_S: Final = 0.5
 
 CommittedOffsets = Callable[[], Awaitable[dict[int, int]]]

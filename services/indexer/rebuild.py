@@ -116,7 +116,11 @@ async def rebuild(es: AsyncElasticsearch, settings: Settings) -> Rebuilt:
     old, writer = await next_versioned(es, settings)
     new = writer.target.index
     async with Embedder() as embedder:
-        stories = StoryAssigner(es, new, embedder, settings) if settings.stories_enabled else None
+        stories = (
+            StoryAssigner(es, new, embedder, settings, kept_from=old)
+            if settings.stories_enabled
+            else None
+        )
         tally = _Tally(stories=stories)
         ends = await _replay(settings, writer, None, tally)
         await swap_alias(es, settings.index_alias, old, new)

@@ -135,13 +135,21 @@ def neighbours_query(
             "filter": {
                 "range": {
                     "published_date": {
-                        "gte": (published - window).isoformat(),
-                        "lte": (published + window).isoformat(),
+                        "gte": _shifted(published, -window).isoformat(),
+                        "lte": _shifted(published, window).isoformat(),
                     }
                 }
             },
         },
     }
+
+
+def _shifted(day: date, by: timedelta) -> date:
+    """``day`` moved by ``by``, held within the calendar (year 1 to 9999 are valid dates)."""
+    try:
+        return day + by
+    except OverflowError:
+        return date.min if by < timedelta(0) else date.max
 
 
 def read_matches(reply: dict[str, Any]) -> list[Match]:
@@ -157,10 +165,19 @@ class StoryAssigner:
     """Embeds a batch's articles and gives each its story id; the fields go into its document."""
 
     def __init__(
-        self, es: AsyncElasticsearch, index: str, embedder: Embedder, settings: Settings
+        self,
+        es: AsyncElasticsearch,
+        index: str,
+        embedder: Embedder,
+        settings: Settings,
+        *,
+        kept_from: str | None = None,
     ) -> None:
         self.es = es
         self.index = index
+        # An index being replaced (a rebuild): an article it holds keeps its story from there,
+        # so a rebuild does not regroup what readers saw grouped.
+        self.kept_from = kept_from
         self.embedder = embedder
         self.threshold = settings.story_threshold
         self.window_days = settings.story_window_days
@@ -195,10 +212,11 @@ class StoryAssigner:
 
     async def _lookup(self, pending: list[Pending]) -> tuple[dict[str, str], list[list[Match]]]:
         ids = sorted({p.id for p in pending})
-        searches: list[dict[str, Any]] = [
-            {"index": self.index},
-            {"size": len(ids), "query": {"ids": {"values": ids}}, "_source": ["id", STORY_ID]},
-        ]
+        stored = {"size": len(ids), "query": {"ids": {"values": ids}}, "_source": ["id", STORY_ID]}
+        homes = [self.index] if self.kept_from is None else [self.kept_from, self.index]
+        searches: list[dict[str, Any]] = []
+        for home in homes:
+            searches += [{"index": home}, stored]
         for p in pending:
             searches.append({"index": self.index})
             searches.append(
@@ -216,5 +234,7 @@ class StoryAssigner:
         failed = [r for r in responses if "error" in r]
         if failed:
             raise BatchAbandoned(f"story lookup failed: {str(failed[0]['error'])[:300]}")
-        existing = {m.id: m.story_id for m in read_matches(responses[0])}
-        return existing, [read_matches(r) for r in responses[1:]]
+        existing: dict[str, str] = {}
+        for answer in responses[: len(homes)]:  # the index written to last: it wins
+            existing |= {m.id: m.story_id for m in read_matches(answer)}
+        return existing, [read_matches(r) for r in responses[len(homes) :]]

@@ -38,21 +38,30 @@ async def test_dashboard_metrics_are_exported_during_an_ingest(
             "ingest_port": free_port(),
             "indexer_port": free_port(),
             "api_port": free_port(),
+            "alerts_port": free_port(),
             "state_dir": tmp_path,
             "api_key": SecretStr("metrics-contract-key"),
         }
     )
     children = [
         Child(f"services.{name}", settings, tmp_path / f"{name}.log")
-        for name in ("ingest", "indexer", "api")
+        for name in ("ingest", "indexer", "alerts", "api")
     ]
-    ports = [settings.ingest_port, settings.indexer_port, settings.api_port]
+    ports = [settings.ingest_port, settings.indexer_port, settings.alerts_port, settings.api_port]
     try:
         for child, port in zip(children, ports, strict=True):
             child.start()
             await asyncio.to_thread(child.wait_ready, port)
         auth = {"authorization": "Bearer metrics-contract-key"}
         async with httpx.AsyncClient(timeout=10) as http:
+            api = f"http://127.0.0.1:{settings.api_port}"
+            # A saved search of everything, its webhook on a port nobody listens on: events
+            # are told and attempts fail, so the alerts' panels have series to show.
+            nobody = f"http://127.0.0.1:{free_port()}/hook"
+            saved = await http.post(
+                f"{api}/v1/alerts", json={"q": "", "webhook_url": nobody}, headers=auth
+            )
+            assert saved.status_code == 201, saved.text
             base = f"http://127.0.0.1:{settings.ingest_port}"
             for path in seed_files():
                 reply = await http.post(
@@ -69,7 +78,12 @@ async def test_dashboard_metrics_are_exported_during_an_ingest(
             assert bad.status_code == 422
             async with es_client(settings) as es:
                 await wait_until(lambda: count_docs(es, settings), 60, "documents indexed")
-            api = f"http://127.0.0.1:{settings.api_port}"
+
+            async def attempted() -> bool:
+                metrics = (await http.get(f"http://127.0.0.1:{settings.alerts_port}/metrics")).text
+                return "newswire_webhook_attempts_total{" in metrics
+
+            await wait_until(attempted, 60, "a webhook attempt")
             assert (await http.get(f"{api}/v1/search", params={"q": "missiles"})).status_code == 200
             assert (await http.get(f"{api}/v1/pipeline/status")).status_code == 200
             exported: set[str] = set()

@@ -8,7 +8,14 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from services.indexer.stories import Match, Pending, choose_stories, read_matches, story_fields
+from services.indexer.stories import (
+    Match,
+    Pending,
+    choose_stories,
+    neighbours_query,
+    read_matches,
+    story_fields,
+)
 
 DAY = date(2025, 3, 11)
 
@@ -84,3 +91,14 @@ def test_read_matches_turns_scores_into_cosines() -> None:
     [match] = read_matches(reply)
     assert (match.id, match.story_id) == ("x", "s")
     assert abs(match.similarity - 0.8) < 1e-9
+
+
+def test_the_neighbours_window_holds_within_the_calendar_at_its_ends() -> None:
+    vector = np.zeros(4, dtype=np.float32)
+    for day, low, high in (
+        (date(1, 1, 2), "0001-01-01", "0001-01-05"),
+        (date(9999, 12, 30), "9999-12-27", "9999-12-31"),
+    ):
+        query = neighbours_query(vector, day, threshold=0.6, window_days=3)
+        bounds = query["knn"]["filter"]["range"]["published_date"]
+        assert (bounds["gte"], bounds["lte"]) == (low, high)
