@@ -180,6 +180,10 @@ async def _upgrade_in_place(es: AsyncElasticsearch, index: str) -> None:
     if added:
         await es.indices.put_mapping(index=index, properties=added)
         log.info("fields added to the index in place", index=index, fields=sorted(added))
+    # A replica from two nodes on is a dynamic setting: an index made before it gets it too.
+    replicas = load_mapping()["settings"]["index"].get("auto_expand_replicas")
+    if replicas is not None:
+        await es.indices.put_settings(index=index, settings={"auto_expand_replicas": replicas})
     have = mapping_version(mappings)
     want = mapping_version(load_mapping()["mappings"])
     if have < want:
