@@ -69,7 +69,7 @@ class Deliverer:
         self.poster = Poster(settings, http)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Read events and sweep until ``stop``; attempts in flight are left to finish."""
+        """Read events and sweep until ``stop``; what is not delivered stays in the outbox."""
         self._consumer.subscribe([self._settings.topic_alert_events])
         sweep = asyncio.create_task(self._sweep(stop))
         try:
@@ -83,8 +83,12 @@ class Deliverer:
                     with boundary("cannot commit the webhook sender's offsets"):
                         await self._consumer.commit()
         finally:
-            sweep.cancel()
-            await asyncio.gather(sweep, *self.active.values(), return_exceptions=True)
+            # Deliveries waiting out a backoff (or a slow receiver) are not waited for: each
+            # stays pending in the outbox, and the next sweep, here or elsewhere, attempts it.
+            tasks = [sweep, *self.active.values()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _take(self, records: Sequence[EventRecord]) -> bool:
         await self.take(records)
