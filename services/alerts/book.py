@@ -12,7 +12,7 @@ from elasticsearch import AsyncElasticsearch
 
 from services.api.routes.search import saved_search_params
 from services.api.search import SearchParams, saved_search_clause
-from services.common.alert_store import list_alerts
+from services.common.alert_store import alerts_signature, list_alerts
 from services.common.alerts import Alert
 from services.common.errors import QueryError
 from services.common.settings import Settings
@@ -41,18 +41,30 @@ class AlertBook:
         self._es, self._settings, self._clock = es, settings, clock
         self._watches: dict[str, Watch] = {}
         self._read_at = float("-inf")
+        self._signature: tuple[int, str | None] | None = None
 
     async def watches(self) -> list[Watch]:
-        """The saved searches, read again first when the copy is stale."""
+        """The saved searches, read again first when the copy is stale and they changed."""
         if self._clock() - self._read_at >= self._settings.alerts_reload_ms / 1000:
-            await self.reload()
+            read_at = self._clock()
+            # Alerts are made and deleted, never edited: their count and newest creation
+            # time change whenever the set does, and cost one small request to ask.
+            signature = await alerts_signature(self._es, self._settings)
+            if signature != self._signature:
+                await self.reload()
+                self._signature = signature
+            self._read_at = read_at
         return list(self._watches.values())
 
     async def reload(self) -> None:
-        """Read every saved search now."""
+        """Read every saved search now; those known already keep their built search."""
         read_at = self._clock()
         watches: dict[str, Watch] = {}
         for alert in await list_alerts(self._es, self._settings):
+            known = self._watches.get(alert.id)
+            if known is not None:
+                watches[alert.id] = known
+                continue
             try:
                 params = saved_search_params(self._settings, alert)
                 clause = saved_search_clause(params, self._settings.index_alias, alert.id)

@@ -108,6 +108,19 @@ async def list_alerts(es: AsyncElasticsearch, settings: Settings) -> list[Alert]
     return [Alert.model_validate(hit["_source"]) for hit in reply["hits"]["hits"]]
 
 
+async def alerts_signature(es: AsyncElasticsearch, settings: Settings) -> tuple[int, str | None]:
+    """How many saved searches there are, and the newest one's creation time."""
+    with boundary("cannot count the saved searches"):
+        reply = await es.search(
+            index=settings.alerts_index,
+            size=0,
+            track_total_hits=True,
+            aggs={"newest": {"max": {"field": "created_at"}}},
+        )
+    newest = reply["aggregations"]["newest"].get("value_as_string")
+    return int(reply["hits"]["total"]["value"]), newest
+
+
 async def delete_alert(es: AsyncElasticsearch, settings: Settings, alert_id: str) -> None:
     """Delete a saved search (its events stay on the topic); NotFound when there is none."""
     with boundary("cannot delete the saved search"):
