@@ -114,6 +114,7 @@ class LocalStack(Scoped):
                     raise StackError(
                         server.name, f"port {port} is already in use by another process"
                     )
+        self._check_shape()
         self._record_shape()
         for server in to_start:
             server.prepare()
@@ -127,6 +128,27 @@ class LocalStack(Scoped):
                 server.process.stop()
             raise
         return self.status()
+
+    def _check_shape(self) -> None:
+        """Refuse a size other than the one this state dir's data was made with.
+
+        A broker or node keeps its cluster's identity in its data: members added to it would
+        form a cluster of their own, or none, and the stack would look up while it is not.
+        """
+        recorded = recorded_shape(self.settings)
+        had_data = any((self.settings.state_dir / d).is_dir() for d in ("kafka", "elasticsearch"))
+        if not recorded and not had_data:
+            return
+        before = {"kafka_brokers": 1, "es_nodes": 1, **recorded}
+        wanted = {"kafka_brokers": self.settings.kafka_brokers, "es_nodes": self.settings.es_nodes}
+        if before != wanted:
+            raise StackError(
+                "stack",
+                f"{self.settings.state_dir} holds a stack of {before['kafka_brokers']} broker(s) "
+                f"and {before['es_nodes']} node(s); one of {wanted['kafka_brokers']} and "
+                f"{wanted['es_nodes']} needs a state directory of its own: set "
+                "NEWSWIRE_STATE_DIR, or `newswire stack down` and remove that directory",
+            )
 
     def _record_shape(self) -> None:
         shape = {"kafka_brokers": self.settings.kafka_brokers, "es_nodes": self.settings.es_nodes}

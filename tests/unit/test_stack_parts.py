@@ -10,9 +10,11 @@ from pathlib import Path
 import psutil
 import pytest
 
+from services.common.errors import StackError
 from services.common.settings import Settings
 from services.stack.artifacts import POM, pom_versions
 from services.stack.jdk import java_major
+from services.stack.local_stack import LocalStack
 from services.stack.process import ManagedProcess, port_in_use
 
 
@@ -87,3 +89,18 @@ def test_settings_derive_ports_from_the_addresses() -> None:
     settings = Settings(kafka_bootstrap="127.0.0.1:19092", es_url="http://127.0.0.1:19200")
     assert (settings.kafka_port, settings.es_port) == (19092, 19200)
     assert settings.index_name == "news-articles-v1"
+
+
+def test_a_state_dir_keeps_the_size_its_data_was_made_with(tmp_path: Path) -> None:
+    settings = Settings(state_dir=tmp_path)
+    LocalStack(settings)._check_shape()  # nothing there yet: any size
+    (tmp_path / "kafka").mkdir()  # a single-node stack ran here (made before sizes were kept)
+    LocalStack(settings)._check_shape()
+    cluster = settings.model_copy(update={"kafka_brokers": 3, "es_nodes": 3})
+    with pytest.raises(StackError) as refused:
+        LocalStack(cluster)._check_shape()
+    assert "NEWSWIRE_STATE_DIR" in refused.value.message
+    LocalStack(cluster)._record_shape()  # as if this dir had been a cluster's from the start
+    LocalStack(cluster)._check_shape()
+    with pytest.raises(StackError):
+        LocalStack(settings)._check_shape()
