@@ -39,7 +39,9 @@ DELIVERIES_MAPPING: Final = {
         "attempts": {"type": "integer"},
     },
 }
-_ONE_SHARD: Final = {"number_of_shards": 1, "number_of_replicas": 0}
+# One shard; a replica from two nodes on, as the article index: a node going away must not
+# take saved searches, match states or the outbox with it.
+_SETTINGS: Final = {"number_of_shards": 1, "number_of_replicas": 0, "auto_expand_replicas": "0-1"}
 
 
 async def ensure_alert_indices(es: AsyncElasticsearch, settings: Settings) -> None:
@@ -52,9 +54,11 @@ async def ensure_alert_indices(es: AsyncElasticsearch, settings: Settings) -> No
     with boundary("cannot create the alert indices"):
         for index, mapping in wanted.items():
             if await es.indices.exists(index=index):
+                replicas = {"auto_expand_replicas": _SETTINGS["auto_expand_replicas"]}
+                await es.indices.put_settings(index=index, settings=replicas)  # made before it
                 continue
             try:
-                await es.indices.create(index=index, mappings=mapping, settings=_ONE_SHARD)
+                await es.indices.create(index=index, mappings=mapping, settings=_SETTINGS)
             except BadRequestError as exc:  # another process made it in between: the goal
                 if "resource_already_exists_exception" not in error_types(exc.body):
                     raise

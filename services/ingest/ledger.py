@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -15,16 +16,38 @@ def payload_key(data: bytes) -> str:
     return "raw:" + hashlib.sha256(data).hexdigest()[:32]
 
 
+_BUSY_TIMEOUT_S = 30.0
+_SETUP_TRIES = 100
+
+
+def _prepare(db: sqlite3.Connection) -> None:
+    """WAL journal and the table, made once, tried again while another process holds the file."""
+    # Opening the file at the same moment as another process may find it locked before any
+    # busy wait applies (switching to WAL takes the file whole).
+    for attempt in range(_SETUP_TRIES):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY) WITHOUT ROWID")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == _SETUP_TRIES - 1:
+                raise
+            time.sleep(0.05)
+
+
 class Ledger:
     """A small SQLite set of keys (article id + version + content hash, per topic)."""
 
     def __init__(self, path: Path, *, namespace: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.namespace = namespace
-        self._db: sqlite3.Connection | None = sqlite3.connect(path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY) WITHOUT ROWID")
+        # Two ingest processes may share one ledger (two watched folders, one state dir): a
+        # writer waits for the other's transaction rather than failing.
+        self._db: sqlite3.Connection | None = sqlite3.connect(
+            path, isolation_level=None, timeout=_BUSY_TIMEOUT_S
+        )
+        _prepare(self._db)
 
     def __enter__(self) -> Ledger:
         return self

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Protocol, Self, TypeVar
 
 import httpx
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
@@ -61,17 +62,33 @@ async def wait_until(predicate: Callable[[], object], timeout: float, what: str)
         await asyncio.sleep(0.25)
 
 
+class Worker(Protocol):
+    """A service's worker: started by ``async with``, run until its stop event is set."""
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(self, *exc_info: object) -> None: ...
+    async def run(self, stop: asyncio.Event) -> None: ...
+
+
+W = TypeVar("W", bound=Worker)
+
+
 @contextlib.asynccontextmanager
-async def running_indexer(settings: Settings) -> AsyncIterator[Indexer]:
-    """An in-process indexer running until the block ends (then stopped cleanly)."""
+async def running(worker: W) -> AsyncIterator[W]:
+    """``worker`` running in process until the block ends (then stopped cleanly)."""
     stop = asyncio.Event()
-    async with Indexer(settings) as indexer:
-        task = asyncio.create_task(indexer.run(stop))
+    async with worker:
+        task = asyncio.create_task(worker.run(stop))
         try:
-            yield indexer
+            yield worker
         finally:
             stop.set()
             await task
+
+
+def running_indexer(settings: Settings) -> contextlib.AbstractAsyncContextManager[Indexer]:
+    """An in-process indexer running until the block ends (then stopped cleanly)."""
+    return running(Indexer(settings))
 
 
 async def read_topic(

@@ -7,7 +7,6 @@ API runs as its own process (a real HTTP server: a stream is read as it is writt
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
 import time
 import uuid
@@ -35,7 +34,7 @@ from services.ingest.verdict import prepare
 from services.stack.isolation import isolated
 from services.stack.readiness import wait_ready
 from tests.factories import make_article
-from tests.integration.pipeline_helpers import publish, running_indexer, spawn
+from tests.integration.pipeline_helpers import publish, running, running_indexer, spawn
 
 pytestmark = pytest.mark.integration
 
@@ -64,19 +63,6 @@ class Desk:
         return {item["id"] for item in reply.json()["items"]}
 
 
-@contextlib.asynccontextmanager
-async def running_alerts(settings: Settings) -> AsyncIterator[AlertsService]:
-    """The alerts service in process until the block ends (then stopped cleanly)."""
-    stop = asyncio.Event()
-    async with AlertsService(settings) as service:
-        task = asyncio.create_task(service.run(stop))
-        try:
-            yield service
-        finally:
-            stop.set()
-            await task
-
-
 @pytest.fixture(scope="module")
 async def desk(
     live_stack: Settings, tmp_path_factory: pytest.TempPathFactory
@@ -94,7 +80,7 @@ async def desk(
     log = tmp_path_factory.mktemp("alerts") / "api.log"
     api = spawn("services.api", settings, log)
     try:
-        async with running_indexer(settings), running_alerts(settings) as service:
+        async with running_indexer(settings), running(AlertsService(settings)) as service:
             base = f"http://127.0.0.1:{settings.api_port}"
             ready = await asyncio.to_thread(wait_ready, base, 60, alive=lambda: api.poll() is None)
             assert ready == "ready", Path(log).read_text()[-2000:]

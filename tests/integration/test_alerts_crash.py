@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer
 
 from services.bench.procs import free_port
 from services.common.alert_store import create_alert, ensure_alert_indices
-from services.common.alerts import AlertSpec
+from services.common.alerts import Alert, AlertSpec
 from services.common.es import es_client
 from services.common.kafka import make_admin
 from services.common.settings import Settings
@@ -58,6 +58,16 @@ async def committed_events(settings: Settings) -> list[dict[str, Any]]:
     return events
 
 
+async def _saved(live_stack: Settings, q: str) -> tuple[Settings, Alert]:
+    """Settings of a test of its own, and one saved search ``q`` in them."""
+    settings = isolated(live_stack, f"test-crash-{uuid.uuid4().hex[:8]}").model_copy(
+        update={"alerts_port": free_port()}
+    )
+    async with es_client(settings) as es:
+        await ensure_alert_indices(es, settings)
+        return settings, await create_alert(es, settings, AlertSpec(q=q))
+
+
 def _start(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
     child = spawn("services.alerts", settings, log)
     base = f"http://127.0.0.1:{settings.alerts_port}"
@@ -69,12 +79,7 @@ def _start(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
 async def test_a_killed_matcher_tells_every_match_once(
     live_stack: Settings, tmp_path: Path
 ) -> None:
-    settings = isolated(live_stack, f"test-crash-{uuid.uuid4().hex[:8]}").model_copy(
-        update={"alerts_port": free_port()}
-    )
-    async with es_client(settings) as es:
-        await ensure_alert_indices(es, settings)
-        alert = await create_alert(es, settings, AlertSpec(q=""))  # every article matches
+    settings, alert = await _saved(live_stack, "")  # every article matches
     articles = [
         make_article(lede=f"Report {n}: the river rose again overnight in the valley.")
         for n in range(ARTICLES)
@@ -113,12 +118,7 @@ async def test_a_killed_matcher_tells_every_match_once(
 async def test_an_embargo_that_lifted_while_the_matcher_was_down_is_told_when_it_is_back(
     live_stack: Settings, tmp_path: Path
 ) -> None:
-    settings = isolated(live_stack, f"test-crash-{uuid.uuid4().hex[:8]}").model_copy(
-        update={"alerts_port": free_port()}
-    )
-    async with es_client(settings) as es:
-        await ensure_alert_indices(es, settings)
-        alert = await create_alert(es, settings, AlertSpec(q="comet"))
+    settings, alert = await _saved(live_stack, "comet")
     article = make_article(lede="A bright comet will pass close to the sun next spring.")
     until = datetime.now(UTC) + timedelta(seconds=6)
     async with running_indexer(settings):

@@ -6,6 +6,7 @@ import asyncio
 from contextlib import AsyncExitStack
 from typing import Annotated, Any
 
+from elasticsearch import AsyncElasticsearch
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
@@ -17,9 +18,17 @@ from services.api.responses import FastJSON
 from services.api.routes.search import saved_search_params
 from services.common import alert_store
 from services.common.alerts import ALERT_ID_PATTERN, AlertSpec
+from services.common.settings import Settings
 
 router = APIRouter(tags=["alerts"], default_response_class=FastJSON)
 AlertId = Annotated[str, Path(pattern=ALERT_ID_PATTERN, description="The alert's id.")]
+
+
+async def _indices_ready(request: Request, es: AsyncElasticsearch, settings: Settings) -> None:
+    """The alert indices exist (made, or brought to today's settings, once per process)."""
+    if not getattr(request.app.state, "alert_indices_ready", False):
+        await alert_store.ensure_alert_indices(es, settings)
+        request.app.state.alert_indices_ready = True
 
 
 def _links(request: Request, alert_id: str) -> dict[str, str]:
@@ -43,7 +52,7 @@ async def create_alert(
 ) -> FastJSON:
     """Save a search (the query and filters of /v1/search); its webhook secret is shown once."""
     saved_search_params(settings, spec)  # a query /v1/search would refuse is refused here
-    await alert_store.ensure_alert_indices(es, settings)
+    await _indices_ready(request, es, settings)
     alert = await alert_store.create_alert(es, settings, spec)
     body: dict[str, Any] = {**alert.public(), "secret": alert.secret}
     body["links"] = _links(request, alert.id)
@@ -58,7 +67,7 @@ async def create_alert(
 )
 async def list_alerts(request: Request, es: ESDep, settings: SettingsDep) -> FastJSON:
     """Every saved search, oldest first."""
-    await alert_store.ensure_alert_indices(es, settings)
+    await _indices_ready(request, es, settings)
     alerts = await alert_store.list_alerts(es, settings)
     items = [{**a.public(), "links": _links(request, a.id)} for a in alerts]
     return FastJSON({"items": items})
