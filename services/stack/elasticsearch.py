@@ -150,6 +150,19 @@ class ElasticsearchServer(LocalServer):
         }
         return [str(self.artifacts.es_home / "bin" / "elasticsearch")], env, self.user
 
+    def joined(self) -> bool:
+        """Whether this node's cluster has every node of the stack.
+
+        A node whose data belongs to another cluster forms one of its own: healthy, alone,
+        and not part of the stack that started it.
+        """
+        try:
+            health = httpx.get(f"http://127.0.0.1:{self.port}/_cluster/health", timeout=3.0)
+            count = int(health.json().get("number_of_nodes", 0))
+        except (httpx.HTTPError, ValueError, TypeError):
+            return False
+        return count >= self.settings.es_nodes
+
     def probe(self) -> str | None:
         """The server version once cluster health is yellow or green, else None."""
         base = f"http://127.0.0.1:{self.port}"

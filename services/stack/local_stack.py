@@ -84,6 +84,11 @@ def with_shape(
     return settings.model_copy(update=shape)
 
 
+def _joined(server: Server) -> bool:
+    """Ready as a member: a node must be in one cluster with every other node of the stack."""
+    return not isinstance(server, ElasticsearchServer) or server.joined()
+
+
 class LocalStack(Scoped):
     """Kafka and Elasticsearch as local processes; also a context manager that stops them."""
 
@@ -162,7 +167,7 @@ class LocalStack(Scoped):
         pending = list(servers)
         while pending:
             for server in list(pending):
-                if server.probe() is not None:
+                if server.probe() is not None and _joined(server):
                     pending.remove(server)
                 elif server.process.pid() is None:
                     raise StackError(
@@ -172,9 +177,13 @@ class LocalStack(Scoped):
                     )
             if pending and time.monotonic() > deadline:
                 server = pending[0]
+                alone = server.probe() is not None  # it answers, but not as the stack's member
                 raise StackError(
                     server.name,
-                    f"not ready after {self.settings.stack_timeout_s:.0f}s",
+                    "answers but is not in one cluster with the other nodes (its data is of "
+                    "another cluster: see NEWSWIRE_STATE_DIR)"
+                    if alone
+                    else f"not ready after {self.settings.stack_timeout_s:.0f}s",
                     log_file=str(server.log_file),
                 )
             if pending:
