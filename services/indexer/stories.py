@@ -12,7 +12,9 @@ start two stories; ``newswire reindex`` assigns stories again in order and joins
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
@@ -161,6 +163,44 @@ def read_matches(reply: dict[str, Any]) -> list[Match]:
     ]
 
 
+# Longer than a few refresh intervals (500 ms) and a loaded machine's delays: what was
+# written this recently may not be searchable yet.
+RECENT_S = 10.0
+RECENT_MAX = 5_000
+
+
+class Recent:
+    """The articles this process gave a story in the last ``RECENT_S``, newest last."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._kept: deque[tuple[float, Pending, str]] = deque()
+
+    def add(self, pending: Sequence[Pending], stories: Sequence[str]) -> None:
+        """Keep a batch's articles with their stories; forget what is old."""
+        now = self._clock()
+        self._kept.extend((now, p, story) for p, story in zip(pending, stories, strict=True))
+        while self._kept and (now - self._kept[0][0] > RECENT_S or len(self._kept) > RECENT_MAX):
+            self._kept.popleft()
+
+    def stories(self) -> dict[str, str]:
+        """The story of each article kept (an article written again keeps its story)."""
+        return {p.id: story for _, p, story in self._kept}
+
+    def near(self, article: Pending, threshold: float, window_days: int) -> list[Match]:
+        """The kept articles as similar to ``article`` as a story needs, within the window."""
+        found = []
+        for _, other, story in self._kept:
+            if other.id == article.id:
+                continue
+            if abs((other.published - article.published).days) > window_days:
+                continue
+            similarity = float(article.vector @ other.vector)
+            if similarity >= threshold:
+                found.append(Match(other.id, story, similarity))
+        return found
+
+
 class StoryAssigner:
     """Embeds a batch's articles and gives each its story id; the fields go into its document."""
 
@@ -179,6 +219,7 @@ class StoryAssigner:
         # so a rebuild does not regroup what readers saw grouped.
         self.kept_from = kept_from
         self.embedder = embedder
+        self.recent = Recent()
         self.threshold = settings.story_threshold
         self.window_days = settings.story_window_days
 
@@ -205,9 +246,17 @@ class StoryAssigner:
         vectors = await self.embedder.embed([t.text for t in texts])
         pending = [Pending(t.id, t.published, vectors[n]) for n, t in enumerate(texts)]
         existing, matches = await self._lookup(pending)
+        # What this process wrote in the last seconds is not searchable before a refresh:
+        # two wire copies a few hundred milliseconds apart must still meet.
+        existing = {**self.recent.stories(), **existing}
+        matches = [
+            [*found, *self.recent.near(p, self.threshold, self.window_days)]
+            for p, found in zip(pending, matches, strict=True)
+        ]
         stories = choose_stories(
             pending, matches, existing, threshold=self.threshold, window_days=self.window_days
         )
+        self.recent.add(pending, stories)
         return [(story, p.vector) for story, p in zip(stories, pending, strict=True)]
 
     async def _lookup(self, pending: list[Pending]) -> tuple[dict[str, str], list[list[Match]]]:

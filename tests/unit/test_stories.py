@@ -9,8 +9,10 @@ import numpy.typing as npt
 import orjson
 
 from services.indexer.stories import (
+    RECENT_S,
     Match,
     Pending,
+    Recent,
     choose_stories,
     neighbours_query,
     read_matches,
@@ -102,3 +104,22 @@ def test_the_neighbours_window_holds_within_the_calendar_at_its_ends() -> None:
         query = neighbours_query(vector, day, threshold=0.6, window_days=3)
         bounds = query["knn"]["filter"]["range"]["published_date"]
         assert (bounds["gte"], bounds["lte"]) == (low, high)
+
+
+def test_copies_a_moment_apart_meet_before_the_index_shows_the_first() -> None:
+    now = [0.0]
+    recent = Recent(clock=lambda: now[0])
+    first = Pending("a" * 16, date(2026, 12, 5), np.array([1.0, 0.0], dtype=np.float32))
+    copy = Pending("b" * 16, date(2026, 12, 5), np.array([0.96, 0.28], dtype=np.float32))
+    other = Pending("c" * 16, date(2026, 12, 5), np.array([0.0, 1.0], dtype=np.float32))
+    late = Pending("d" * 16, date(2026, 12, 25), np.array([1.0, 0.0], dtype=np.float32))
+    recent.add([first], ["a" * 16])
+    [match] = recent.near(copy, threshold=0.64, window_days=3)
+    assert (match.id, match.story_id) == ("a" * 16, "a" * 16)
+    assert recent.near(other, threshold=0.64, window_days=3) == []  # not alike
+    assert recent.near(late, threshold=0.64, window_days=3) == []  # outside the window
+    assert recent.near(first, threshold=0.64, window_days=3) == []  # not its own match
+    assert recent.stories() == {"a" * 16: "a" * 16}
+    now[0] += RECENT_S + 1
+    recent.add([other], ["c" * 16])  # the first is forgotten: the index shows it by now
+    assert recent.stories() == {"c" * 16: "c" * 16}
