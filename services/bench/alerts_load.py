@@ -364,7 +364,7 @@ async def _quiet(record: Record, quiet_s: float, timeout: float) -> None:
 
 
 async def _expected(api: httpx.AsyncClient, alerts: dict[str, Spec]) -> dict[str, set[str]]:
-    """Per alert, every id ``/v1/search`` finds on the first rung (every word as typed)."""
+    """Per alert, every id ``/v1/search`` finds on the first rung, every copy of a story."""
     gate = asyncio.Semaphore(2)
 
     async def one(alert_id: str) -> tuple[str, set[str]]:
@@ -382,6 +382,7 @@ async def _found(api: httpx.AsyncClient, spec: Spec) -> set[str]:
             *search_query(spec),
             ("size", 100),
             ("sort", "oldest"),
+            ("versions", "all"),  # an alert is told of every copy of a story, not the best one
         ]
         if cursor:
             params.append(("cursor", cursor))
