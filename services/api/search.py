@@ -148,22 +148,33 @@ class SearchParams:
         return parse_query(self.q, max_chars=self.max_query_chars)
 
 
-def encode_cursor(sort_values: list[Any], params: SearchParams) -> str:
-    """An opaque cursor: the last hit's sort values, bound to the request that made it."""
-    raw = orjson.dumps({"a": sort_values, "f": params.fingerprint()})
+def _seal(key: str, value: Any, params: SearchParams) -> str:
+    """An opaque cursor holding ``value`` under ``key``, bound to the request that made it."""
+    raw = orjson.dumps({key: value, "f": params.fingerprint()})
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, params: SearchParams) -> list[Any]:
-    """The sort values in a cursor; a tampered or foreign cursor is a 400 ``invalid_cursor``."""
+def _unseal(cursor: str, key: str, params: SearchParams) -> Any:
+    """What ``_seal`` put in a cursor of this request; else a 400 ``invalid_cursor``."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = orjson.loads(raw)
-        values, fingerprint = data["a"], data["f"]
+        value, fingerprint = data[key], data["f"]
     except (binascii.Error, ValueError, KeyError, TypeError) as exc:
         raise QueryError("the cursor is not valid", code="invalid_cursor") from exc
     if fingerprint != params.fingerprint():
         raise QueryError("the cursor belongs to another search", code="invalid_cursor")
+    return value
+
+
+def encode_cursor(sort_values: list[Any], params: SearchParams) -> str:
+    """An opaque cursor: the last hit's sort values, bound to the request that made it."""
+    return _seal("a", sort_values, params)
+
+
+def decode_cursor(cursor: str, params: SearchParams) -> list[Any]:
+    """The sort values in a cursor; a tampered or foreign cursor is a 400 ``invalid_cursor``."""
+    values = _unseal(cursor, "a", params)
     if not _fits_sort(values, params.sort):
         # Caught here, not by Elasticsearch: its refusal would be a less helpful error.
         raise QueryError("the cursor is not valid", code="invalid_cursor")
@@ -173,20 +184,12 @@ def decode_cursor(cursor: str, params: SearchParams) -> list[Any]:
 def encode_offset_cursor(offset: int, params: SearchParams) -> str:
     """An opaque cursor of a collapsed search: the offset of the next page (collapse cannot
     page with search_after on more than one sort field), bound to the request."""
-    raw = orjson.dumps({"o": offset, "f": params.fingerprint()})
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return _seal("o", offset, params)
 
 
 def decode_offset_cursor(cursor: str, params: SearchParams) -> int:
     """The offset in a collapsed search's cursor; anything else is a 400 ``invalid_cursor``."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = orjson.loads(raw)
-        offset, fingerprint = data["o"], data["f"]
-    except (binascii.Error, ValueError, KeyError, TypeError) as exc:
-        raise QueryError("the cursor is not valid", code="invalid_cursor") from exc
-    if fingerprint != params.fingerprint():
-        raise QueryError("the cursor belongs to another search", code="invalid_cursor")
+    offset = _unseal(cursor, "o", params)
     if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset < MAX_WINDOW:
         raise QueryError("the cursor is not valid", code="invalid_cursor")
     return offset
