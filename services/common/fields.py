@@ -11,3 +11,5 @@ LANGUAGE_FIELDS: dict[str, str] = {"es": "text_es"}
 STORY_ID = "story_id"
 # The article's embedding (services/common/embedding.py), a dense_vector searched with knn.
 EMBEDDING = "embedding"
+# The indexer process that gave a document its story: each reads only the others' writes back.
+INDEXED_BY = "indexed_by"

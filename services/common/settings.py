@@ -135,6 +135,8 @@ class Settings(AlertSettings):
     stories_enabled: bool = True
     story_threshold: float = Field(default=0.64, gt=0, le=1)
     story_window_days: int = Field(default=3, ge=0)
+    # Stored articles whose vectors the indexer keeps for stories (about 1 KiB each).
+    story_memory_articles: int = Field(default=100_000, ge=1_000)
 
     # HTTP services.
     host: str = "127.0.0.1"

@@ -1,53 +1,49 @@
 """Stories: each article's embedding, and the story id it shares with its near-duplicates.
 
 Per batch, off the event loop's hot path: the articles are embedded on the embedder's thread
-(one call for the batch), then one ``_msearch`` asks Elasticsearch for the story ids the
-batch's articles already have (a redelivery or a later version keeps its story) and, per
-article, the nearest stored articles published within the window (knn with a similarity
-floor). An article joins the story of its most similar match at or above the threshold,
-stored or earlier in the same batch (two copies in one batch), else starts its own story:
-its id. Copies in two batches written at once within one refresh of each other can still
-start two stories; ``newswire reindex`` assigns stories again in order and joins them.
+(one call for the batch); the memory of stored vectors (services/indexer/story_memory.py) is
+brought up to date with one search for what other writers indexed since, and the days of the
+batch's window it lacks are read from the index; a search by id finds the batch's articles
+already stored (a redelivery or a later version keeps its story). Then each article joins the
+story of its most similar article published within the window, at or above the threshold,
+stored or earlier in the batch, else starts its own story: its id. Two indexer processes
+writing copies of one story within a refresh of each other can still start two stories;
+``newswire reindex`` assigns stories again in order and joins them.
 """
 
 from __future__ import annotations
 
-import time
-from collections import deque
-from collections.abc import Callable, Sequence
+import asyncio
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import orjson
 import structlog
 from elasticsearch import AsyncElasticsearch
 
 from services.common.article import Article
-from services.common.embedding import Embedder, embed_text
+from services.common.embedding import DIMS, Embedder, embed_text
 from services.common.errors import BatchAbandoned, NewswireError
 from services.common.es import boundary
-from services.common.fields import EMBEDDING, STORY_ID
+from services.common.fields import EMBEDDING, INDEXED_BY, STORY_ID
 from services.common.settings import Settings
+from services.indexer.story_memory import Pending, StoryMemory
 
 if TYPE_CHECKING:
-    import numpy as np
     import numpy.typing as npt
 
     from services.indexer.records import Decoded
 
 log = structlog.get_logger(__name__)
-K = 5  # stored neighbours looked at per article
-CANDIDATES = 20  # HNSW candidates per shard: recall against cost (a window is small)
-
-
-@dataclass(frozen=True)
-class Match:
-    """A stored article near one of the batch's: its id, its story, their cosine."""
-
-    id: str
-    story_id: str
-    similarity: float
+PAGE = 5_000  # documents per read of the index
+# Sequence numbers read again at each catch-up: a write in flight when a refresh ran may show
+# after later ones (bounded by the writers' bulks in flight, a few thousand documents).
+MARGIN = 4_000
+SOURCE = {"includes": ["id", STORY_ID, EMBEDDING, "published_date"], "exclude_vectors": False}
 
 
 @dataclass(frozen=True)
@@ -59,146 +55,56 @@ class Text:
     text: str
 
 
-@dataclass(frozen=True)
-class Pending:
-    """An article of the batch waiting for its story: id, date, unit vector."""
-
-    id: str
-    published: date
-    vector: npt.NDArray[np.float32]
-
-
-def choose_stories(
-    pending: Sequence[Pending],
-    matches: Sequence[Sequence[Match]],
-    existing: dict[str, str],
-    *,
-    threshold: float,
-    window_days: int,
-) -> list[str]:
-    """The story id of each article in batch order, pure and deterministic.
-
-    An article already stored keeps its story; otherwise it joins the story of its most
-    similar match at or above ``threshold`` (stored, or earlier in the batch and published
-    within ``window_days``), ties to the smaller story id, else starts its own.
-    """
-    stories: list[str] = []
-    for i, article in enumerate(pending):
-        if article.id in existing:
-            stories.append(existing[article.id])
-            continue
-        best: tuple[float, str] | None = None
-        candidates = [(m.similarity, m.story_id) for m in matches[i] if m.id != article.id]
-        for j in range(i):
-            other = pending[j]
-            if other.id == article.id:
-                candidates.append((2.0, stories[j]))  # two versions of one article in the batch
-            elif abs((other.published - article.published).days) <= window_days:
-                candidates.append((float(article.vector @ other.vector), stories[j]))
-        for similarity, story in candidates:
-            if similarity < threshold:
-                continue
-            if best is None or similarity > best[0] or (similarity == best[0] and story < best[1]):
-                best = (similarity, story)
-        stories.append(best[1] if best else article.id)
-    return stories
-
-
 def rounded(vector: npt.NDArray[np.float32]) -> list[float]:
     """The vector as stored: 5 decimals (its int8 quantisation in the index keeps less)."""
     return [round(float(x), 5) for x in vector]
 
 
-def story_fields(story_id: str, vector: npt.NDArray[np.float32]) -> bytes:
+def story_fields(story_id: str, vector: npt.NDArray[np.float32], writer: str = "") -> bytes:
     """The story fields as JSON members, each led by a comma, to splice into a document."""
-    return b',"%s":%s,"%s":%s' % (
+    # orjson writes numpy's float32 directly: a tenth of the cost of a list of Python floats.
+    fields = b',"%s":%s,"%s":%s' % (
         STORY_ID.encode(),
         orjson.dumps(story_id),
         EMBEDDING.encode(),
-        orjson.dumps(rounded(vector)),
+        orjson.dumps(np.round(vector, 5), option=orjson.OPT_SERIALIZE_NUMPY),
     )
+    return fields + (b',"%s":%s' % (INDEXED_BY.encode(), orjson.dumps(writer)) if writer else b"")
 
 
-def neighbours_query(
-    vector: npt.NDArray[np.float32], published: date, *, threshold: float, window_days: int
-) -> dict[str, Any]:
-    """The knn search for stored articles near ``vector``, published within the window."""
-    window = timedelta(days=window_days)
-    return {
-        "size": K,
-        "_source": ["id", STORY_ID],
-        "knn": {
-            "field": EMBEDDING,
-            "query_vector": vector.tolist(),
-            "k": K,
-            "num_candidates": CANDIDATES,
-            # For dot_product, the raw similarity: only matches come back.
-            "similarity": threshold,
-            "filter": {
-                "range": {
-                    "published_date": {
-                        "gte": _shifted(published, -window).isoformat(),
-                        "lte": _shifted(published, window).isoformat(),
-                    }
-                }
-            },
-        },
-    }
-
-
-def _shifted(day: date, by: timedelta) -> date:
-    """``day`` moved by ``by``, held within the calendar (year 1 to 9999 are valid dates)."""
-    try:
-        return day + by
-    except OverflowError:
-        return date.min if by < timedelta(0) else date.max
-
-
-def read_matches(reply: dict[str, Any]) -> list[Match]:
-    """The matches of one knn search's reply (its score is (1 + cosine) / 2)."""
+def day_ranges(days: Sequence[date]) -> list[dict[str, Any]]:
+    """Range clauses on ``published_date`` covering sorted ``days``, one per consecutive run."""
+    runs: list[list[date]] = []
+    for day in days:
+        if runs and day - runs[-1][-1] == timedelta(days=1):
+            runs[-1].append(day)
+        else:
+            runs.append([day])
     return [
-        Match(h["_source"]["id"], h["_source"][STORY_ID], 2.0 * float(h["_score"]) - 1.0)
-        for h in reply.get("hits", {}).get("hits", [])
-        if h.get("_source", {}).get(STORY_ID)
+        {"range": {"published_date": {"gte": r[0].isoformat(), "lte": r[-1].isoformat()}}}
+        for r in runs
     ]
 
 
-# Longer than a few refresh intervals (500 ms) and a loaded machine's delays: what was
-# written this recently may not be searchable yet.
-RECENT_S = 10.0
-RECENT_MAX = 5_000
+def stored_vector(source: dict[str, Any]) -> tuple[str, date, str, npt.NDArray[np.float32]] | None:
+    """Id, day, story and unit vector of a stored article's source, when it has them all."""
+    vector, story = source.get(EMBEDDING), source.get(STORY_ID)
+    if not vector or not story or len(vector) != DIMS or "published_date" not in source:
+        return None
+    try:
+        day = date.fromisoformat(str(source["published_date"])[:10])
+    except ValueError:
+        return None
+    return str(source["id"]), day, str(story), np.asarray(vector, dtype=np.float32)
 
 
-class Recent:
-    """The articles this process gave a story in the last ``RECENT_S``, newest last."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._kept: deque[tuple[float, Pending, str]] = deque()
-
-    def add(self, pending: Sequence[Pending], stories: Sequence[str]) -> None:
-        """Keep a batch's articles with their stories; forget what is old."""
-        now = self._clock()
-        self._kept.extend((now, p, story) for p, story in zip(pending, stories, strict=True))
-        while self._kept and (now - self._kept[0][0] > RECENT_S or len(self._kept) > RECENT_MAX):
-            self._kept.popleft()
-
-    def stories(self) -> dict[str, str]:
-        """The story of each article kept (an article written again keeps its story)."""
-        return {p.id: story for _, p, story in self._kept}
-
-    def near(self, article: Pending, threshold: float, window_days: int) -> list[Match]:
-        """The kept articles as similar to ``article`` as a story needs, within the window."""
-        found = []
-        for _, other, story in self._kept:
-            if other.id == article.id:
-                continue
-            if abs((other.published - article.published).days) > window_days:
-                continue
-            similarity = float(article.vector @ other.vector)
-            if similarity >= threshold:
-                found.append(Match(other.id, story, similarity))
-        return found
+def new_memory(settings: Settings) -> StoryMemory:
+    """An empty story memory with the settings' threshold, window and capacity."""
+    return StoryMemory(
+        threshold=settings.story_threshold,
+        window_days=settings.story_window_days,
+        capacity=settings.story_memory_articles,
+    )
 
 
 class StoryAssigner:
@@ -219,9 +125,13 @@ class StoryAssigner:
         # so a rebuild does not regroup what readers saw grouped.
         self.kept_from = kept_from
         self.embedder = embedder
-        self.recent = Recent()
-        self.threshold = settings.story_threshold
-        self.window_days = settings.story_window_days
+        self.settings = settings
+        self.memory = new_memory(self.settings)
+        # This process's mark on what it writes: its catch-up reads only the others' writes.
+        self.writer = uuid.uuid4().hex[:16]
+        self._home: str | None = None  # the concrete index the memory holds articles of
+        self._after = -1  # catch-up reads sequence numbers above this
+        self._lock = asyncio.Lock()  # batches in flight take their stories one after another
 
     async def assign(self, decoded: Sequence[Decoded]) -> dict[int, bytes]:
         """By position in ``decoded``, the story fields of each article (status events: none)."""
@@ -237,7 +147,7 @@ class StoryAssigner:
         texts = [Text(a.id, a.published_date, embed_text(a.title, a.body)) for a in articles]
         found = await self.stories(texts)
         return {
-            position: story_fields(story, vector)
+            position: story_fields(story, vector, self.writer)
             for position, (story, vector) in zip(positions, found, strict=True)
         }
 
@@ -245,45 +155,113 @@ class StoryAssigner:
         """The story id and the vector of each text, taken in the order given (earliest first)."""
         vectors = await self.embedder.embed([t.text for t in texts])
         pending = [Pending(t.id, t.published, vectors[n]) for n, t in enumerate(texts)]
-        existing, matches = await self._lookup(pending)
-        # What this process wrote in the last seconds is not searchable before a refresh:
-        # two wire copies a few hundred milliseconds apart must still meet.
-        existing = {**self.recent.stories(), **existing}
-        matches = [
-            [*found, *self.recent.near(p, self.threshold, self.window_days)]
-            for p, found in zip(pending, matches, strict=True)
-        ]
-        stories = choose_stories(
-            pending, matches, existing, threshold=self.threshold, window_days=self.window_days
-        )
-        self.recent.add(pending, stories)
+        async with self._lock:
+            try:
+                with boundary("cannot look up stories"):
+                    await self._catch_up()
+                    await self._load(self.memory.missing(p.published for p in pending))
+                    stored = await self._stored(sorted({p.id for p in pending}))
+            except NewswireError as exc:
+                # Without the lookup a redelivered article could change story: try again.
+                raise BatchAbandoned(f"story lookup failed: {exc}") from exc
+            stories = self.memory.decide(pending, stored)
+            self.memory.forget(keep={p.published for p in pending})
         return [(story, p.vector) for story, p in zip(stories, pending, strict=True)]
 
-    async def _lookup(self, pending: list[Pending]) -> tuple[dict[str, str], list[list[Match]]]:
-        ids = sorted({p.id for p in pending})
+    async def _catch_up(self) -> None:
+        """Keep what other writers indexed since the last catch-up, on the days kept."""
+        newest = {"size": 1, "sort": [{"_seq_no": "desc"}], "_source": False}
+        others = {
+            "size": PAGE,
+            "sort": [{"_seq_no": "asc"}],
+            "_source": False,
+            "docvalue_fields": [{"field": "published_date", "format": "yyyy-MM-dd"}],
+            "query": {
+                "bool": {
+                    "filter": [{"range": {"_seq_no": {"gt": self._after}}}],
+                    "must_not": [{"term": {INDEXED_BY: self.writer}}],
+                }
+            },
+        }
+        reply = await self.es.msearch(
+            searches=[{"index": self.index}, newest, {"index": self.index}, others]
+        )
+        top, found = (_answer(r) for r in reply.body["responses"])
+        if not top:
+            return
+        home, newest_seq = str(top[0]["_index"]), int(top[0]["sort"][0])
+        if self._home is not None and home != self._home:
+            # A new index behind the alias (a rebuild): its sequence numbers start again, and
+            # the days kept are read again from it.
+            self.memory = new_memory(self.settings)
+            self._home, self._after = home, newest_seq - MARGIN
+            return
+        self._home = home
+        unseen = [
+            h["_id"]
+            for h in found
+            if not self.memory.knows(h["_id"]) and self.memory.keeps(_doc_day(h))
+        ]
+        if unseen:
+            await self._keep({"ids": {"values": unseen}}, sort=None)
+        if len(found) == PAGE:  # more than a page since: the rest at the next catch-up
+            self._after = int(found[-1]["sort"][0])
+        else:
+            self._after = max(self._after, newest_seq - MARGIN)
+
+    async def _load(self, days: list[date]) -> None:
+        """Keep the index's articles of ``days``, which the memory holds from now on."""
+        if not days:
+            return
+        for day in days:
+            self.memory.hold(day)
+        await self._keep({"bool": {"should": day_ranges(days), "minimum_should_match": 1}})
+
+    async def _keep(self, query: dict[str, Any], sort: list[Any] | None = None) -> None:
+        """Put every stored article matching ``query`` into the memory, page by page."""
+        after: list[Any] | None = None
+        while True:
+            body: dict[str, Any] = {"size": PAGE, "query": query, "_source": SOURCE}
+            body["sort"] = sort or [{"id": "asc"}]
+            if after is not None:
+                body["search_after"] = after
+            hits = (await self.es.search(index=self.index, **body)).body["hits"]["hits"]
+            for hit in hits:
+                kept = stored_vector(hit["_source"])
+                if kept is not None:
+                    self.memory.put(*kept)
+            if len(hits) < PAGE:
+                return
+            after = hits[-1]["sort"]
+
+    async def _stored(self, ids: list[str]) -> dict[str, str]:
+        """The story of each of ``ids`` stored already (the index replaced, then this one)."""
         stored = {"size": len(ids), "query": {"ids": {"values": ids}}, "_source": ["id", STORY_ID]}
         homes = [self.index] if self.kept_from is None else [self.kept_from, self.index]
         searches: list[dict[str, Any]] = []
         for home in homes:
             searches += [{"index": home}, stored]
-        for p in pending:
-            searches.append({"index": self.index})
-            searches.append(
-                neighbours_query(
-                    p.vector, p.published, threshold=self.threshold, window_days=self.window_days
-                )
-            )
-        try:
-            with boundary("cannot look up stories"):
-                reply = await self.es.msearch(searches=searches)
-        except NewswireError as exc:
-            # Without the lookup a redelivered article could change story: try the batch again.
-            raise BatchAbandoned(f"story lookup failed: {exc}") from exc
-        responses = reply.body["responses"]
-        failed = [r for r in responses if "error" in r]
-        if failed:
-            raise BatchAbandoned(f"story lookup failed: {str(failed[0]['error'])[:300]}")
-        existing: dict[str, str] = {}
-        for answer in responses[: len(homes)]:  # the index written to last: it wins
-            existing |= {m.id: m.story_id for m in read_matches(answer)}
-        return existing, [read_matches(r) for r in responses[len(homes) :]]
+        reply = await self.es.msearch(searches=searches)
+        found: dict[str, str] = {}
+        for answer in reply.body["responses"]:  # the index written to last: it wins
+            found |= {
+                h["_source"]["id"]: h["_source"][STORY_ID]
+                for h in _answer(answer)
+                if h.get("_source", {}).get(STORY_ID)
+            }
+        return found
+
+
+def _answer(response: dict[str, Any]) -> list[dict[str, Any]]:
+    """The hits of one answer of a multi-search; its error raised as a failed lookup."""
+    if "error" in response:
+        raise BatchAbandoned(f"story lookup failed: {str(response['error'])[:300]}")
+    hits: list[dict[str, Any]] = response.get("hits", {}).get("hits", [])
+    return hits
+
+
+def _doc_day(hit: dict[str, Any]) -> date | None:
+    try:
+        return date.fromisoformat(hit["fields"]["published_date"][0])
+    except (KeyError, IndexError, ValueError):
+        return None

@@ -61,21 +61,19 @@ def test_the_mapping_analyses_title_and_body_once_and_alike() -> None:
     # Same analyzer in both: a word found in one is highlighted in the other alike.
     assert fields["title"]["analyzer"] == fields["body"]["analyzer"] == "news_text"
     assert fields["tweets"]["properties"]["text"]["analyzer"] == "news_text"
-    assert mapping_version(mapping) == 5
+    assert mapping_version(mapping) == 6
     assert mapping_version({}) == 1
 
 
-def test_the_story_fields_of_mapping_v5_are_added_in_place_to_an_older_index() -> None:
+def test_the_story_fields_of_mappings_v5_and_v6_are_added_in_place_to_an_older_index() -> None:
     current = load_mapping()["mappings"]
-    v4 = {
-        "properties": {
-            k: v for k, v in current["properties"].items() if k not in ("story_id", "embedding")
-        }
-    }
+    story_fields = ("story_id", "embedding", "indexed_by")
+    v4 = {"properties": {k: v for k, v in current["properties"].items() if k not in story_fields}}
     added = addable_fields(v4, current)
-    assert set(added) == {"story_id", "embedding"}
+    assert set(added) == set(story_fields)
     assert added["embedding"]["dims"] == 256
-    assert added["embedding"]["index_options"] == {"type": "int8_hnsw"}
+    # Exact knn over int8 (no graph to build per document: see services/indexer/stories.py).
+    assert added["embedding"]["index_options"] == {"type": "int8_flat"}
 
 
 def test_facets_are_wrapped_in_a_filter_only_where_another_selection_applies() -> None:

@@ -1,4 +1,4 @@
-"""Story assignment, pure: which story each article of a batch joins."""
+"""Story assignment, pure: which story each article of a batch joins, from the memory."""
 
 from __future__ import annotations
 
@@ -8,53 +8,57 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from services.indexer.stories import (
-    RECENT_S,
-    Match,
-    Pending,
-    Recent,
-    choose_stories,
-    neighbours_query,
-    read_matches,
-    story_fields,
-)
+from services.common.embedding import DIMS
+from services.indexer.stories import day_ranges, stored_vector, story_fields
+from services.indexer.story_memory import Pending, StoryMemory, window
 
 DAY = date(2025, 3, 11)
 
 
 def unit(*values: float) -> npt.NDArray[np.float32]:
-    """A unit vector in the direction of ``values``."""
-    v = np.array(values, dtype=np.float32)
+    """A unit vector of DIMS in the direction of ``values`` (the rest zeros)."""
+    v = np.zeros(DIMS, dtype=np.float32)
+    v[: len(values)] = values
     out: npt.NDArray[np.float32] = v / np.linalg.norm(v)
     return out
 
 
-def choose(
-    pending: list[Pending], matches: list[list[Match]], existing: dict[str, str]
-) -> list[str]:
-    return choose_stories(pending, matches, existing, threshold=0.8, window_days=3)
+def memory(*stored: tuple[str, date, str, npt.NDArray[np.float32]]) -> StoryMemory:
+    """A memory holding the days around DAY and the ``stored`` articles."""
+    kept = StoryMemory(threshold=0.8, window_days=3, capacity=1_000)
+    for day in kept.missing([DAY, date(2025, 3, 20)]):
+        kept.hold(day)
+    for article in stored:
+        kept.put(*article)
+    return kept
 
 
 def test_an_article_with_no_match_starts_its_own_story() -> None:
-    assert choose([Pending("a", DAY, unit(1, 0))], [[]], {}) == ["a"]
+    assert memory().decide([Pending("a", DAY, unit(1, 0))], {}) == ["a"]
 
 
-def test_a_stored_match_above_the_threshold_gives_its_story_the_best_wins() -> None:
-    matches = [[Match("x", "sx", 0.85), Match("y", "sy", 0.95), Match("z", "sz", 0.5)]]
-    assert choose([Pending("a", DAY, unit(1, 0))], matches, {}) == ["sy"]
+def test_the_most_similar_stored_article_above_the_threshold_gives_its_story() -> None:
+    kept = memory(
+        ("x", DAY, "sx", unit(1, 0.5)),
+        ("y", DAY, "sy", unit(1, 0.1)),
+        ("z", DAY, "sz", unit(0, 1)),
+    )
+    assert kept.decide([Pending("a", DAY, unit(1, 0))], {}) == ["sy"]
 
 
 def test_matches_below_the_threshold_are_not_the_story() -> None:
-    assert choose([Pending("a", DAY, unit(1, 0))], [[Match("x", "sx", 0.79)]], {}) == ["a"]
+    kept = memory(("x", DAY, "sx", unit(1, 0.8)))  # cosine 0.78
+    assert kept.decide([Pending("a", DAY, unit(1, 0))], {}) == ["a"]
 
 
 def test_a_stored_article_keeps_its_story_whatever_it_matches_now() -> None:
-    matches = [[Match("x", "sx", 0.99)]]
-    assert choose([Pending("a", DAY, unit(1, 0))], matches, {"a": "old"}) == ["old"]
+    kept = memory(("x", DAY, "sx", unit(1, 0)))
+    assert kept.decide([Pending("a", DAY, unit(1, 0))], {"a": "old"}) == ["old"]
 
 
-def test_its_own_stored_copy_is_not_a_match() -> None:
-    assert choose([Pending("a", DAY, unit(1, 0))], [[Match("a", "sa", 1.0)]], {}) == ["a"]
+def test_an_article_kept_already_keeps_its_story_when_written_again() -> None:
+    kept = memory(("a", DAY, "sa", unit(0, 1)), ("x", DAY, "sx", unit(1, 0)))
+    assert kept.decide([Pending("a", DAY, unit(1, 0))], {}) == ["sa"]
 
 
 def test_copies_in_one_batch_join_the_first() -> None:
@@ -63,63 +67,75 @@ def test_copies_in_one_batch_join_the_first() -> None:
         Pending("b", DAY, unit(1, 0.1)),
         Pending("c", DAY, unit(0, 1)),
     ]
-    assert choose(pending, [[], [], []], {}) == ["a", "a", "c"]
+    assert memory().decide(pending, {}) == ["a", "a", "c"]
 
 
-def test_copies_in_one_batch_outside_the_window_do_not_join() -> None:
+def test_copies_outside_the_window_do_not_join() -> None:
     pending = [Pending("a", DAY, unit(1, 0)), Pending("b", date(2025, 3, 20), unit(1, 0))]
-    assert choose(pending, [[], []], {}) == ["a", "b"]
+    assert memory().decide(pending, {}) == ["a", "b"]
 
 
 def test_two_versions_of_one_article_in_a_batch_share_its_story() -> None:
+    kept = memory(("x", DAY, "sx", unit(1, 0)))
     pending = [Pending("a", DAY, unit(1, 0)), Pending("a", DAY, unit(0, 1))]
-    assert choose(pending, [[Match("x", "sx", 0.9)], []], {}) == ["sx", "sx"]
+    assert kept.decide(pending, {}) == ["sx", "sx"]
 
 
 def test_ties_go_to_the_smaller_story_id() -> None:
-    matches = [[Match("x", "s2", 0.9), Match("y", "s1", 0.9)]]
-    assert choose([Pending("a", DAY, unit(1, 0))], matches, {}) == ["s1"]
+    kept = memory(("x", DAY, "s2", unit(1, 0.1)), ("y", date(2025, 3, 12), "s1", unit(1, 0.1)))
+    assert kept.decide([Pending("a", DAY, unit(1, 0))], {}) == ["s1"]
+
+
+def test_an_article_moved_to_another_day_is_matched_there_only() -> None:
+    kept = memory(("x", DAY, "sx", unit(1, 0)))
+    kept.put("x", date(2025, 3, 20), "sx", unit(1, 0))  # a later version, another date
+    assert kept.decide([Pending("a", DAY, unit(1, 0))], {}) == ["a"]
+    assert kept.decide([Pending("b", date(2025, 3, 19), unit(1, 0))], {}) == ["sx"]
+
+
+def test_an_article_of_a_day_not_kept_waits_for_its_day_to_be_read() -> None:
+    kept = StoryMemory(threshold=0.8, window_days=1, capacity=1_000)
+    kept.put("x", DAY, "sx", unit(1, 0))
+    assert not kept.knows("x")
+    assert kept.missing([DAY]) == [date(2025, 3, 10), DAY, date(2025, 3, 12)]
+
+
+def test_days_least_used_are_forgotten_past_the_capacity_but_the_batch_days() -> None:
+    kept = StoryMemory(threshold=0.8, window_days=0, capacity=3)
+    days = [date(2025, 3, d) for d in (1, 2, 3)]
+    for n, day in enumerate(days):
+        kept.hold(day)
+        kept.put(f"a{n}", day, f"a{n}", unit(1, n))
+    kept.decide([Pending("q", days[0], unit(0, 1))], {})  # day 1 used last: 4 articles
+    kept.forget(keep=[days[1]])
+    assert [kept.knows(n) for n in ("a0", "a1", "a2", "q")] == [True, True, False, True]
+    assert len(kept) == 3
+
+
+def test_the_window_holds_within_the_calendar_at_its_ends() -> None:
+    assert min(window(date(1, 1, 2), 3)) == date(1, 1, 1)
+    assert max(window(date(9999, 12, 30), 3)) == date(9999, 12, 31)
+    assert len(list(window(DAY, 3))) == 7
 
 
 def test_story_fields_are_json_members_to_splice() -> None:
-    fields = story_fields("abc", unit(3, 4))
+    fields = story_fields("abc", np.array([0.6, 0.8], dtype=np.float32), "w1")
     assert fields.startswith(b",")
     doc = orjson.loads(b"{" + fields[1:] + b"}")
-    assert doc == {"story_id": "abc", "embedding": [0.6, 0.8]}
+    assert doc == {"story_id": "abc", "embedding": [0.6, 0.8], "indexed_by": "w1"}
 
 
-def test_read_matches_turns_scores_into_cosines() -> None:
-    reply = {"hits": {"hits": [{"_score": 0.9, "_source": {"id": "x", "story_id": "s"}}]}}
-    [match] = read_matches(reply)
-    assert (match.id, match.story_id) == ("x", "s")
-    assert abs(match.similarity - 0.8) < 1e-9
+def test_days_are_read_as_one_range_per_run_of_days() -> None:
+    days = [date(2025, 3, 1), date(2025, 3, 2), date(2025, 3, 3), date(2025, 3, 9)]
+    assert day_ranges(days) == [
+        {"range": {"published_date": {"gte": "2025-03-01", "lte": "2025-03-03"}}},
+        {"range": {"published_date": {"gte": "2025-03-09", "lte": "2025-03-09"}}},
+    ]
 
 
-def test_the_neighbours_window_holds_within_the_calendar_at_its_ends() -> None:
-    vector = np.zeros(4, dtype=np.float32)
-    for day, low, high in (
-        (date(1, 1, 2), "0001-01-01", "0001-01-05"),
-        (date(9999, 12, 30), "9999-12-27", "9999-12-31"),
-    ):
-        query = neighbours_query(vector, day, threshold=0.6, window_days=3)
-        bounds = query["knn"]["filter"]["range"]["published_date"]
-        assert (bounds["gte"], bounds["lte"]) == (low, high)
-
-
-def test_copies_a_moment_apart_meet_before_the_index_shows_the_first() -> None:
-    now = [0.0]
-    recent = Recent(clock=lambda: now[0])
-    first = Pending("a" * 16, date(2026, 12, 5), np.array([1.0, 0.0], dtype=np.float32))
-    copy = Pending("b" * 16, date(2026, 12, 5), np.array([0.96, 0.28], dtype=np.float32))
-    other = Pending("c" * 16, date(2026, 12, 5), np.array([0.0, 1.0], dtype=np.float32))
-    late = Pending("d" * 16, date(2026, 12, 25), np.array([1.0, 0.0], dtype=np.float32))
-    recent.add([first], ["a" * 16])
-    [match] = recent.near(copy, threshold=0.64, window_days=3)
-    assert (match.id, match.story_id) == ("a" * 16, "a" * 16)
-    assert recent.near(other, threshold=0.64, window_days=3) == []  # not alike
-    assert recent.near(late, threshold=0.64, window_days=3) == []  # outside the window
-    assert recent.near(first, threshold=0.64, window_days=3) == []  # not its own match
-    assert recent.stories() == {"a" * 16: "a" * 16}
-    now[0] += RECENT_S + 1
-    recent.add([other], ["c" * 16])  # the first is forgotten: the index shows it by now
-    assert recent.stories() == {"c" * 16: "c" * 16}
+def test_a_stored_article_without_a_usable_vector_is_not_kept() -> None:
+    good = {"id": "a", "story_id": "s", "published_date": "2025-03-11", "embedding": [0.1] * DIMS}
+    assert stored_vector(good) is not None
+    assert stored_vector({**good, "embedding": [0.1] * 3}) is None
+    assert stored_vector({**good, "published_date": "not a date"}) is None
+    assert stored_vector({k: v for k, v in good.items() if k != "story_id"}) is None
