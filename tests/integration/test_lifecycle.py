@@ -269,12 +269,12 @@ async def _indexed(settings: Settings, count: int) -> bool:
 
 
 async def _documents(es: AsyncElasticsearch, alias: str) -> dict[str, dict[str, Any]]:
-    """Every document behind ``alias`` by id, without the time it was indexed."""
+    """Every document behind ``alias`` by id, without when and by which process it was indexed."""
     await es.indices.refresh(index=alias)
     reply = await es.search(index=alias, size=1000, query={"match_all": {}}, version=True)
     return {
         hit["_id"]: {
-            **{k: v for k, v in hit["_source"].items() if k != "indexed_at"},
+            **{k: v for k, v in hit["_source"].items() if k not in ("indexed_at", "indexed_by")},
             "_version": hit["_version"],
         }
         for hit in reply["hits"]["hits"]
