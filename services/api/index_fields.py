@@ -17,6 +17,7 @@ log = structlog.get_logger(__name__)
 SUGGEST = "summary.plain"  # ledes as written: the words did-you-mean suggests
 _OPTIONAL = (SUGGEST,)
 STORIES_MAPPING = 5  # the mapping version whose every document has a story id and embedding
+BYTE_VECTORS_MAPPING = 6  # the mapping version whose embeddings are bytes, not floats
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class IndexFeatures:
     # only had the fields added in place holds older documents without them: no collapse,
     # no vectors until `newswire reindex` computes them).
     stories: bool = True
+    # Mapping v6 and later store embeddings as bytes: a query vector must be bytes too.
+    byte_vectors: bool = True
 
 
 class IndexFields:
@@ -64,7 +67,11 @@ class IndexFields:
             for m in metas.body.values()
         ]
         stories = bool(versions) and min(versions) >= STORIES_MAPPING
-        features = IndexFeatures(suggest=SUGGEST in present, stories=stories)
+        features = IndexFeatures(
+            suggest=SUGGEST in present,
+            stories=stories,
+            byte_vectors=bool(versions) and min(versions) >= BYTE_VECTORS_MAPPING,
+        )
         if features != self._features and features != IndexFeatures():
             log.warning(
                 "index predates the current mapping; run `newswire reindex`",

@@ -11,9 +11,11 @@ story: the best.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from services.common.embedding import unit
 from services.common.fields import EMBEDDING, STORY_ID
 from services.common.visibility import hidden_clauses
 
@@ -33,9 +35,12 @@ class Scored:
     fused: float
 
 
-def dot(a: list[float], b: list[float]) -> float:
-    """The dot product of two vectors (unit vectors: their cosine)."""
-    return float(sum(x * y for x, y in zip(a, b, strict=False)))
+def cosine(a: Any, b: Any) -> float:
+    """The cosine of two stored vectors (floats, or bytes as ints); 0 when either is zero."""
+    ua, ub = unit(a), unit(b)
+    if ua is None or ub is None or ua.shape != ub.shape:
+        return 0.0
+    return float(ua @ ub)
 
 
 def excluded(article_id: str, story_id: str | None) -> list[dict[str, Any]]:
@@ -74,7 +79,7 @@ def mlt_search(
 
 
 def knn_search(
-    vector: list[float], article_id: str, story_id: str | None, source: list[str]
+    vector: Sequence[float], article_id: str, story_id: str | None, source: list[str]
 ) -> dict[str, Any]:
     """The knn search (an ``_msearch`` body) for the articles nearest in meaning."""
     return {
@@ -91,7 +96,7 @@ def knn_search(
 
 
 def fuse(
-    vector: list[float] | None,
+    vector: Sequence[float] | None,
     mlt_hits: list[dict[str, Any]],
     knn_hits: list[dict[str, Any]],
     *,
@@ -114,11 +119,13 @@ def fuse(
             if vector is None and doc_id in mlt:
                 scored.append(Scored(hit, 0.0, mlt[doc_id], mlt[doc_id]))
             continue
-        cosine = dot(vector, other)
-        if cosine < floor:
+        similarity = cosine(vector, other)
+        if similarity < floor:
             continue
         scored.append(
-            Scored(hit, cosine, mlt.get(doc_id, 0.0), cosine + weight * mlt.get(doc_id, 0.0))
+            Scored(
+                hit, similarity, mlt.get(doc_id, 0.0), similarity + weight * mlt.get(doc_id, 0.0)
+            )
         )
     scored.sort(key=lambda s: (-s.fused, s.hit["_source"]["id"]))
     shown: list[Scored] = []

@@ -8,7 +8,7 @@ import hashlib
 import html
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
 from typing import Any, Literal
@@ -27,6 +27,7 @@ from services.api.query import (
     parse_query,
     positive_words,
 )
+from services.common.embedding import quantized
 from services.common.errors import QueryError
 from services.common.fields import EMBEDDING, LANGUAGE_FIELDS, STORY_ID
 from services.common.visibility import hidden_clauses
@@ -260,7 +261,9 @@ def build(
     }
     request: dict[str, Any] = {
         "index": alias,
-        "query": _query(params, attempt, vector if features.stories else None),
+        "query": _query(
+            params, attempt, _stored_form(vector, features) if features.stories else None
+        ),
         "size": params.size,
         "sort": _SORTS[params.sort],
         "source_includes": SOURCE,
@@ -316,9 +319,16 @@ def feed_request(params: SearchParams, alias: str) -> dict[str, Any]:
 class Hybrid:
     """A hybrid search's query vector, and the weight of its knn score beside BM25's."""
 
-    vector: list[float]
+    vector: list[float] | list[int]  # floats, or bytes for an index of mapping v6 on
     boost: float
     k: int = 100
+
+
+def _stored_form(hybrid: Hybrid | None, features: IndexFeatures) -> Hybrid | None:
+    """The hybrid search with its vector in the index's form: bytes from mapping v6 on."""
+    if hybrid is None or not features.byte_vectors:
+        return hybrid
+    return replace(hybrid, vector=quantized(hybrid.vector).tolist())
 
 
 def _query(params: SearchParams, attempt: Attempt, hybrid: Hybrid | None = None) -> dict[str, Any]:

@@ -97,7 +97,7 @@ async def _related(settings: Settings, names: dict[str, str]) -> dict[str, Any]:
             mlt = {names[h["_id"]]: float(h["_score"]) for h in mlt_hits}
             best = max(mlt.values(), default=1.0) or 1.0
             cos = {
-                names[i]: related.dot(doc[EMBEDDING], d[EMBEDDING])
+                names[i]: related.cosine(doc[EMBEDDING], d[EMBEDDING])
                 for i, d in stored.items()
                 if i != doc_id
             }

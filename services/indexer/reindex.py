@@ -17,7 +17,7 @@ import orjson
 from elasticsearch import AsyncElasticsearch
 
 from services.common.clock import utc_now_iso
-from services.common.embedding import Embedder, embed_text
+from services.common.embedding import Embedder, embed_text, quantized
 from services.common.fields import EMBEDDING, STORY_ID
 from services.common.settings import Settings
 from services.common.visibility import STATUS
@@ -29,7 +29,7 @@ from services.indexer.mapping import (
     load_mapping,
     source_version,
 )
-from services.indexer.stories import StoryAssigner, Text, rounded
+from services.indexer.stories import StoryAssigner, Text
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,9 @@ class Backfill:
         ):
             # A story id already given (stories were off when it was indexed) is kept.
             source.setdefault(STORY_ID, story)
-            source[EMBEDDING] = rounded(vector)
+            stored = quantized(vector)  # the new index's form (mapping v6: bytes)
+            if stored.any():
+                source[EMBEDDING] = stored.tolist()
         self.filled += len(lacking)
 
 

@@ -10,9 +10,9 @@ read from the index and kept current, is the story assigner's (services/indexer/
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 import numpy.typing as npt
@@ -29,13 +29,7 @@ class Pending:
     vector: npt.NDArray[np.float32]
 
 
-def window(day: date, days: int) -> Iterator[date]:
-    """The days within ``days`` of ``day``, held within the calendar (year 1 to 9999)."""
-    for shift in range(-days, days + 1):
-        try:
-            yield day + timedelta(days=shift)
-        except OverflowError:
-            continue
+LAST = date.max.toordinal()
 
 
 class DayBlock:
@@ -74,6 +68,8 @@ class DayBlock:
         if not self.ids:
             return found
         cosines = self.vectors[: len(self.ids)] @ vector
+        if cosines.max() < threshold:  # mostly so: the cheap test first
+            return found
         for row in np.flatnonzero(cosines >= threshold):
             if not self.ids[row]:
                 continue
@@ -85,17 +81,24 @@ class DayBlock:
 
 
 class StoryMemory:
-    """Kept articles by published day, oldest-used days forgotten past ``capacity`` articles."""
+    """Kept articles by published day, oldest-used days forgotten past ``capacity`` articles.
+
+    Days are kept by ordinal (an int): the window of a day is then a range, not dates made.
+    """
 
     def __init__(self, *, threshold: float, window_days: int, capacity: int) -> None:
         self.threshold = threshold
         self.window_days = window_days
         self.capacity = capacity
-        self._days: OrderedDict[date, DayBlock] = OrderedDict()
-        self._where: dict[str, date] = {}
+        self._days: OrderedDict[int, DayBlock] = OrderedDict()
+        self._where: dict[str, int] = {}
 
     def __len__(self) -> int:
         return len(self._where)
+
+    def _around(self, day: date) -> range:
+        ordinal = day.toordinal()
+        return range(max(ordinal - self.window_days, 1), min(ordinal + self.window_days, LAST) + 1)
 
     def knows(self, article_id: str) -> bool:
         """Whether the article is kept (on a kept day)."""
@@ -103,43 +106,44 @@ class StoryMemory:
 
     def keeps(self, day: date | None) -> bool:
         """Whether ``day``'s articles are kept."""
-        return day in self._days
+        return day is not None and day.toordinal() in self._days
 
     def missing(self, days: Iterable[date]) -> list[date]:
         """The days within the window of ``days`` not kept yet, in order."""
-        wanted = {d for day in days for d in window(day, self.window_days)}
-        return sorted(d for d in wanted if d not in self._days)
+        wanted = {o for day in set(days) for o in self._around(day)}
+        return [date.fromordinal(o) for o in sorted(wanted) if o not in self._days]
 
     def hold(self, day: date) -> None:
         """Keep ``day`` (empty until articles are put): the index's articles of it are read."""
-        self._days.setdefault(day, DayBlock())
+        self._days.setdefault(day.toordinal(), DayBlock())
 
     def put(self, article_id: str, day: date, story: str, vector: npt.NDArray[np.float32]) -> None:
         """Keep an article of a kept day; an article of a day not kept is left to its loading."""
-        block = self._days.get(day)
+        ordinal = day.toordinal()
+        block = self._days.get(ordinal)
         if block is None:
             return
         before = self._where.get(article_id)
-        if before is not None and before != day:
+        if before is not None and before != ordinal:
             self._days[before].drop(article_id)
         block.put(article_id, story, vector)
-        self._where[article_id] = day
+        self._where[article_id] = ordinal
 
     def story_of(self, article_id: str) -> str | None:
         """The story a kept article was given."""
-        day = self._where.get(article_id)
-        if day is None:
+        ordinal = self._where.get(article_id)
+        if ordinal is None:
             return None
-        block = self._days[day]
+        block = self._days[ordinal]
         return block.stories[block.rows[article_id]]
 
     def nearest(self, article: Pending) -> str | None:
         """The story of the kept article most like ``article`` in the window, if alike enough."""
         found: tuple[float, str] | None = None
-        for day in window(article.published, self.window_days):
-            block = self._days.get(day)
+        days = self._days
+        for ordinal in self._around(article.published):
+            block = days.get(ordinal)
             if block is not None:
-                self._days.move_to_end(day)
                 found = block.best(article.vector, self.threshold, found)
         return None if found is None else found[1]
 
@@ -156,16 +160,19 @@ class StoryMemory:
                 story = self.nearest(article) or article.id
             self.put(article.id, article.published, story, article.vector)
             stories.append(story)
+        used = {o for article in pending for o in self._around(article.published)}
+        for ordinal in used & self._days.keys():  # most recently used last
+            self._days.move_to_end(ordinal)
         return stories
 
     def forget(self, keep: Iterable[date] = ()) -> None:
         """Forget the least recently used days, but ``keep``, until within ``capacity``."""
-        kept = set(keep)
-        for day in list(self._days):
+        kept = {day.toordinal() for day in keep}
+        for ordinal in list(self._days):
             if len(self._where) <= self.capacity:
                 return
-            if day in kept:
+            if ordinal in kept:
                 continue
-            block = self._days.pop(day)
+            block = self._days.pop(ordinal)
             for article_id in block.rows:
                 del self._where[article_id]

@@ -72,8 +72,10 @@ def test_the_story_fields_of_mappings_v5_and_v6_are_added_in_place_to_an_older_i
     added = addable_fields(v4, current)
     assert set(added) == set(story_fields)
     assert added["embedding"]["dims"] == 256
-    # Exact knn over int8 (no graph to build per document: see services/indexer/stories.py).
-    assert added["embedding"]["index_options"] == {"type": "int8_flat"}
+    # Exact knn over bytes: no graph to build per document, no quantisation of its own.
+    assert added["embedding"]["element_type"] == "byte"
+    assert added["embedding"]["similarity"] == "cosine"
+    assert added["embedding"]["index_options"] == {"type": "flat"}
 
 
 def test_facets_are_wrapped_in_a_filter_only_where_another_selection_applies() -> None:

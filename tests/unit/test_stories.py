@@ -8,9 +8,10 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from services.common.embedding import DIMS
+from services.common.embedding import DIMS, quantized
+from services.common.embedding import unit as as_unit
 from services.indexer.stories import day_ranges, stored_vector, story_fields
-from services.indexer.story_memory import Pending, StoryMemory, window
+from services.indexer.story_memory import Pending, StoryMemory
 
 DAY = date(2025, 3, 11)
 
@@ -113,16 +114,40 @@ def test_days_least_used_are_forgotten_past_the_capacity_but_the_batch_days() ->
 
 
 def test_the_window_holds_within_the_calendar_at_its_ends() -> None:
-    assert min(window(date(1, 1, 2), 3)) == date(1, 1, 1)
-    assert max(window(date(9999, 12, 30), 3)) == date(9999, 12, 31)
-    assert len(list(window(DAY, 3))) == 7
+    kept = StoryMemory(threshold=0.8, window_days=3, capacity=1_000)
+    assert kept.missing([date(1, 1, 2)])[0] == date(1, 1, 1)
+    assert kept.missing([date(9999, 12, 30)])[-1] == date(9999, 12, 31)
+    assert len(kept.missing([DAY])) == 7
 
 
-def test_story_fields_are_json_members_to_splice() -> None:
+def test_story_fields_are_json_members_to_splice_the_vector_as_bytes_in_hex() -> None:
     fields = story_fields("abc", np.array([0.6, 0.8], dtype=np.float32), "w1")
     assert fields.startswith(b",")
     doc = orjson.loads(b"{" + fields[1:] + b"}")
-    assert doc == {"story_id": "abc", "embedding": [0.6, 0.8], "indexed_by": "w1"}
+    # 0.8 is the largest component: 127; 0.6 scaled alike is 95.25, rounded 95 (0x5f).
+    assert doc == {"story_id": "abc", "embedding": "5f7f", "indexed_by": "w1"}
+
+
+def test_a_vector_of_zeros_is_left_out() -> None:
+    doc = orjson.loads(b"{" + story_fields("abc", np.zeros(4, dtype=np.float32))[1:] + b"}")
+    assert doc == {"story_id": "abc"}
+
+
+def test_bytes_keep_the_cosines_of_the_vectors_they_stand_for() -> None:
+    rng = np.random.default_rng(3)
+    a, b = (unit(*rng.standard_normal(DIMS)) for _ in range(2))
+    c = unit(*(a + 0.3 * b))
+    for x, y in ((a, b), (a, c), (b, c)):
+        stored_x, stored_y = as_unit(quantized(x)), as_unit(quantized(y).tolist())
+        assert stored_x is not None
+        assert stored_y is not None
+        assert abs(float(stored_x @ stored_y) - float(x @ y)) < 0.005
+    hexed, listed = as_unit(quantized(a).tobytes().hex()), as_unit(quantized(a).tolist())
+    assert hexed is not None
+    assert listed is not None
+    assert np.allclose(hexed, listed)
+    assert as_unit([0, 0, 0]) is None
+    assert as_unit("not hex") is None
 
 
 def test_days_are_read_as_one_range_per_run_of_days() -> None:
