@@ -58,10 +58,6 @@ class WordPooler:
         self._tokenizer = Tokenizer.from_str(model.tokenizer.to_str())
         self._tokenizer.no_padding()
         self._tokenizer.no_truncation()
-        space = self._tokenizer.token_to_id("\u2581")
-        if space is None:
-            raise ConfigError("the embedding model's tokenizer has no word-start token")
-        self._space = [space]
         self._words: dict[str, list[int]] = {}
 
     def ids(self, text: str) -> list[int]:
@@ -69,37 +65,37 @@ class WordPooler:
         return self.ids_of([text])[0]
 
     def ids_of(self, texts: list[str]) -> list[list[int]]:
-        """The token ids of each text; the words never seen are tokenised in one call."""
-        found: list[list[int] | None] = [None] * len(texts)
-        unknown: list[int] = []
+        """The token ids of each text; the words never seen are learnt once for the batch."""
+        found: list[list[int]] = [[] for _ in texts]
+        later: list[tuple[int, list[str]]] = []
+        unseen: set[str] = set()
         for n, text in enumerate(texts):
             if not text:
-                found[n] = []
-            elif "  " in text or text.startswith(" "):
+                continue
+            if "  " in text or text.startswith(" "):
                 found[n] = list(self._tokenizer.encode(text, add_special_tokens=False).ids)
-            else:
-                try:
-                    found[n] = list(
-                        chain.from_iterable(map(self._words.__getitem__, text.split(" ")))
-                    )
-                except KeyError:
-                    unknown.append(n)
-        if unknown:
-            self._learn({w for n in unknown for w in texts[n].split(" ")})
-            for n in unknown:
-                found[n] = list(
-                    chain.from_iterable(map(self._words.__getitem__, texts[n].split(" ")))
-                )
-        return [ids or [] for ids in found]
+                continue
+            words = text.split(" ")
+            try:
+                found[n] = list(chain.from_iterable(map(self._words.__getitem__, words)))
+            except KeyError:
+                later.append((n, words))
+                unseen.update(set(words).difference(self._words))
+        if later:
+            if len(self._words) + len(unseen) > WORDS_KEPT:
+                self._words.clear()  # then every word of these texts is to learn again
+                unseen = {w for _, words in later for w in words}
+            self._learn(unseen)
+            for n, words in later:
+                found[n] = list(chain.from_iterable(map(self._words.__getitem__, words)))
+        return found
 
     def _learn(self, words: set[str]) -> None:
-        new = [w for w in words if w not in self._words]
-        if len(self._words) + len(new) > WORDS_KEPT:
-            self._words.clear()
-            new = list(words)
-        encoded = self._tokenizer.encode_batch(new, add_special_tokens=False)
-        for word, found in zip(new, encoded, strict=True):
-            self._words[word] = found.ids or self._space
+        # The BPE model alone, on the word as the normaliser leaves it (a leading "▁"): the
+        # same ids as a whole encoding, at a quarter of its cost (no offsets, no threads).
+        model = self._tokenizer.model
+        for word in words:
+            self._words[word] = [token.id for token in model.tokenize("\u2581" + word)]
 
     def embed(self, texts: list[str]) -> npt.NDArray[np.float32]:
         """Unit-length mean token vectors of ``texts`` (a text without tokens: zeros)."""

@@ -55,14 +55,20 @@ class Text:
     text: str
 
 
-def as_stored(vector: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """The unit vector the index will give back for ``vector``: its bytes, made unit again.
+def as_stored(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """The unit vectors the index will give back for ``vectors`` (rows): bytes, made unit again.
 
     The batch's own articles are compared as stored, so a story decided now and one decided
-    from the index later (another process, a restart) see the same cosines.
+    from the index later (another process, a restart) see the same cosines. A row of zeros
+    stays zeros.
     """
-    stored = unit(quantized(vector))
-    return vector if stored is None else stored
+    peaks = np.abs(vectors).max(axis=1, keepdims=True)
+    stored = np.rint(np.divide(vectors * 127.0, peaks, out=np.zeros_like(vectors), where=peaks > 0))
+    norms = np.linalg.norm(stored, axis=1, keepdims=True)
+    out: npt.NDArray[np.float32] = np.divide(
+        stored, norms, out=np.zeros_like(stored), where=norms > 0
+    )
+    return out
 
 
 def story_fields(story_id: str, vector: npt.NDArray[np.float32], writer: str = "") -> bytes:
@@ -160,7 +166,8 @@ class StoryAssigner:
     async def stories(self, texts: Sequence[Text]) -> list[tuple[str, npt.NDArray[np.float32]]]:
         """The story id and the vector of each text, taken in the order given (earliest first)."""
         vectors = await self.embedder.embed([t.text for t in texts])
-        pending = [Pending(t.id, t.published, as_stored(vectors[n])) for n, t in enumerate(texts)]
+        as_kept = as_stored(vectors)
+        pending = [Pending(t.id, t.published, as_kept[n]) for n, t in enumerate(texts)]
         async with self._lock:
             try:
                 with boundary("cannot look up stories"):

@@ -52,3 +52,15 @@ def test_a_text_without_tokens_is_zeros() -> None:
 @given(st.text(alphabet=list("ab  .,\n\t'éß東"), max_size=40))
 def test_any_spacing_tokenises_as_the_whole_text(text: str) -> None:
     assert POOLER.ids(text) == MODEL.tokenizer.encode(text, add_special_tokens=False).ids
+
+
+def test_words_learnt_past_the_bound_start_the_memory_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pooler = WordPooler(MODEL)
+    monkeypatch.setattr("services.common.embedding.WORDS_KEPT", 8)
+    texts = ["one two three four five six", "seven eight nine ten eleven"]
+    assert pooler.ids_of(texts) == [
+        MODEL.tokenizer.encode(t, add_special_tokens=False).ids for t in texts
+    ]
+    assert len(pooler._words) <= 11

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -10,7 +10,7 @@ import orjson
 
 from services.common.embedding import DIMS, quantized
 from services.common.embedding import unit as as_unit
-from services.indexer.stories import day_ranges, stored_vector, story_fields
+from services.indexer.stories import as_stored, day_ranges, stored_vector, story_fields
 from services.indexer.story_memory import Pending, StoryMemory
 
 DAY = date(2025, 3, 11)
@@ -101,16 +101,17 @@ def test_an_article_of_a_day_not_kept_waits_for_its_day_to_be_read() -> None:
     assert kept.missing([DAY]) == [date(2025, 3, 10), DAY, date(2025, 3, 12)]
 
 
-def test_days_least_used_are_forgotten_past_the_capacity_but_the_batch_days() -> None:
+def test_weeks_least_used_are_forgotten_past_the_capacity_but_the_batch_weeks() -> None:
     kept = StoryMemory(threshold=0.8, window_days=0, capacity=3)
-    days = [date(2025, 3, d) for d in (1, 2, 3)]
+    days = [date(2025, 3, 3) + timedelta(weeks=n) for n in range(3)]  # three blocks of days
     for n, day in enumerate(days):
         kept.hold(day)
         kept.put(f"a{n}", day, f"a{n}", unit(1, n))
-    kept.decide([Pending("q", days[0], unit(0, 1))], {})  # day 1 used last: 4 articles
+    kept.decide([Pending("q", days[0], unit(0, 1))], {})  # week 1 used last: 4 articles
     kept.forget(keep=[days[1]])
     assert [kept.knows(n) for n in ("a0", "a1", "a2", "q")] == [True, True, False, True]
     assert len(kept) == 3
+    assert kept.missing([days[2]]) == [days[2]]  # its days are read again when needed
 
 
 def test_the_window_holds_within_the_calendar_at_its_ends() -> None:
@@ -164,3 +165,16 @@ def test_a_stored_article_without_a_usable_vector_is_not_kept() -> None:
     assert stored_vector({**good, "embedding": [0.1] * 3}) is None
     assert stored_vector({**good, "published_date": "not a date"}) is None
     assert stored_vector({k: v for k, v in good.items() if k != "story_id"}) is None
+
+
+def test_vectors_are_compared_as_the_index_will_give_them_back() -> None:
+    rng = np.random.default_rng(5)
+    vectors = rng.standard_normal((4, DIMS)).astype(np.float32)
+    vectors[2] = 0.0
+    kept = as_stored(vectors)
+    for row, vector in zip(kept, vectors, strict=True):
+        back = as_unit(quantized(vector))
+        if back is None:
+            assert not row.any()
+        else:
+            assert np.allclose(row, back, atol=1e-6)
