@@ -14,6 +14,7 @@ writing copies of one story within a refresh of each other can still start two s
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,9 +41,10 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 PAGE = 5_000  # documents per read of the index
-# Sequence numbers read again at each catch-up: a write in flight when a refresh ran may show
-# after later ones (bounded by the writers' bulks in flight, a few thousand documents).
-MARGIN = 4_000
+# A write in flight when a refresh ran may become searchable after later ones: every so often
+# a catch-up reads again from where the one this long before started.
+RECHECK_S = 2.0
+NEWEST: dict[str, Any] = {"size": 1, "sort": [{"_seq_no": "desc"}], "_source": False}
 SOURCE = {"includes": ["id", STORY_ID, EMBEDDING, "published_date"], "exclude_vectors": False}
 
 
@@ -110,6 +112,52 @@ def stored_vector(source: dict[str, Any]) -> tuple[str, date, str, npt.NDArray[n
     return str(source["id"]), day, str(story), vector
 
 
+@dataclass
+class Watermark:
+    """How far a catch-up has read the index's writes, by sequence number (one shard)."""
+
+    # The concrete index read (a rebuild puts a new one behind the alias): None before the
+    # first catch-up, "" while the index is empty.
+    home: str | None = None
+    after: int = -1  # read up to here
+    recheck_from: int = -1  # where the next re-reading starts
+    checked_at: float = float("-inf")
+
+    def rechecking(self, now: float) -> bool:
+        """Whether this catch-up reads again from ``recheck_from`` (every RECHECK_S)."""
+        if now - self.checked_at < RECHECK_S:
+            return False
+        self.checked_at = now
+        return True
+
+    def since(self, recheck: bool) -> int:
+        """The sequence number this catch-up reads above."""
+        if not recheck:
+            return self.after
+        since, self.recheck_from = self.recheck_from, self.after
+        return since
+
+    def advance(self, newest: int | None) -> None:
+        """Past ``newest``, the last sequence number this catch-up went through (never back)."""
+        if newest is not None:
+            self.after = max(self.after, newest)
+
+
+def others_query(since: int, writer: str) -> dict[str, Any]:
+    """The writes after ``since`` by other processes than ``writer``, and the newest of all."""
+    return {
+        "size": PAGE,
+        "sort": [{"_seq_no": "asc"}],
+        "_source": False,
+        "track_total_hits": False,
+        "docvalue_fields": [{"field": "published_date", "format": "yyyy-MM-dd"}],
+        "query": {"range": {"_seq_no": {"gt": since}}},
+        # The newest counts this process's writes too; the hits are only the others'.
+        "aggs": {"newest": {"max": {"field": "_seq_no"}}},
+        "post_filter": {"bool": {"must_not": [{"term": {INDEXED_BY: writer}}]}},
+    }
+
+
 def new_memory(settings: Settings) -> StoryMemory:
     """An empty story memory with the settings' threshold, window and capacity."""
     return StoryMemory(
@@ -141,8 +189,7 @@ class StoryAssigner:
         self.memory = new_memory(self.settings)
         # This process's mark on what it writes: its catch-up reads only the others' writes.
         self.writer = uuid.uuid4().hex[:16]
-        self._home: str | None = None  # the concrete index the memory holds articles of
-        self._after = -1  # catch-up reads sequence numbers above this
+        self._mark = Watermark()  # how far the other writers' documents were read
         self._lock = asyncio.Lock()  # batches in flight take their stories one after another
 
     async def assign(self, decoded: Sequence[Decoded]) -> dict[int, bytes]:
@@ -183,33 +230,32 @@ class StoryAssigner:
 
     async def _catch_up(self) -> None:
         """Keep what other writers indexed since the last catch-up, on the days kept."""
-        newest = {"size": 1, "sort": [{"_seq_no": "desc"}], "_source": False}
-        others = {
-            "size": PAGE,
-            "sort": [{"_seq_no": "asc"}],
-            "_source": False,
-            "docvalue_fields": [{"field": "published_date", "format": "yyyy-MM-dd"}],
-            "query": {
-                "bool": {
-                    "filter": [{"range": {"_seq_no": {"gt": self._after}}}],
-                    "must_not": [{"term": {INDEXED_BY: self.writer}}],
-                }
-            },
-        }
-        reply = await self.es.msearch(
-            searches=[{"index": self.index}, newest, {"index": self.index}, others]
-        )
-        top, found = (_answer(r) for r in reply.body["responses"])
-        if not top:
+        mark = self._mark
+        if mark.home is None:
+            # The first: what is searchable now is read with its days (``_load``); from here
+            # on, only what is written after.
+            top = _answer((await self.es.search(index=self.index, **NEWEST)).body)
+            # An empty index: home unknown yet (""), and its first writes are read.
+            home, newest = (str(top[0]["_index"]), int(top[0]["sort"][0])) if top else ("", -1)
+            self._mark = Watermark(home, newest, newest, time.monotonic())
             return
-        home, newest_seq = str(top[0]["_index"]), int(top[0]["sort"][0])
-        if self._home is not None and home != self._home:
-            # A new index behind the alias (a rebuild): its sequence numbers start again, and
-            # the days kept are read again from it.
-            self.memory = new_memory(self.settings)
-            self._home, self._after = home, newest_seq - MARGIN
-            return
-        self._home = home
+        recheck = mark.rechecking(time.monotonic())
+        searches = [{"index": self.index}, others_query(mark.since(recheck), self.writer)]
+        if recheck:
+            searches += [{"index": self.index}, NEWEST]
+        answers = (await self.es.msearch(searches=searches)).body["responses"]
+        found = _answer(answers[0])
+        if recheck:
+            top = _answer(answers[1])
+            home = str(top[0]["_index"]) if top else ""
+            if home and mark.home and home != mark.home:
+                # A new index behind the alias (a rebuild): its sequence numbers start again,
+                # and the days kept are read again from it.
+                self.memory = new_memory(self.settings)
+                newest = int(top[0]["sort"][0])
+                self._mark = Watermark(home, newest, newest, time.monotonic())
+                return
+            mark.home = mark.home or home
         unseen = [
             h["_id"]
             for h in found
@@ -217,10 +263,10 @@ class StoryAssigner:
         ]
         if unseen:
             await self._keep({"ids": {"values": unseen}}, sort=None)
-        if len(found) == PAGE:  # more than a page since: the rest at the next catch-up
-            self._after = int(found[-1]["sort"][0])
-        else:
-            self._after = max(self._after, newest_seq - MARGIN)
+        newest = answers[0].get("aggregations", {}).get("newest", {}).get("value")
+        # A full page: the rest from its last document at the next catch-up.
+        last = found[-1]["sort"][0] if len(found) == PAGE else newest
+        mark.advance(None if last is None else int(last))
 
     async def _load(self, days: list[date]) -> None:
         """Keep the index's articles of ``days``, which the memory holds from now on."""
