@@ -10,6 +10,7 @@ Batches still run on a worker thread of their own, so the caller's event loop ke
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
 from pathlib import Path
@@ -58,6 +59,8 @@ class WordPooler:
         self._tokenizer = Tokenizer.from_str(model.tokenizer.to_str())
         self._tokenizer.no_padding()
         self._tokenizer.no_truncation()
+        if self._tokenizer.get_vocab_size() > len(self._table):
+            raise ConfigError("the embedding model's tokenizer has ids beyond its table")
         self._words: dict[str, list[int]] = {}
 
     def ids(self, text: str) -> list[int]:
@@ -66,28 +69,29 @@ class WordPooler:
 
     def ids_of(self, texts: list[str]) -> list[list[int]]:
         """The token ids of each text; the words never seen are learnt once for the batch."""
-        found: list[list[int]] = [[] for _ in texts]
-        later: list[tuple[int, list[str]]] = []
-        unseen: set[str] = set()
+        return [list(ids) for ids in self._token_ids(texts)]
+
+    def _token_ids(self, texts: list[str]) -> list[Iterable[int]]:
+        found: list[Iterable[int]] = [() for _ in texts]
+        plain: list[tuple[int, list[str]]] = []
         for n, text in enumerate(texts):
             if not text:
                 continue
             if "  " in text or text.startswith(" "):
-                found[n] = list(self._tokenizer.encode(text, add_special_tokens=False).ids)
-                continue
-            words = text.split(" ")
-            try:
-                found[n] = list(chain.from_iterable(map(self._words.__getitem__, words)))
-            except KeyError:
-                later.append((n, words))
-                unseen.update(set(words).difference(self._words))
-        if later:
+                found[n] = self._tokenizer.encode(text, add_special_tokens=False).ids
+            else:
+                plain.append((n, text.split(" ")))
+        # The batch's words at once, in C: a set union and a difference with the known ones.
+        every: set[str] = set().union(*(words for _, words in plain))
+        unseen = every.difference(self._words)
+        if unseen:
             if len(self._words) + len(unseen) > WORDS_KEPT:
-                self._words.clear()  # then every word of these texts is to learn again
-                unseen = {w for _, words in later for w in words}
+                self._words.clear()  # then every word of the batch is to learn again
+                unseen = every
             self._learn(unseen)
-            for n, words in later:
-                found[n] = list(chain.from_iterable(map(self._words.__getitem__, words)))
+        known = self._words.__getitem__
+        for n, words in plain:
+            found[n] = chain.from_iterable(map(known, words))
         return found
 
     def _learn(self, words: set[str]) -> None:
@@ -100,30 +104,32 @@ class WordPooler:
     def embed(self, texts: list[str]) -> npt.NDArray[np.float32]:
         """Unit-length mean token vectors of ``texts`` (a text without tokens: zeros)."""
         vectors = np.zeros((len(texts), self._table.shape[1]), dtype=np.float32)
-        last = self._table.shape[0] - 1
-        for n, ids in enumerate(self.ids_of(texts)):
-            if ids:
+        for n, ids in enumerate(self._token_ids(texts)):
+            rows = np.fromiter(ids, dtype=np.intp)
+            if rows.size:
                 # One gather and one sum per text: numpy's segmented sum (reduceat) over rows
-                # was four times slower than this loop.
-                rows = np.fromiter(ids, dtype=np.int64, count=len(ids))
-                vectors[n] = self._table[np.minimum(rows, last, out=rows)].sum(axis=0)
+                # was four times slower than this loop. Every id is a row: the tokenizer's
+                # vocabulary is the table's (checked when loaded).
+                vectors[n] = self._table.take(rows, axis=0).sum(axis=0)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         np.divide(vectors, norms, out=vectors, where=norms > 0)
         return vectors
 
 
-def quantized(vector: Any) -> npt.NDArray[np.int8]:
-    """The vector as signed bytes, its largest component scaled to ±127: the stored form.
+def quantized(vectors: Any) -> npt.NDArray[np.int8]:
+    """Vectors (one, or rows) as signed bytes, each's largest component scaled to ±127.
 
-    Cosines are what stories and related lists compare, and a scale per vector leaves them
-    as they were but for rounding (under 0.005 for these vectors); a byte vector costs
-    Elasticsearch a quarter of the memory of floats and no quantisation of its own.
+    That is their stored form. Cosines are what stories and related lists compare, and a
+    scale per vector leaves them as they were but for rounding (under 0.005 for these
+    vectors); a byte vector costs Elasticsearch a quarter of the memory of floats and no
+    quantisation of its own. A vector of zeros stays zeros.
     """
-    floats = np.asarray(vector, dtype=np.float32)
-    peak = float(np.abs(floats).max()) if floats.size else 0.0
-    if peak == 0.0:
+    floats = np.asarray(vectors, dtype=np.float32)
+    if not floats.size:
         return np.zeros(floats.shape, dtype=np.int8)
-    out: npt.NDArray[np.int8] = np.rint(floats * (127.0 / peak)).astype(np.int8)
+    peaks = np.abs(floats).max(axis=-1, keepdims=True)
+    scaled = np.divide(floats * 127.0, peaks, out=np.zeros_like(floats), where=peaks > 0)
+    out: npt.NDArray[np.int8] = np.rint(scaled).astype(np.int8)
     return out
 
 

@@ -17,7 +17,7 @@ import orjson
 from elasticsearch import AsyncElasticsearch
 
 from services.common.clock import utc_now_iso
-from services.common.embedding import Embedder, embed_text, quantized
+from services.common.embedding import Embedder, embed_text
 from services.common.fields import EMBEDDING, STORY_ID
 from services.common.settings import Settings
 from services.common.visibility import STATUS
@@ -95,13 +95,12 @@ class Backfill:
             )
             for s in lacking
         ]
-        for source, (story, vector) in zip(
+        for source, (story, stored) in zip(
             lacking, await self.assigner.stories(texts), strict=True
         ):
             # A story id already given (stories were off when it was indexed) is kept.
             source.setdefault(STORY_ID, story)
-            stored = quantized(vector)  # the new index's form (mapping v6: bytes)
-            if stored.any():
+            if stored.any():  # the new index's form (mapping v6: bytes)
                 source[EMBEDDING] = stored.tolist()
         self.filled += len(lacking)
 

@@ -57,30 +57,29 @@ class Text:
     text: str
 
 
-def as_stored(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    """The unit vectors the index will give back for ``vectors`` (rows): bytes, made unit again.
+def as_stored(stored: npt.NDArray[np.int8]) -> npt.NDArray[np.float32]:
+    """Unit vectors (rows) as the index gives them back for ``stored``, their bytes.
 
     The batch's own articles are compared as stored, so a story decided now and one decided
     from the index later (another process, a restart) see the same cosines. A row of zeros
     stays zeros.
     """
-    peaks = np.abs(vectors).max(axis=1, keepdims=True)
-    stored = np.rint(np.divide(vectors * 127.0, peaks, out=np.zeros_like(vectors), where=peaks > 0))
-    norms = np.linalg.norm(stored, axis=1, keepdims=True)
+    floats = stored.astype(np.float32)
+    norms = np.linalg.norm(floats, axis=1, keepdims=True)
     out: npt.NDArray[np.float32] = np.divide(
-        stored, norms, out=np.zeros_like(stored), where=norms > 0
+        floats, norms, out=np.zeros_like(floats), where=norms > 0
     )
     return out
 
 
-def story_fields(story_id: str, vector: npt.NDArray[np.float32], writer: str = "") -> bytes:
+def story_fields(story_id: str, stored: npt.NDArray[np.int8], writer: str = "") -> bytes:
     """The story fields as JSON members, each led by a comma, to splice into a document.
 
-    The embedding goes as bytes in hex (mapping v6), which Elasticsearch parses far faster
-    than 256 numbers; a vector of zeros (a text without tokens) has no cosine and is left out.
+    The embedding goes as its bytes (``quantized``) in hex (mapping v6), which Elasticsearch
+    parses far faster than 256 numbers; a vector of zeros (a text without tokens) has no
+    cosine and is left out.
     """
     fields = b',"%s":%s' % (STORY_ID.encode(), orjson.dumps(story_id))
-    stored = quantized(vector)
     if stored.any():
         fields += b',"%s":"%s"' % (EMBEDDING.encode(), stored.tobytes().hex().encode())
     return fields + (b',"%s":%s' % (INDEXED_BY.encode(), orjson.dumps(writer)) if writer else b"")
@@ -206,13 +205,13 @@ class StoryAssigner:
         texts = [Text(a.id, a.published_date, embed_text(a.title, a.body)) for a in articles]
         found = await self.stories(texts)
         return {
-            position: story_fields(story, vector, self.writer)
-            for position, (story, vector) in zip(positions, found, strict=True)
+            position: story_fields(story, stored, self.writer)
+            for position, (story, stored) in zip(positions, found, strict=True)
         }
 
-    async def stories(self, texts: Sequence[Text]) -> list[tuple[str, npt.NDArray[np.float32]]]:
-        """The story id and the vector of each text, taken in the order given (earliest first)."""
-        vectors = await self.embedder.embed([t.text for t in texts])
+    async def stories(self, texts: Sequence[Text]) -> list[tuple[str, npt.NDArray[np.int8]]]:
+        """The story id and the stored vector (bytes) of each text, in the order given."""
+        vectors = quantized(await self.embedder.embed([t.text for t in texts]))
         as_kept = as_stored(vectors)
         pending = [Pending(t.id, t.published, as_kept[n]) for n, t in enumerate(texts)]
         async with self._lock:
@@ -226,7 +225,7 @@ class StoryAssigner:
                 raise BatchAbandoned(f"story lookup failed: {exc}") from exc
             stories = self.memory.decide(pending, stored)
             self.memory.forget(keep={p.published for p in pending})
-        return [(story, p.vector) for story, p in zip(stories, pending, strict=True)]
+        return list(zip(stories, vectors, strict=True))
 
     async def _catch_up(self) -> None:
         """Keep what other writers indexed since the last catch-up, on the days kept."""

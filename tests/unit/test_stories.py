@@ -122,7 +122,7 @@ def test_the_window_holds_within_the_calendar_at_its_ends() -> None:
 
 
 def test_story_fields_are_json_members_to_splice_the_vector_as_bytes_in_hex() -> None:
-    fields = story_fields("abc", np.array([0.6, 0.8], dtype=np.float32), "w1")
+    fields = story_fields("abc", quantized(np.array([0.6, 0.8], dtype=np.float32)), "w1")
     assert fields.startswith(b",")
     doc = orjson.loads(b"{" + fields[1:] + b"}")
     # 0.8 is the largest component: 127; 0.6 scaled alike is 95.25, rounded 95 (0x5f).
@@ -130,7 +130,7 @@ def test_story_fields_are_json_members_to_splice_the_vector_as_bytes_in_hex() ->
 
 
 def test_a_vector_of_zeros_is_left_out() -> None:
-    doc = orjson.loads(b"{" + story_fields("abc", np.zeros(4, dtype=np.float32))[1:] + b"}")
+    doc = orjson.loads(b"{" + story_fields("abc", np.zeros(4, dtype=np.int8))[1:] + b"}")
     assert doc == {"story_id": "abc"}
 
 
@@ -147,6 +147,11 @@ def test_bytes_keep_the_cosines_of_the_vectors_they_stand_for() -> None:
     assert hexed is not None
     assert listed is not None
     assert np.allclose(hexed, listed)
+    rows = np.stack([a, b, np.zeros(DIMS, dtype=np.float32)])
+    assert np.array_equal(
+        quantized(rows), np.stack([quantized(a), quantized(b), quantized(rows[2])])
+    )
+    assert not quantized(rows)[2].any()
     assert as_unit([0, 0, 0]) is None
     assert as_unit("not hex") is None
 
@@ -171,7 +176,7 @@ def test_vectors_are_compared_as_the_index_will_give_them_back() -> None:
     rng = np.random.default_rng(5)
     vectors = rng.standard_normal((4, DIMS)).astype(np.float32)
     vectors[2] = 0.0
-    kept = as_stored(vectors)
+    kept = as_stored(quantized(vectors))
     for row, vector in zip(kept, vectors, strict=True):
         back = as_unit(quantized(vector))
         if back is None:
