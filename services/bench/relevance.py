@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,6 +124,39 @@ def aggregate(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         "ndcg_at_10": _mean([ndcg(o.ranked, o.query.relevant) for o in outcomes]),
         "zero_results": zero,
         "zero_result_rate": zero / len(outcomes) if outcomes else 0.0,
+    }
+
+
+def paired(
+    base: Sequence[Outcome], other: Sequence[Outcome], *, resamples: int = 2000, seed: int = 7
+) -> dict[str, Any]:
+    """nDCG@10 of ``other`` against ``base``, query by query: is the difference real?
+
+    The mean of the per-query differences, its standard error, a 95 % bootstrap interval
+    (resampling queries, seeded) and how many queries each ranked better. A difference
+    whose interval holds 0 is not one the suite can tell from noise.
+    """
+    by_id = {o.query.id: ndcg(o.ranked, o.query.relevant) for o in base}
+    diffs = [ndcg(o.ranked, o.query.relevant) - by_id[o.query.id] for o in other]
+    if not diffs:
+        return {"queries": 0}
+    mean = _mean(diffs)
+    spread = (
+        math.sqrt(sum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1)) if len(diffs) > 1 else 0.0
+    )
+    draw = random.Random(seed)
+    means = sorted(_mean(draw.choices(diffs, k=len(diffs))) for _ in range(resamples))
+    return {
+        "queries": len(diffs),
+        "mean_ndcg_difference": round(mean, 4),
+        "standard_error": round(spread / math.sqrt(len(diffs)), 4),
+        "interval_95": [
+            round(means[int(0.025 * resamples)], 4),
+            round(means[int(0.975 * resamples) - 1], 4),
+        ],
+        "better": sum(1 for d in diffs if d > 1e-9),
+        "worse": sum(1 for d in diffs if d < -1e-9),
+        "same": sum(1 for d in diffs if abs(d) <= 1e-9),
     }
 
 

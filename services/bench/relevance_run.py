@@ -118,9 +118,13 @@ HYBRID_BOOSTS = (2.0, 5.0, 10.0)
 
 
 def modes(
-    scope: Settings, queries: list[Query], names: dict[str, str], work: Path
+    scope: Settings, queries: list[Query], names: dict[str, str], work: Path, lexical: Any
 ) -> dict[str, Any]:
-    """nDCG and the rest for each other search mode, on the index already made."""
+    """nDCG and the rest for each other search mode, on the index already made.
+
+    Each hybrid weight also carries its difference from the default (``lexical``'s
+    outcomes), query by query, with its interval: what decides the default.
+    """
     figures = {
         "lexical_all_versions": relevance.summarise(
             search_all(scope, queries, names, work / "api-all.log", {"versions": "all"})
@@ -129,7 +133,10 @@ def modes(
     for boost in HYBRID_BOOSTS:
         hybrid = scope.model_copy(update={"hybrid_vector_boost": boost})
         outcomes = search_all(hybrid, queries, names, work / "api-hybrid.log", {"mode": "hybrid"})
-        figures[f"hybrid_boost_{boost:g}"] = relevance.summarise(outcomes)["overall"]
+        figures[f"hybrid_boost_{boost:g}"] = {
+            **relevance.summarise(outcomes)["overall"],
+            "against_lexical": relevance.paired(lexical, outcomes),
+        }
     return figures
 
 
@@ -153,7 +160,7 @@ def run(settings: Settings, *, work: Path | None = None) -> dict[str, Any]:
             index_suite(scope, suite, work / f"indexer-{name}.log")
             outcomes = search_all(scope, queries, names, work / f"api-{name}.log")
             if mapping is None:
-                other_modes = modes(scope, queries, names, work)
+                other_modes = modes(scope, queries, names, work, outcomes)
         finally:
             asyncio.run(cleanup(settings, [tag]))
         figures[name] = relevance.summarise(outcomes)

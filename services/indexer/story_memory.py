@@ -79,6 +79,8 @@ class Block:
         if not size:
             return None
         cosines = self.vectors[:size] @ article.vector
+        if cosines.max() < threshold:  # mostly so: the cheap test first
+            return None
         cosines[np.abs(self.days[:size] - day) > window_days] = -1.0
         top = float(cosines.max())
         if top < threshold:

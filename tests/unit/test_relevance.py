@@ -175,3 +175,18 @@ def test_load_suite_refuses_two_files_with_one_id(tmp_path: Path) -> None:
     (tmp_path / "002_b.txt").write_bytes(text.replace(b"\n", b"\r\n"))
     with pytest.raises(ValueError, match=r"002_b\.txt has the same id as 001_a"):
         load_suite(tmp_path)
+
+
+def test_a_paired_difference_tells_a_real_gain_from_noise() -> None:
+    queries = [q({"a": 2}, qid=f"q{n}") for n in range(40)]
+    base = [Outcome(query, ("b", "a"), 2) for query in queries]  # the story second everywhere
+    better = [Outcome(query, ("a", "b"), 2) for query in queries]  # first everywhere
+    gain = relevance.paired(base, better)
+    assert gain["mean_ndcg_difference"] > 0
+    assert gain["interval_95"][0] > 0  # every query gained: the interval leaves out 0
+    assert (gain["better"], gain["worse"], gain["same"]) == (40, 0, 0)
+    # One query better, one worse, the rest the same: no difference the suite can tell.
+    mixed = [better[0], Outcome(queries[1], ("c",), 1), *base[2:]]
+    noise = relevance.paired(base, mixed)
+    assert noise["interval_95"][0] <= 0 <= noise["interval_95"][1]
+    assert (noise["better"], noise["worse"], noise["same"]) == (1, 1, 38)
