@@ -138,6 +138,11 @@ def paired(
     """
     by_id = {o.query.id: ndcg(o.ranked, o.query.relevant) for o in base}
     diffs = [ndcg(o.ranked, o.query.relevant) - by_id[o.query.id] for o in other]
+    changed = [
+        {"id": o.query.id, "q": o.query.q, "difference": round(d, 4)}
+        for o, d in zip(other, diffs, strict=True)
+        if abs(d) > 1e-9
+    ]
     if not diffs:
         return {"queries": 0}
     mean = _mean(diffs)
@@ -157,6 +162,7 @@ def paired(
         "better": sum(1 for d in diffs if d > 1e-9),
         "worse": sum(1 for d in diffs if d < -1e-9),
         "same": sum(1 for d in diffs if abs(d) <= 1e-9),
+        "changed": changed,
     }
 
 
