@@ -12,6 +12,8 @@ from services.alerts import metrics
 from services.alerts.outbox import Delivery
 from services.common.alerts import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign
 from services.common.clock import parse_iso, to_iso
+from services.common.egress import check_target
+from services.common.errors import QueryError
 from services.common.settings import Settings
 
 
@@ -42,6 +44,8 @@ class Poster:
         started, at = time.monotonic(), datetime.now(UTC)
         outcome: dict[str, Any] = {"at": to_iso(at)}
         try:
+            # Again before each attempt: the name may resolve elsewhere now than when saved.
+            await check_target(delivery.url, allow_private=self._settings.webhook_private_targets)
             reply = await self._http.post(
                 delivery.url,
                 content=body,
@@ -52,6 +56,9 @@ class Poster:
             ok = 200 <= reply.status_code < 300
         except httpx.HTTPError as exc:
             outcome["error"] = f"{type(exc).__name__}: {exc}"[:300]
+            ok = False
+        except QueryError as exc:
+            outcome["error"] = f"{exc.code}: {exc.message}"[:300]
             ok = False
         outcome["ms"] = round((time.monotonic() - started) * 1000, 1)
         self._settle(delivery, outcome, ok, at)

@@ -39,6 +39,7 @@ _FIELDS = (
     "alerts_group",
     "webhooks_group",
     "webhook_backoff_s",
+    "webhook_private_targets",
     "sse_heartbeat_s",
     "state_dir",
     "host",

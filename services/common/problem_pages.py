@@ -91,6 +91,14 @@ CODES: dict[str, CodePage] = {
         "This deployment holds as many saved searches as NEWSWIRE_ALERTS_MAX allows.",
         "Delete saved searches no longer needed, or raise NEWSWIRE_ALERTS_MAX.",
     ),
+    "webhook_not_allowed": CodePage(
+        400,
+        "Webhook not allowed",
+        "The webhook URL is not http(s), its host does not resolve, or it resolves to a "
+        "loopback, link-local or private address, which Newswire does not send requests to.",
+        "Give a public http(s) URL; a deployment that must reach private receivers sets "
+        "NEWSWIRE_WEBHOOK_PRIVATE_TARGETS=true.",
+    ),
     "invalid_event_id": CodePage(
         400,
         "Invalid event id",

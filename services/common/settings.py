@@ -48,6 +48,9 @@ class AlertSettings(BaseSettings):
     webhook_backoff_max_s: float = Field(default=300.0, gt=0)
     webhook_concurrency: int = Field(default=32, ge=1)  # attempts in flight, all alerts
     webhook_per_alert: int = Field(default=2, ge=1)  # a slow receiver holds only its own
+    # Webhooks to loopback, link-local or private addresses (a local stack, tests): refused
+    # unless allowed here (services/common/egress.py).
+    webhook_private_targets: bool = False
 
     @property
     def alerts_index(self) -> str:

@@ -74,6 +74,7 @@ async def desk(
             "alerts_port": free_port(),
             "api_key": SecretStr(KEY),
             "webhook_backoff_s": 0.3,
+            "webhook_private_targets": True,  # the receivers listen on loopback
             "sse_heartbeat_s": 1.0,
         }
     )

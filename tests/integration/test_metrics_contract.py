@@ -41,6 +41,7 @@ async def test_dashboard_metrics_are_exported_during_an_ingest(
             "alerts_port": free_port(),
             "state_dir": tmp_path,
             "api_key": SecretStr("metrics-contract-key"),
+            "webhook_private_targets": True,  # a webhook on loopback, on purpose
         }
     )
     children = [

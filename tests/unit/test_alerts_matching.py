@@ -228,7 +228,7 @@ def _delivery() -> Delivery:
 
 
 def test_the_poster_signs_retries_with_backoff_and_gives_up_after_the_last_try() -> None:
-    settings = Settings(webhook_backoff_s=1.0, webhook_max_attempts=3)
+    settings = Settings(webhook_backoff_s=1.0, webhook_max_attempts=3, webhook_private_targets=True)
     seen: list[httpx.Request] = []
     answers = iter([500, 503, 502])
 
@@ -257,8 +257,24 @@ def test_the_poster_signs_retries_with_backoff_and_gives_up_after_the_last_try()
         )
 
 
+def test_the_poster_sends_nothing_to_a_private_address() -> None:
+    def receiver(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"a request was sent to {request.url}")
+
+    async def run() -> Delivery:
+        delivery = _delivery()
+        delivery.url = "http://169.254.169.254/latest/meta-data/"
+        async with httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as http:
+            await Poster(Settings(), http).attempt(delivery, "s3cret")
+        return delivery
+
+    delivery = asyncio.run(run())
+    assert delivery.status == "pending"  # tried again later: the name may resolve elsewhere
+    assert delivery.log[0]["error"].startswith("webhook_not_allowed")
+
+
 def test_the_poster_delivers_on_a_2xx_and_counts_no_answer_as_a_failure() -> None:
-    settings = Settings(webhook_backoff_s=2.0)
+    settings = Settings(webhook_backoff_s=2.0, webhook_private_targets=True)
     replies = iter([0, 204])  # 0: no answer at all
 
     def receiver(request: httpx.Request) -> httpx.Response:

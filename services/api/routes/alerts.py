@@ -18,6 +18,7 @@ from services.api.responses import FastJSON
 from services.api.routes.search import saved_search_params
 from services.common import alert_store
 from services.common.alerts import ALERT_ID_PATTERN, AlertSpec
+from services.common.egress import check_target
 from services.common.settings import Settings
 
 router = APIRouter(tags=["alerts"], default_response_class=FastJSON)
@@ -52,6 +53,8 @@ async def create_alert(
 ) -> FastJSON:
     """Save a search (the query and filters of /v1/search); its webhook secret is shown once."""
     saved_search_params(settings, spec)  # a query /v1/search would refuse is refused here
+    if spec.webhook_url is not None:
+        await check_target(str(spec.webhook_url), allow_private=settings.webhook_private_targets)
     await _indices_ready(request, es, settings)
     alert = await alert_store.create_alert(es, settings, spec)
     body: dict[str, Any] = {**alert.public(), "secret": alert.secret}
