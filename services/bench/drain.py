@@ -17,12 +17,18 @@ KINDS = ("indexer", "peer")
 
 
 def round_settings(settings: Settings, kind: str, n: int) -> Settings:
-    """The same topic, a consumer group and an index of this run's own."""
+    """The same topic, a consumer group and an index of this run's own.
+
+    The indexer writes the documents the peer and the raw loader write, without embeddings
+    (stories off): the ratios compare like with like. What stories cost the indexer is
+    ``newswire bench stories-cost``'s measure.
+    """
     return settings.model_copy(
         update={
             "indexer_group": f"{settings.indexer_group}-{kind}{n}",
             "index_alias": f"{settings.index_alias}-{kind}{n}",
             "indexer_port": free_port(),
+            "stories_enabled": False,
         }
     )
 

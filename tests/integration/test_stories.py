@@ -5,12 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
 from services.common.article import Article
+from services.common.embedding import Embedder, embed_text
 from services.common.es import es_client
 from services.common.fields import EMBEDDING, STORY_ID
 from services.common.settings import Settings
+from services.indexer.mapping import ensure_index, to_document
+from services.indexer.stories import StoryAssigner, Text, story_fields
 from services.ingest.parser import parse_path
 from tests.integration.pipeline_helpers import publish, running_indexer, wait_until
 from tests.integration.test_indexer import committed_total
@@ -147,3 +151,33 @@ async def test_hybrid_search_finds_a_story_by_its_meaning(
     assert len(stories_shown) == len(set(stories_shown))
     lexical = (await api.get("/v1/search", params={"q": "Erbil", "mode": "lexical"})).json()
     assert [i["story_id"] for i in lexical["items"]] == [first.id]
+
+
+async def test_a_copy_written_by_another_indexer_process_joins_its_story(
+    settings: Settings,
+) -> None:
+    """Each process keeps its own memory: the other's writes come in through the catch-up."""
+    first, rewrite, other = story_articles(
+        "iran_missiles_a1", "iran_missiles_a2", "yemen_drones_b1"
+    )
+
+    def text(article: Article) -> Text:
+        return Text(article.id, article.published_date, embed_text(article.title, article.body))
+
+    async with es_client(settings) as es, Embedder() as embedder:
+        await ensure_index(es, settings)
+        one = StoryAssigner(es, settings.index_alias, embedder, settings)
+        two = StoryAssigner(es, settings.index_alias, embedder, settings)
+        assert one.writer != two.writer
+        # The second process has read the index (empty) and holds these days already.
+        [(own, _)] = await two.stories([text(other)])
+        assert own == other.id
+        # The first process gives the story its id and writes it.
+        [(story, vector)] = await one.stories([text(first)])
+        assert story == first.id
+        doc = to_document(first)
+        doc.update(orjson.loads(b"{" + story_fields(story, vector, one.writer)[1:] + b"}"))
+        await es.index(index=settings.index_alias, id=first.id, document=doc, refresh=True)
+        # The second never wrote it nor read it from the index since: its catch-up brings it.
+        [(joined, _)] = await two.stories([text(rewrite)])
+        assert joined == first.id
