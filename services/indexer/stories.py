@@ -72,16 +72,23 @@ def as_stored(stored: npt.NDArray[np.int8]) -> npt.NDArray[np.float32]:
     return out
 
 
-def story_fields(story_id: str, stored: npt.NDArray[np.int8], writer: str = "") -> bytes:
+def story_fields(
+    story_id: str, stored: npt.NDArray[np.int8], writer: str = "", *, as_bytes: bool = True
+) -> bytes:
     """The story fields as JSON members, each led by a comma, to splice into a document.
 
-    The embedding goes as its bytes (``quantized``) in hex (mapping v6), which Elasticsearch
-    parses far faster than 256 numbers; a vector of zeros (a text without tokens) has no
-    cosine and is left out.
+    The embedding goes as its bytes (``quantized``) in hex to an index of mapping v6 on,
+    which Elasticsearch parses far faster than 256 numbers; to an older index (floats, unit
+    length) as the unit vector the bytes stand for. A vector of zeros (a text without
+    tokens) has no cosine and is left out.
     """
     fields = b',"%s":%s' % (STORY_ID.encode(), orjson.dumps(story_id))
-    if stored.any():
+    if stored.any() and as_bytes:
         fields += b',"%s":"%s"' % (EMBEDDING.encode(), stored.tobytes().hex().encode())
+    elif stored.any():
+        unit_vector = np.round(as_stored(stored[np.newaxis])[0], 5)
+        vector = orjson.dumps(unit_vector, option=orjson.OPT_SERIALIZE_NUMPY)
+        fields += b',"%s":%s' % (EMBEDDING.encode(), vector)
     return fields + (b',"%s":%s' % (INDEXED_BY.encode(), orjson.dumps(writer)) if writer else b"")
 
 
@@ -157,6 +164,16 @@ def others_query(since: int, writer: str) -> dict[str, Any]:
     }
 
 
+async def takes_bytes(es: AsyncElasticsearch, index: str) -> bool:
+    """Whether ``index`` takes embeddings as bytes (mapping v6 on) rather than floats."""
+    reply = await es.indices.get_mapping(index=index)
+    types = [
+        m.get("mappings", {}).get("properties", {}).get(EMBEDDING, {}).get("element_type")
+        for m in reply.body.values()
+    ]
+    return bool(types) and all(t == "byte" for t in types)
+
+
 def new_memory(settings: Settings) -> StoryMemory:
     """An empty story memory with the settings' threshold, window and capacity."""
     return StoryMemory(
@@ -189,6 +206,7 @@ class StoryAssigner:
         # This process's mark on what it writes: its catch-up reads only the others' writes.
         self.writer = uuid.uuid4().hex[:16]
         self._mark = Watermark()  # how far the other writers' documents were read
+        self._as_bytes: bool | None = None  # the index's vector form, once asked
         self._lock = asyncio.Lock()  # batches in flight take their stories one after another
 
     async def assign(self, decoded: Sequence[Decoded]) -> dict[int, bytes]:
@@ -205,7 +223,7 @@ class StoryAssigner:
         texts = [Text(a.id, a.published_date, embed_text(a.title, a.body)) for a in articles]
         found = await self.stories(texts)
         return {
-            position: story_fields(story, stored, self.writer)
+            position: story_fields(story, stored, self.writer, as_bytes=self._as_bytes is not False)
             for position, (story, stored) in zip(positions, found, strict=True)
         }
 
@@ -218,6 +236,8 @@ class StoryAssigner:
             try:
                 with boundary("cannot look up stories"):
                     await self._catch_up()
+                    if self._as_bytes is None:
+                        self._as_bytes = await takes_bytes(self.es, self.index)
                     await self._load(self.memory.missing(p.published for p in pending))
                     stored = await self._stored(sorted({p.id for p in pending}))
             except NewswireError as exc:
@@ -249,8 +269,9 @@ class StoryAssigner:
             home = str(top[0]["_index"]) if top else ""
             if home and mark.home and home != mark.home:
                 # A new index behind the alias (a rebuild): its sequence numbers start again,
-                # and the days kept are read again from it.
+                # the days kept are read again from it, and its vectors' form is asked again.
                 self.memory = new_memory(self.settings)
+                self._as_bytes = None
                 newest = int(top[0]["sort"][0])
                 self._mark = Watermark(home, newest, newest, time.monotonic())
                 return

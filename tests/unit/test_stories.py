@@ -129,6 +129,15 @@ def test_story_fields_are_json_members_to_splice_the_vector_as_bytes_in_hex() ->
     assert doc == {"story_id": "abc", "embedding": "5f7f", "indexed_by": "w1"}
 
 
+def test_an_index_of_floats_gets_the_unit_vector_the_bytes_stand_for() -> None:
+    stored = quantized(np.array([0.6, 0.8], dtype=np.float32))
+    doc = orjson.loads(b"{" + story_fields("abc", stored, as_bytes=False)[1:] + b"}")
+    back = as_unit(stored)
+    assert back is not None
+    assert np.allclose(doc["embedding"], back, atol=1e-5)
+    assert abs(float(np.linalg.norm(doc["embedding"])) - 1.0) < 1e-4  # dot_product wants unit
+
+
 def test_a_vector_of_zeros_is_left_out() -> None:
     doc = orjson.loads(b"{" + story_fields("abc", np.zeros(4, dtype=np.int8))[1:] + b"}")
     assert doc == {"story_id": "abc"}
