@@ -26,9 +26,17 @@ log = structlog.get_logger(__name__)
 
 
 @lru_cache(maxsize=1)
+def _mapping_text() -> str:
+    return MAPPING_FILE.read_text()
+
+
 def load_mapping() -> dict[str, Any]:
-    """Settings and mappings of the article index, from the file kept in the repo."""
-    data: dict[str, Any] = json.loads(MAPPING_FILE.read_text())
+    """Settings and mappings of the article index, from the file kept in the repo.
+
+    A new dict each call: a caller that changes it (a test making an older index) must not
+    change what the next index is made with.
+    """
+    data: dict[str, Any] = json.loads(_mapping_text())
     return data
 
 

@@ -17,7 +17,7 @@ import orjson
 from elasticsearch import AsyncElasticsearch
 
 from services.common.clock import utc_now_iso
-from services.common.embedding import Embedder, embed_text
+from services.common.embedding import Embedder, embed_text, quantized
 from services.common.fields import EMBEDDING, STORY_ID
 from services.common.settings import Settings
 from services.common.visibility import STATUS
@@ -61,6 +61,11 @@ def _copy_of(doc_id: str, source: dict[str, Any]) -> BulkDoc:
     source.update(
         language_fields(source.get("language", ""), source.get("title", ""), source["body"])
     )
+    if source.get(EMBEDDING):
+        # The new index takes bytes (mapping v6): an older index's floats are converted (a
+        # vector already in bytes is its own stored form).
+        stored = quantized(source[EMBEDDING])
+        source[EMBEDDING] = stored.tolist() if stored.any() else None
     return BulkDoc(doc_id, version, orjson.dumps(source))
 
 
@@ -135,7 +140,10 @@ async def _copy(
             result = await writer.write(docs, should_abort=lambda: False)
             copied += result.indexed + result.stale
             if result.failures:
-                raise RuntimeError(f"{len(result.failures)} documents could not be copied")
+                first = result.failures[0]
+                raise RuntimeError(
+                    f"{len(result.failures)} documents could not be copied, the first: {first}"
+                )
             if backfill is not None:
                 # The next page's stories are looked up among this one's (knn reads refreshed).
                 await es.indices.refresh(index=writer.target.index)

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from services.common.embedding import Embedder, embed_text
 from services.common.es import es_client
+from services.common.fields import EMBEDDING
 from services.common.settings import Settings
-from services.indexer.mapping import ensure_index, to_document
+from services.indexer.mapping import ensure_index, load_mapping, to_document
 from services.indexer.reindex import reindex
 from services.ingest.parser import parse_path
 from tests.factories import make_articles
@@ -74,3 +76,39 @@ async def test_reindex_gives_documents_indexed_before_stories_their_embedding_an
     first, rewrite, other = (a.id for a in articles)
     assert story[first] == story[rewrite] in {first, rewrite}
     assert story[other] == other
+
+
+async def test_reindex_turns_the_float_vectors_of_mapping_v5_into_bytes(
+    settings: Settings,
+) -> None:
+    mapping = load_mapping()
+    mapping["mappings"]["_meta"]["mapping_version"] = 5
+    mapping["mappings"]["properties"][EMBEDDING] = {
+        "type": "dense_vector",
+        "dims": 256,
+        "similarity": "dot_product",
+        "index_options": {"type": "int8_hnsw"},
+    }
+    first, rewrite = (
+        parse_path(STORIES / f"{n}.txt") for n in ("greece_fire_a1", "greece_fire_a2")
+    )
+    vectors = Embedder().embed_now([embed_text(a.title, a.body) for a in (first, rewrite)])
+    async with es_client(settings) as es:
+        await es.indices.create(index=settings.index_name, **mapping)
+        await es.indices.put_alias(index=settings.index_name, name=settings.index_alias)
+        for article, vector in zip((first, rewrite), vectors, strict=True):
+            doc = {**to_document(article), "story_id": first.id, EMBEDDING: vector.tolist()}
+            await es.index(index=settings.index_alias, id=article.id, document=doc)
+        result = await reindex(es, settings)
+        assert result.copied == 2
+        assert result.backfilled == 0  # they had vectors: converted, not computed again
+        await es.indices.refresh(index=settings.index_alias)
+        reply = await es.search(
+            index=settings.index_alias,
+            source={"includes": ["id", "story_id", EMBEDDING], "exclude_vectors": False},
+        )
+    for hit in reply["hits"]["hits"]:
+        stored = hit["_source"][EMBEDDING]
+        assert len(stored) == 256
+        assert all(isinstance(x, int) and -127 <= x <= 127 for x in stored)
+        assert hit["_source"]["story_id"] == first.id
