@@ -143,3 +143,18 @@ def es_api_error(status: int, error: dict[str, Any], cls: type[ApiError] = ApiEr
         status=status, http_version="1.1", headers=HttpHeaders(), duration=0.01, node=ES_NODE
     )
     return cls(str(error.get("type", "")), meta=meta, body={"error": error, "status": status})
+
+
+def mapping_v5() -> dict[str, Any]:
+    """The article index as mapping v5 made it: embeddings as unit floats, int8 HNSW."""
+    from services.indexer.mapping import load_mapping
+
+    mapping = load_mapping()
+    mapping["mappings"]["_meta"]["mapping_version"] = 5
+    mapping["mappings"]["properties"]["embedding"] = {
+        "type": "dense_vector",
+        "dims": 256,
+        "similarity": "dot_product",
+        "index_options": {"type": "int8_hnsw"},
+    }
+    return mapping

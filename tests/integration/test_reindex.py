@@ -10,10 +10,10 @@ from services.common.embedding import Embedder, embed_text
 from services.common.es import es_client
 from services.common.fields import EMBEDDING
 from services.common.settings import Settings
-from services.indexer.mapping import ensure_index, load_mapping, to_document
+from services.indexer.mapping import ensure_index, to_document
 from services.indexer.reindex import reindex
 from services.ingest.parser import parse_path
-from tests.factories import make_articles
+from tests.factories import make_articles, mapping_v5
 
 pytestmark = pytest.mark.integration
 STORIES = Path(__file__).resolve().parents[2] / "seeds" / "stories"
@@ -81,14 +81,7 @@ async def test_reindex_gives_documents_indexed_before_stories_their_embedding_an
 async def test_reindex_turns_the_float_vectors_of_mapping_v5_into_bytes(
     settings: Settings,
 ) -> None:
-    mapping = load_mapping()
-    mapping["mappings"]["_meta"]["mapping_version"] = 5
-    mapping["mappings"]["properties"][EMBEDDING] = {
-        "type": "dense_vector",
-        "dims": 256,
-        "similarity": "dot_product",
-        "index_options": {"type": "int8_hnsw"},
-    }
+    mapping = mapping_v5()
     first, rewrite = (
         parse_path(STORIES / f"{n}.txt") for n in ("greece_fire_a1", "greece_fire_a2")
     )

@@ -13,9 +13,10 @@ from services.common.embedding import Embedder, embed_text
 from services.common.es import es_client
 from services.common.fields import EMBEDDING, STORY_ID
 from services.common.settings import Settings
-from services.indexer.mapping import ensure_index, load_mapping, to_document
+from services.indexer.mapping import ensure_index, to_document
 from services.indexer.stories import StoryAssigner, Text, story_fields
 from services.ingest.parser import parse_path
+from tests.factories import mapping_v5
 from tests.integration.pipeline_helpers import publish, running_indexer, wait_until
 from tests.integration.test_indexer import committed_total
 
@@ -187,14 +188,7 @@ async def test_an_index_of_mapping_v5_keeps_taking_articles_with_float_vectors(
     settings: Settings,
 ) -> None:
     """An upgrade without a reindex: the older index's float vectors are written as floats."""
-    mapping = load_mapping()
-    mapping["mappings"]["_meta"]["mapping_version"] = 5
-    mapping["mappings"]["properties"][EMBEDDING] = {
-        "type": "dense_vector",
-        "dims": 256,
-        "similarity": "dot_product",
-        "index_options": {"type": "int8_hnsw"},
-    }
+    mapping = mapping_v5()
     async with es_client(settings) as es:
         await es.indices.create(index=settings.index_name, **mapping)
         await es.indices.put_alias(index=settings.index_name, name=settings.index_alias)
