@@ -13,11 +13,13 @@ from dataclasses import dataclass
 import structlog
 from elasticsearch import ApiError, AsyncElasticsearch, TransportError
 
+from services.common.embedding import takes_bytes
+from services.common.fields import EMBEDDING
+
 log = structlog.get_logger(__name__)
 SUGGEST = "summary.plain"  # ledes as written: the words did-you-mean suggests
 _OPTIONAL = (SUGGEST,)
 STORIES_MAPPING = 5  # the mapping version whose every document has a story id and embedding
-BYTE_VECTORS_MAPPING = 6  # the mapping version whose embeddings are bytes, not floats
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,8 @@ class IndexFeatures:
     # only had the fields added in place holds older documents without them: no collapse,
     # no vectors until `newswire reindex` computes them).
     stories: bool = True
-    # Mapping v6 and later store embeddings as bytes: a query vector must be bytes too.
+    # Mapping v6 and later store embeddings as bytes: a query vector must be bytes too
+    # (services/common/embedding.py ``takes_bytes``, as the indexer writes them).
     byte_vectors: bool = True
 
 
@@ -58,7 +61,8 @@ class IndexFields:
         present = {f for f in _OPTIONAL if indices and all(m.get(f) for m in indices)}
         try:
             metas = await self.es.indices.get_mapping(
-                index=self.alias, filter_path="*.mappings._meta"
+                index=self.alias,
+                filter_path=f"*.mappings._meta,*.mappings.properties.{EMBEDDING}.element_type",
             )
         except (ApiError, TransportError):
             return self._features
@@ -70,7 +74,7 @@ class IndexFields:
         features = IndexFeatures(
             suggest=SUGGEST in present,
             stories=stories,
-            byte_vectors=bool(versions) and min(versions) >= BYTE_VECTORS_MAPPING,
+            byte_vectors=takes_bytes(metas.body),
         )
         if features != self._features and features != IndexFeatures():
             log.warning(

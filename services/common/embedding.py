@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from services.common.errors import ConfigError
+from services.common.fields import EMBEDDING
 from services.common.lifecycle import AsyncScoped
 
 if TYPE_CHECKING:
@@ -148,6 +149,19 @@ def unit(stored: Any) -> npt.NDArray[np.float32] | None:
         return None
     out: npt.NDArray[np.float32] = raw / norm
     return out
+
+
+def takes_bytes(mappings: dict[str, Any]) -> bool:
+    """Whether every index of a get-mapping reply takes embeddings as bytes (mapping v6 on).
+
+    The indexer writes, and the API queries, vectors in the form the index takes: an index
+    of mapping v5 (floats) keeps working until a reindex.
+    """
+    types = [
+        m.get("mappings", {}).get("properties", {}).get(EMBEDDING, {}).get("element_type")
+        for m in mappings.values()
+    ]
+    return bool(types) and all(t == "byte" for t in types)
 
 
 def load_model() -> Any:

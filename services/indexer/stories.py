@@ -27,7 +27,14 @@ import structlog
 from elasticsearch import AsyncElasticsearch
 
 from services.common.article import Article
-from services.common.embedding import DIMS, Embedder, embed_text, quantized, unit
+from services.common.embedding import (
+    DIMS,
+    Embedder,
+    embed_text,
+    quantized,
+    takes_bytes,
+    unit,
+)
 from services.common.errors import BatchAbandoned, NewswireError
 from services.common.es import boundary
 from services.common.fields import EMBEDDING, INDEXED_BY, STORY_ID
@@ -164,16 +171,6 @@ def others_query(since: int, writer: str) -> dict[str, Any]:
     }
 
 
-async def takes_bytes(es: AsyncElasticsearch, index: str) -> bool:
-    """Whether ``index`` takes embeddings as bytes (mapping v6 on) rather than floats."""
-    reply = await es.indices.get_mapping(index=index)
-    types = [
-        m.get("mappings", {}).get("properties", {}).get(EMBEDDING, {}).get("element_type")
-        for m in reply.body.values()
-    ]
-    return bool(types) and all(t == "byte" for t in types)
-
-
 def new_memory(settings: Settings) -> StoryMemory:
     """An empty story memory with the settings' threshold, window and capacity."""
     return StoryMemory(
@@ -237,7 +234,8 @@ class StoryAssigner:
                 with boundary("cannot look up stories"):
                     await self._catch_up()
                     if self._as_bytes is None:
-                        self._as_bytes = await takes_bytes(self.es, self.index)
+                        reply = await self.es.indices.get_mapping(index=self.index)
+                        self._as_bytes = takes_bytes(reply.body)
                     await self._load(self.memory.missing(p.published for p in pending))
                     stored = await self._stored(sorted({p.id for p in pending}))
             except NewswireError as exc:

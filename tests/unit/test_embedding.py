@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.common.embedding import WordPooler, load_model
+from services.common.embedding import WordPooler, load_model, takes_bytes
 from tests.factories import make_articles
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # wordllama's 0/0 on empty text
@@ -64,3 +66,14 @@ def test_words_learnt_past_the_bound_start_the_memory_again(
         MODEL.tokenizer.encode(t, add_special_tokens=False).ids for t in texts
     ]
     assert len(pooler._words) <= 11
+
+
+def test_the_vector_form_is_read_from_the_index_mapping() -> None:
+    def index(element_type: str | None) -> dict[str, Any]:
+        spec = {"type": "dense_vector"} | ({"element_type": element_type} if element_type else {})
+        return {"mappings": {"properties": {"embedding": spec}}}
+
+    assert takes_bytes({"news-v2": index("byte")})
+    assert not takes_bytes({"news-v1": index(None)})  # mapping v5: floats
+    assert not takes_bytes({"news-v1": index(None), "news-v2": index("byte")})
+    assert not takes_bytes({})
