@@ -1,4 +1,9 @@
-"""An article's corrections: every version it had, and what each one changed."""
+"""An article's corrections: every version it had, and what each one changed.
+
+The version an article shows is read from the article index; the versions index keeps the
+ones before it (services/indexer/history.py). Indexes written before that rule hold the
+shown version in both: a version is listed once.
+"""
 
 from __future__ import annotations
 
@@ -29,15 +34,17 @@ async def _stored_versions(
             ignore_unavailable=True,
         )
     )
-    return [hit["_source"] for hit in reversed(body(reply)["hits"]["hits"])]
+    return [hit["_source"] for hit in body(reply)["hits"]["hits"]]
 
 
 async def versions(
     es: AsyncElasticsearch, settings: Settings, article_id: str, missing: str
 ) -> dict[str, Any]:
     """Every version of a visible article, oldest first, each with what it changed."""
-    await article(es, settings, article_id, missing)
-    stored = await _stored_versions(es, settings, article_id)
+    shown = await article(es, settings, article_id, missing)
+    by_version = {doc["version"]: doc for doc in await _stored_versions(es, settings, article_id)}
+    by_version[shown["version"]] = shown
+    stored = [by_version[v] for v in sorted(by_version)][-MAX_VERSIONS:]
     listed: list[dict[str, Any]] = []
     before: dict[str, Any] | None = None
     for number, doc in enumerate(stored, start=1):
@@ -63,7 +70,9 @@ async def one_version(
     es: AsyncElasticsearch, settings: Settings, article_id: str, version: int, missing: str
 ) -> Any:
     """One stored version of a visible article; NotFound when it has no such version."""
-    await article(es, settings, article_id, missing)
+    shown = await article(es, settings, article_id, missing)
+    if shown["version"] == version:
+        return shown
     reply = await call(
         es.get(
             index=settings.versions_index,

@@ -133,8 +133,9 @@ class BatchProcessor:
         # Embeddings run on the embedder's thread: the loop keeps fetching and writing meanwhile.
         stories = await self.stories.assign(decoded) if self.stories and decoded else {}
         docs = bulk_docs(decoded, indexed_at=utc_now_iso(), stories=stories)
+        prior = await self.history.before(decoded, docs, give_up)
         bulk = await self.writer.write(docs, should_abort=give_up)
-        await self.history.keep(decoded, docs, bulk, give_up)
+        await self.history.keep(decoded, docs, bulk, prior, give_up)
         return _Written(bulk, _failures(decoded, bulk))
 
     def _land(self, flight: _Flight) -> None:

@@ -12,9 +12,9 @@ import asyncio
 import random
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import structlog
@@ -26,6 +26,7 @@ from services.indexer import metrics
 from services.indexer.bulk_target import BulkTarget, Current
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 # Elasticsearch's external versions are 0 to 2^63 - 1; anything else refuses the whole request.
 MAX_VERSION = 2**63 - 1
@@ -178,9 +179,7 @@ class BulkWriter:
                     return self._split(pending, exc, result)
                 metrics.BULK_RETRIES.labels(reason=str(exc.status or "unavailable")).inc()
                 log.warning("bulk refused, held", status=exc.status, reason=exc.message[:300])
-                await self._sleep(
-                    backoff(max(outage, tries), self.limits.backoff_cap), should_abort
-                )
+                await pause(backoff(max(outage, tries), self.limits.backoff_cap), should_abort)
                 continue
             metrics.BULK_SECONDS.observe(time.perf_counter() - started)
             outage = 0
@@ -196,7 +195,7 @@ class BulkWriter:
             if retry:
                 tries += 1
                 metrics.BULK_RETRIES.labels(reason="item").inc(len(retry))
-                await self._sleep(backoff(tries, self.limits.backoff_cap), should_abort)
+                await pause(backoff(tries, self.limits.backoff_cap), should_abort)
             pending = retry
         return []
 
@@ -257,26 +256,51 @@ class BulkWriter:
         """
         if not ids:
             return {}  # no 409 to judge: nothing to ask, and a written batch stays written
-        tries = 0
-        while True:
-            if should_abort():
-                raise BatchAbandoned(f"the version check of {len(ids)} documents was not made")
-            try:
-                return await self.target.current(ids)
-            except BulkRefused as exc:
-                if not exc.retriable:
-                    log.warning("cannot check version conflicts", reason=exc.message[:300])
-                    return {}
-                tries += 1
-                metrics.BULK_RETRIES.labels(reason="version_check").inc()
-                await self._sleep(backoff(tries, self.limits.backoff_cap), should_abort)
+        return await answered(
+            lambda: self.target.current(ids),
+            what="check version conflicts",
+            label="version_check",
+            unanswered={},
+            cap=self.limits.backoff_cap,
+            should_abort=should_abort,
+        )
 
-    async def _sleep(self, seconds: float, should_abort: Callable[[], bool]) -> None:
-        """Wait in short steps, noticing an abort (shutdown, revocation) quickly."""
-        deadline = time.monotonic() + seconds
-        # should_abort combines an Event with the revocation flag, so it is polled.
-        while (left := deadline - time.monotonic()) > 0 and not should_abort():  # noqa: ASYNC110
-            await asyncio.sleep(min(left, 0.5))
+
+async def answered(
+    ask: Callable[[], Awaitable[T]],
+    *,
+    what: str,
+    label: str,
+    unanswered: T,
+    cap: float,
+    should_abort: Callable[[], bool],
+) -> T:
+    """``ask()``, again after a backoff while its refusal is retriable (counted as ``label``).
+
+    A refusal that asking again cannot mend (a 4xx) is logged and gives ``unanswered``; an
+    abort (shutdown, revocation) gives up the batch.
+    """
+    tries = 0
+    while True:
+        if should_abort():
+            raise BatchAbandoned(f"could not {what}: the batch was given up")
+        try:
+            return await ask()
+        except BulkRefused as exc:
+            if not exc.retriable:
+                log.warning(f"cannot {what}", reason=exc.message[:300])
+                return unanswered
+            tries += 1
+            metrics.BULK_RETRIES.labels(reason=label).inc()
+            await pause(backoff(tries, cap), should_abort)
+
+
+async def pause(seconds: float, should_abort: Callable[[], bool]) -> None:
+    """Wait in short steps, noticing an abort (shutdown, revocation) quickly."""
+    deadline = time.monotonic() + seconds
+    # should_abort combines an Event with the revocation flag, so it is polled.
+    while (left := deadline - time.monotonic()) > 0 and not should_abort():  # noqa: ASYNC110
+        await asyncio.sleep(min(left, 0.5))
 
 
 def sort_items(

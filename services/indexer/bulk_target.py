@@ -57,6 +57,18 @@ class BulkTarget(Protocol):
         ...
 
 
+class IndexReader(Protocol):
+    """Reads of the documents an index holds now (real time: unrefreshed writes included)."""
+
+    async def versions(self, ids: list[str]) -> dict[str, int]:
+        """The external version of each document that exists among ``ids``."""
+        ...
+
+    async def sources(self, ids: list[str]) -> dict[str, tuple[int, dict[str, Any]]]:
+        """Version and ``_source`` of each document that exists among ``ids``."""
+        ...
+
+
 def refusal(exc: ApiError | TransportError) -> BulkRefused:
     """The ``BulkRefused`` for a failed bulk request, judged by the one Elasticsearch table."""
     error = convert(exc)
@@ -101,3 +113,31 @@ class EsBulkTarget:
                 source = doc.get("_source") or {}
                 found[doc["_id"]] = Current(int(doc["_version"]), source.get("content_hash"))
         return found
+
+    async def versions(self, ids: list[str]) -> dict[str, int]:
+        """One ``_mget`` without sources: only the versions are read."""
+        if not ids:
+            return {}
+        try:
+            reply = await self.es.mget(
+                index=self.index,
+                ids=ids,
+                source=False,
+                realtime=True,
+                filter_path="docs._id,docs._version,docs.found",
+            )
+        except (ApiError, TransportError) as exc:
+            raise refusal(exc) from exc
+        docs = reply.body.get("docs", [])
+        return {doc["_id"]: int(doc["_version"]) for doc in docs if doc.get("found")}
+
+    async def sources(self, ids: list[str]) -> dict[str, tuple[int, dict[str, Any]]]:
+        """One ``_mget`` of whole documents."""
+        if not ids:
+            return {}
+        try:
+            reply = await self.es.mget(index=self.index, ids=ids, realtime=True)
+        except (ApiError, TransportError) as exc:
+            raise refusal(exc) from exc
+        docs = reply.body.get("docs", [])
+        return {d["_id"]: (int(d["_version"]), d["_source"]) for d in docs if d.get("found")}

@@ -75,11 +75,12 @@ class Indexer(AsyncScoped):
             self._consumer = self._make_consumer()
             limits = BulkLimits.of(s)
             versions = BulkWriter(EsBulkTarget(self._es, s.versions_index), limits)
+            articles = EsBulkTarget(self._es, s.index_alias)
             processor = BatchProcessor(
-                BulkWriter(EsBulkTarget(self._es, s.index_alias), limits),
+                BulkWriter(articles, limits),
                 DeadLetterSink.of(self._producer, s),
                 self._consumer,
-                VersionHistory(versions, self._es),
+                VersionHistory(versions, articles, self._es),
                 await self._stories(self._es),
             )
             self._consumer.subscribe([s.topic_articles], listener=_Revocation(processor))

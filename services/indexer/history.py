@@ -1,84 +1,177 @@
-"""Every version of every article kept for the corrections' history; a kill forgets them."""
+"""The versions an article no longer shows, kept for its corrections' history.
+
+The version an article shows lives in the article index only; the versions index holds the
+ones it showed before (and older ones that arrived late). Before a batch is written, the
+article index is asked which versions it holds: one that the batch will supersede is copied
+first, so no version is lost between the two writes. A batch's own versions that are not
+their article's newest are kept once the batch is written. A written kill forgets them all.
+Writing only what is superseded (rare: corrections, holds) instead of every version halves
+what Elasticsearch stores and indexes per article.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Final
+from collections.abc import Awaitable, Callable, Mapping, Set
+from typing import Final, TypeVar, cast
 
+import orjson
 import structlog
 from elasticsearch import AsyncElasticsearch
 
 from services.common.article import Article
 from services.common.es import boundary
 from services.common.status_event import StatusEvent
+from services.common.visibility import STATUS
 from services.indexer import metrics
-from services.indexer.bulk import BulkDoc, BulkResult, BulkWriter
+from services.indexer.bulk import BulkDoc, BulkResult, BulkWriter, answered
+from services.indexer.bulk_target import IndexReader
 from services.indexer.records import Decoded
 
 log = structlog.get_logger(__name__)
 _PAGE: Final = 1000  # versions of killed articles looked up per request
 
+T = TypeVar("T")
+
+# Article id -> the version the article index held before a batch was written.
+Prior = Mapping[str, int]
+
 
 class History:
-    """What the batch processor asks of the history once a batch's documents are written.
+    """What the batch processor asks of the history around a batch's write.
 
     This base keeps nothing (tests of the batch flow alone); VersionHistory keeps versions.
     """
+
+    async def before(
+        self, decoded: list[Decoded], docs: list[BulkDoc], give_up: Callable[[], bool]
+    ) -> Prior:
+        """Keep what the batch is about to supersede; the versions the index held."""
+        return {}
 
     async def keep(
         self,
         decoded: list[Decoded],
         docs: list[BulkDoc],
         result: BulkResult,
+        prior: Prior,
         give_up: Callable[[], bool],
     ) -> None:
-        """Record the versions written (or already there) and forget killed articles'."""
+        """Record the batch's versions that are not shown and forget killed articles'."""
 
 
 NO_HISTORY: Final = History()
 
 
-class VersionHistory(History):
-    """Writes each article version as ``<id>:<version>`` in the versions index."""
+def killed(decoded: list[Decoded], failed: Set[int] = frozenset()) -> set[str]:
+    """Ids of the articles a kill of the batch ends (unless its write failed)."""
+    return {
+        d.event.id
+        for pos, d in enumerate(decoded)
+        if pos not in failed and isinstance(d.event, StatusEvent) and d.event.event == "canceled"
+    }
 
-    def __init__(self, writer: BulkWriter, es: AsyncElasticsearch) -> None:
+
+def overtaken(docs: list[BulkDoc], prior: Prior) -> list[str]:
+    """Ids whose version in the index some document of the batch is newer than.
+
+    A kill in the batch does not spare the copy: its write may fail, the other's not.
+    """
+    newest: dict[str, int] = {}
+    for doc in docs:
+        newest[doc.id] = max(newest.get(doc.id, doc.version), doc.version)
+    return sorted(i for i, version in newest.items() if i in prior and prior[i] < version)
+
+
+def superseded(
+    decoded: list[Decoded], docs: list[BulkDoc], prior: Prior, failed: Set[int]
+) -> list[int]:
+    """Positions of the article versions written that are not their article's newest."""
+    newest = dict(prior)
+    for pos, doc in enumerate(docs):
+        if pos not in failed:
+            newest[doc.id] = max(newest.get(doc.id, doc.version), doc.version)
+    return [
+        pos
+        for pos, (d, doc) in enumerate(zip(decoded, docs, strict=True))
+        if pos not in failed and isinstance(d.event, Article) and doc.version < newest[doc.id]
+    ]
+
+
+class VersionHistory(History):
+    """Writes superseded article versions as ``<id>:<version>`` in the versions index."""
+
+    def __init__(self, writer: BulkWriter, articles: IndexReader, es: AsyncElasticsearch) -> None:
         self.writer = writer
+        self.articles = articles
         self.es = es
+
+    async def before(
+        self, decoded: list[Decoded], docs: list[BulkDoc], give_up: Callable[[], bool]
+    ) -> Prior:
+        """Copy each article version the batch will supersede; the versions the index held."""
+        ids = sorted({doc.id for doc in docs})
+        prior = await self._ask(lambda: self.articles.versions(ids), "read versions", give_up)
+        moving = overtaken(docs, prior)
+        if moving:
+            found = await self._ask(lambda: self.articles.sources(moving), "copy", give_up)
+            await self._write(
+                [
+                    # A status document (a hold) has no content to keep.
+                    BulkDoc(f"{i}:{version}", version, orjson.dumps(source))
+                    for i, (version, source) in sorted(found.items())
+                    if STATUS not in source
+                ],
+                give_up,
+            )
+        return prior
 
     async def keep(
         self,
         decoded: list[Decoded],
         docs: list[BulkDoc],
         result: BulkResult,
+        prior: Prior,
         give_up: Callable[[], bool],
     ) -> None:
-        """Versions whose write did not fail are kept; a written kill forgets its article's."""
+        """Versions written but not shown are kept; a written kill forgets its article's."""
         failed = {f.position for f in result.failures}
-        killed = sorted(
-            {
-                d.event.id
-                for pos, d in enumerate(decoded)
-                if pos not in failed
-                and isinstance(d.event, StatusEvent)
-                and d.event.event == "canceled"
-            }
+        ended = killed(decoded, failed)
+        await self._write(
+            [
+                # No content hash: ``<id>:<version>`` is written once per content (a rival of
+                # the same version failed above), so a 409 is a redelivery.
+                BulkDoc(f"{docs[pos].id}:{docs[pos].version}", docs[pos].version, docs[pos].source)
+                for pos in superseded(decoded, docs, prior, failed)
+                if docs[pos].id not in ended
+            ],
+            give_up,
         )
-        kept = [
-            # No content hash: ``<id>:<version>`` is written once per content (a rival of the
-            # same version failed above), so a 409 is a redelivery and needs no version check.
-            BulkDoc(f"{doc.id}:{doc.version}", doc.version, doc.source)
-            for pos, (d, doc) in enumerate(zip(decoded, docs, strict=True))
-            if pos not in failed and isinstance(d.event, Article) and doc.id not in killed
-        ]
-        if kept:
-            written = await self.writer.write(kept, should_abort=give_up)
-            for failure in written.failures:
-                # The version itself is indexed (or dead-lettered): only its history entry is
-                # missing, and the record stays in the topic.
-                metrics.HISTORY_FAILED.inc()
-                log.warning("version not kept", doc=kept[failure.position].id, code=failure.code)
-        if killed:
-            await self._forget(killed)
+        if ended:
+            await self._forget(sorted(ended))
+
+    async def _ask(
+        self, ask: Callable[[], Awaitable[T]], what: str, give_up: Callable[[], bool]
+    ) -> T:
+        """The article index's answer; asked again while it is away, until the batch ends."""
+        return await answered(
+            ask,
+            what=f"{what} before a batch supersedes them",
+            label="history",
+            # A refusal asking again cannot mend (no such index yet): nothing to copy.
+            unanswered=cast(T, {}),
+            cap=self.writer.limits.backoff_cap,
+            should_abort=give_up,
+        )
+
+    async def _write(self, kept: list[BulkDoc], give_up: Callable[[], bool]) -> None:
+        if not kept:
+            return
+        written = await self.writer.write(kept, should_abort=give_up)
+        for failure in written.failures:
+            # The version itself is indexed (or dead-lettered): only its history entry is
+            # missing, and the record stays in the topic.
+            metrics.HISTORY_FAILED.inc()
+            log.warning("version not kept", doc=kept[failure.position].id, code=failure.code)
 
     async def _forget(self, ids: list[str]) -> None:
         """Delete every kept version of the killed ``ids`` (no copy of a killed story stays)."""

@@ -194,6 +194,20 @@ async def test_corrections_keep_every_version(newsroom: Newsroom) -> None:
     first = listing["versions"][0]["version"]
     old = await newsroom.api.get(f"/v1/articles/{article_id}/versions/{first}")
     assert old.json()["body"] == "A strong quake hit the coast.\n\nNo casualties so far."
+    last = listing["versions"][-1]["version"]
+    shown = await newsroom.api.get(f"/v1/articles/{article_id}/versions/{last}")
+    assert shown.json()["body"] == "A strong quake hit the north coast.\n\nThree people were hurt."
+    # The version shown lives in the article index only: the versions index keeps the three
+    # before it, each once.
+    async with es_client(newsroom.settings) as es:
+        await es.indices.refresh(index=newsroom.settings.versions_index)
+        kept = await es.search(
+            index=newsroom.settings.versions_index,
+            query={"term": {"id": article_id}},
+            source_includes=["version"],
+        )
+    held = sorted(hit["_source"]["version"] for hit in kept["hits"]["hits"])
+    assert held == [v["version"] for v in listing["versions"][:-1]]
 
 
 async def test_a_kill_sent_while_elasticsearch_is_down_is_applied_after(

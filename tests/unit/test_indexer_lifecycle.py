@@ -1,5 +1,6 @@
 """The indexer's lifecycle records: status events written as such, tombstones passed over,
-every version kept in the versions index (a killed article's forgotten)."""
+every version an article no longer shows kept in the versions index (a killed article's
+forgotten)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,17 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from elastic_transport import ConnectionError as TransportConnectionError
 from elasticsearch import AsyncElasticsearch
 
+from services.common.article import Article
 from services.common.dlq import DeadLetterSink
 from services.common.settings import Settings
 from services.common.status_event import KILL_VERSION, StatusEvent
 from services.indexer.batch import BatchProcessor
 from services.indexer.bulk import BulkDoc, BulkLimits, BulkResult, BulkWriter, ItemFailure
-from services.indexer.bulk_target import Current
-from services.indexer.history import History, VersionHistory
+from services.indexer.bulk_target import Current, refusal
+from services.indexer.history import History, Prior, VersionHistory, overtaken, superseded
 from services.indexer.records import Decoded, Record, decode
 from tests.factories import make_articles
 from tests.unit.kafka_fakes import FakeProducer, FakeSource
@@ -57,6 +60,7 @@ class Kept(History):
         decoded: list[Decoded],
         docs: list[BulkDoc],
         result: BulkResult,
+        prior: Prior,
         give_up: Callable[[], bool],
     ) -> None:
         self.calls.append([d.id for d in docs])
@@ -92,20 +96,108 @@ async def test_a_kill_is_written_as_a_status_document_above_every_version() -> N
     assert kept.calls == [[ARTICLES[0].id, KILL.id]]
 
 
-async def test_versions_are_kept_by_id_and_version_but_not_a_killed_articles() -> None:
-    versions = Recorder("news-versions")
-    # No kill in the batch: the client (which would forget killed articles' versions) is idle.
-    es = AsyncElasticsearch("http://127.0.0.1:9")
-    history = VersionHistory(BulkWriter(versions, _limits()), es)
-    source = FakeSource()
-    values = [a.model_dump_json().encode() for a in ARTICLES]
-    decoded, _ = decode(list(source.append(0, *values)))
+class Shown:
+    """An article index as the history reads it: what each id shows now."""
+
+    def __init__(self, docs: dict[str, dict[str, Any]], away: int = 0) -> None:
+        self.docs = docs
+        self.away = away  # lookups refused as if Elasticsearch were down
+        self.asked: list[list[str]] = []
+
+    async def versions(self, ids: list[str]) -> dict[str, int]:
+        self.asked.append(ids)
+        if self.away:
+            self.away -= 1
+            raise refusal(TransportConnectionError("connection refused"))
+        return {i: self.docs[i]["version"] for i in ids if i in self.docs}
+
+    async def sources(self, ids: list[str]) -> dict[str, tuple[int, dict[str, Any]]]:
+        return {i: (self.docs[i]["version"], self.docs[i]) for i in ids if i in self.docs}
+
+
+def _batch(*articles: Article) -> tuple[list[Decoded], list[BulkDoc]]:
+    values = [a.model_dump_json().encode() for a in articles]
+    decoded, _ = decode(list(FakeSource().append(0, *values)))
     docs = [
-        BulkDoc(a.id, a.version, v, a.content_hash) for a, v in zip(ARTICLES, values, strict=True)
+        BulkDoc(a.id, a.version, v, a.content_hash) for a, v in zip(articles, values, strict=True)
     ]
-    result = BulkResult(indexed=2, failures=[ItemFailure(2, "index_rejected", "refused")])
+    return decoded, docs
+
+
+def _history(shown: Shown, versions: Recorder) -> tuple[VersionHistory, AsyncElasticsearch]:
+    # No kill in these batches: the client (which would forget killed articles') stays idle.
+    es = AsyncElasticsearch("http://127.0.0.1:9")
+    return VersionHistory(BulkWriter(versions, _limits()), shown, es), es
+
+
+def _later(article: Article, hours: int, body: str) -> Article:
+    return article.model_copy(
+        update={"updated_at": datetime(2026, 12, 3, hours, tzinfo=UTC), "body": body}
+    )
+
+
+def test_only_versions_below_their_articles_newest_are_superseded() -> None:
+    one, two = ARTICLES[0], ARTICLES[1]
+    newer = _later(one, 9, "Corrected.")
+    decoded, docs = _batch(one, newer, two)
+    # The index shows nothing yet: the batch's older version of ``one`` is superseded.
+    assert superseded(decoded, docs, {}, set()) == [0]
+    # The newer one failed: the older one is what the article shows, not kept twice.
+    assert superseded(decoded, docs, {}, {1}) == []
+    # The index shows a version newer than the whole batch: both of ``one``'s arrived late.
+    assert superseded(decoded, docs, {one.id: newer.version + 1}, set()) == [0, 1]
+    # A redelivery of what the index shows is not a superseded version.
+    assert superseded(decoded[2:], docs[2:], {two.id: two.version}, set()) == []
+    assert overtaken(docs, {one.id: one.version, two.id: two.version}) == [one.id]
+    assert overtaken(docs, {two.id: two.version + 1}) == []
+
+
+async def test_a_shown_version_is_copied_before_a_batch_supersedes_it() -> None:
+    one, two = ARTICLES[0], ARTICLES[1]
+    newer = _later(one, 9, "Corrected.")
+    held = {"id": two.id, "version": two.version - 1, "status": "withheld"}
+    shown = Shown({one.id: {**one.model_dump(mode="json"), "version": one.version}, two.id: held})
+    versions = Recorder("news-versions")
+    history, es = _history(shown, versions)
+    decoded, docs = _batch(newer, two)
     try:
-        await history.keep(decoded, docs, result, lambda: False)
+        prior = await history.before(decoded, docs, lambda: False)
+        await history.keep(decoded, docs, BulkResult(indexed=2), prior, lambda: False)
     finally:
         await es.close()
-    assert sorted(versions.docs) == sorted(f"{a.id}:{a.version}" for a in ARTICLES[:2])
+    assert prior == {one.id: one.version, two.id: two.version - 1}
+    # The version ``one`` showed is kept, with its content; a hold has none to keep, and the
+    # batch's own versions are what the articles show now.
+    assert sorted(versions.docs) == [f"{one.id}:{one.version}"]
+    assert versions.docs[f"{one.id}:{one.version}"]["body"] == one.body
+
+
+async def test_the_versions_lookup_is_asked_again_while_elasticsearch_is_away() -> None:
+    one = ARTICLES[0]
+    shown = Shown({one.id: {**one.model_dump(mode="json"), "version": one.version}}, away=2)
+    versions = Recorder("news-versions")
+    history, es = _history(shown, versions)
+    decoded, docs = _batch(_later(one, 9, "Corrected."))
+    try:
+        await history.before(decoded, docs, lambda: False)
+    finally:
+        await es.close()
+    assert len(shown.asked) == 3
+    assert sorted(versions.docs) == [f"{one.id}:{one.version}"]
+
+
+async def test_versions_are_kept_by_id_and_version_but_not_the_shown_or_refused() -> None:
+    versions = Recorder("news-versions")
+    history, es = _history(Shown({}), versions)
+    one = ARTICLES[0]
+    articles = [one, _later(one, 9, "Corrected."), _later(one, 10, "Again."), *ARTICLES[1:]]
+    decoded, docs = _batch(*articles)
+    result = BulkResult(indexed=4, failures=[ItemFailure(1, "index_rejected", "refused")])
+    try:
+        late = {ARTICLES[2].id: ARTICLES[2].version + 1}
+        await history.keep(decoded, docs, result, late, lambda: False)
+    finally:
+        await es.close()
+    # Kept: the first version (superseded in the batch) and the late one; not the refused one,
+    # not what the articles show.
+    assert sorted(versions.docs) == sorted(f"{a.id}:{a.version}" for a in (one, ARTICLES[2]))
