@@ -12,6 +12,7 @@ from elastic_transport import ConnectionError as TransportConnectionError
 from elastic_transport import ConnectionTimeout, SerializationError, TransportError
 
 from services.common.errors import BatchAbandoned, BulkRefused
+from services.common.es import make_client
 from services.common.settings import Settings
 from services.indexer.bulk import (
     BulkDoc,
@@ -360,3 +361,18 @@ def test_backoff_grows_and_is_capped(attempt: int) -> None:
     delay = backoff(attempt, cap=10.0)
     ceiling = min(10.0, 0.1 * 2**attempt)
     assert ceiling * 0.5 <= delay <= ceiling
+
+
+async def test_the_client_sends_a_built_bulk_body_as_it_is() -> None:
+    client = make_client(Settings())
+    try:
+        serializers = client.transport.serializers
+        for mimetype in ("application/x-ndjson", "application/vnd.elasticsearch+x-ndjson"):
+            ndjson = serializers.get_serializer(mimetype)
+            body = b'{"index":{"_id":"a"}}\n{"title":"t"}\n'
+            assert ndjson.dumps(body) is body
+            # Anything else is encoded as the stock serializer would: lines, each ended.
+            assert ndjson.dumps([{"index": {}}, {"a": 1}]) == b'{"index":{}}\n{"a":1}\n'
+        assert serializers.get_serializer("application/json").dumps({"a": 1}) == b'{"a":1}'
+    finally:
+        await client.close()
