@@ -131,11 +131,15 @@ class BatchProcessor:
 
     async def _write(self, decoded: list[Decoded], give_up: Callable[[], bool]) -> _Written:
         # Embeddings run on the embedder's thread: the loop keeps fetching and writing meanwhile.
-        stories = await self.stories.assign(decoded) if self.stories and decoded else {}
+        # One read of what the index holds for the batch's ids serves both: the versions it
+        # supersedes (history) and the stories its articles keep.
+        prior = await self.history.prior(decoded, give_up) if decoded else {}
+        stored = None if prior is None else {i: h.story for i, h in prior.items() if h.story}
+        stories = await self.stories.assign(decoded, stored) if self.stories and decoded else {}
         docs = bulk_docs(decoded, indexed_at=utc_now_iso(), stories=stories)
-        prior = await self.history.before(decoded, docs, give_up)
+        await self.history.before(docs, prior or {}, give_up)
         bulk = await self.writer.write(docs, should_abort=give_up)
-        await self.history.keep(decoded, docs, bulk, prior, give_up)
+        await self.history.keep(decoded, docs, bulk, prior or {}, give_up)
         return _Written(bulk, _failures(decoded, bulk))
 
     def _land(self, flight: _Flight) -> None:

@@ -16,6 +16,7 @@ from elasticsearch import ApiError, AsyncElasticsearch
 
 from services.common.errors import BulkRefused, NewswireError, SearchFailed
 from services.common.es import convert
+from services.common.fields import STORY_ID
 
 _FILTER = "errors,items.*.status,items.*.error.type,items.*.error.reason"
 
@@ -57,11 +58,19 @@ class BulkTarget(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Held:
+    """What the index holds for an id now: its version, and its story (None without one)."""
+
+    version: int
+    story: str | None
+
+
 class IndexReader(Protocol):
     """Reads of the documents an index holds now (real time: unrefreshed writes included)."""
 
-    async def versions(self, ids: list[str]) -> dict[str, int]:
-        """The external version of each document that exists among ``ids``."""
+    async def held(self, ids: list[str]) -> dict[str, Held]:
+        """Version and story of each document that exists among ``ids``."""
         ...
 
     async def sources(self, ids: list[str]) -> dict[str, tuple[int, dict[str, Any]]]:
@@ -114,22 +123,25 @@ class EsBulkTarget:
                 found[doc["_id"]] = Current(int(doc["_version"]), source.get("content_hash"))
         return found
 
-    async def versions(self, ids: list[str]) -> dict[str, int]:
-        """One ``_mget`` without sources: only the versions are read."""
+    async def held(self, ids: list[str]) -> dict[str, Held]:
+        """One ``_mget`` of the versions and story ids, nothing else of the sources."""
         if not ids:
             return {}
         try:
             reply = await self.es.mget(
                 index=self.index,
                 ids=ids,
-                source=False,
+                source_includes=[STORY_ID],
                 realtime=True,
-                filter_path="docs._id,docs._version,docs.found",
+                filter_path="docs._id,docs._version,docs.found,docs._source",
             )
         except (ApiError, TransportError) as exc:
             raise refusal(exc) from exc
-        docs = reply.body.get("docs", [])
-        return {doc["_id"]: int(doc["_version"]) for doc in docs if doc.get("found")}
+        return {
+            doc["_id"]: Held(int(doc["_version"]), (doc.get("_source") or {}).get(STORY_ID))
+            for doc in reply.body.get("docs", [])
+            if doc.get("found")
+        }
 
     async def sources(self, ids: list[str]) -> dict[str, tuple[int, dict[str, Any]]]:
         """One ``_mget`` of whole documents."""

@@ -24,7 +24,7 @@ from services.common.status_event import StatusEvent
 from services.common.visibility import STATUS
 from services.indexer import metrics
 from services.indexer.bulk import BulkDoc, BulkResult, BulkWriter, answered
-from services.indexer.bulk_target import IndexReader
+from services.indexer.bulk_target import Held, IndexReader
 from services.indexer.records import Decoded
 
 log = structlog.get_logger(__name__)
@@ -32,8 +32,8 @@ _PAGE: Final = 1000  # versions of killed articles looked up per request
 
 T = TypeVar("T")
 
-# Article id -> the version the article index held before a batch was written.
-Prior = Mapping[str, int]
+# Article id -> what the article index held before a batch was written.
+Prior = Mapping[str, Held]
 
 
 class History:
@@ -42,11 +42,12 @@ class History:
     This base keeps nothing (tests of the batch flow alone); VersionHistory keeps versions.
     """
 
-    async def before(
-        self, decoded: list[Decoded], docs: list[BulkDoc], give_up: Callable[[], bool]
-    ) -> Prior:
-        """Keep what the batch is about to supersede; the versions the index held."""
-        return {}
+    async def prior(self, decoded: list[Decoded], give_up: Callable[[], bool]) -> Prior | None:
+        """What the index holds now for the batch's ids; None when this history asks nothing."""
+        return None
+
+    async def before(self, docs: list[BulkDoc], prior: Prior, give_up: Callable[[], bool]) -> None:
+        """Keep what the batch is about to supersede."""
 
     async def keep(
         self,
@@ -79,14 +80,14 @@ def overtaken(docs: list[BulkDoc], prior: Prior) -> list[str]:
     newest: dict[str, int] = {}
     for doc in docs:
         newest[doc.id] = max(newest.get(doc.id, doc.version), doc.version)
-    return sorted(i for i, version in newest.items() if i in prior and prior[i] < version)
+    return sorted(i for i, version in newest.items() if i in prior and prior[i].version < version)
 
 
 def superseded(
     decoded: list[Decoded], docs: list[BulkDoc], prior: Prior, failed: Set[int]
 ) -> list[int]:
     """Positions of the article versions written that are not their article's newest."""
-    newest = dict(prior)
+    newest = {i: held.version for i, held in prior.items()}
     for pos, doc in enumerate(docs):
         if pos not in failed:
             newest[doc.id] = max(newest.get(doc.id, doc.version), doc.version)
@@ -105,12 +106,13 @@ class VersionHistory(History):
         self.articles = articles
         self.es = es
 
-    async def before(
-        self, decoded: list[Decoded], docs: list[BulkDoc], give_up: Callable[[], bool]
-    ) -> Prior:
-        """Copy each article version the batch will supersede; the versions the index held."""
-        ids = sorted({doc.id for doc in docs})
-        prior = await self._ask(lambda: self.articles.versions(ids), "read versions", give_up)
+    async def prior(self, decoded: list[Decoded], give_up: Callable[[], bool]) -> Prior:
+        """One real-time read of what the article index holds for the batch's ids."""
+        ids = sorted({d.event.id for d in decoded})
+        return await self._ask(lambda: self.articles.held(ids), "read versions", give_up)
+
+    async def before(self, docs: list[BulkDoc], prior: Prior, give_up: Callable[[], bool]) -> None:
+        """Copy each article version the batch will supersede."""
         moving = overtaken(docs, prior)
         if moving:
             found = await self._ask(lambda: self.articles.sources(moving), "copy", give_up)
@@ -123,7 +125,6 @@ class VersionHistory(History):
                 ],
                 give_up,
             )
-        return prior
 
     async def keep(
         self,

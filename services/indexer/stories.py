@@ -206,8 +206,13 @@ class StoryAssigner:
         self._as_bytes: bool | None = None  # the index's vector form, once asked
         self._lock = asyncio.Lock()  # batches in flight take their stories one after another
 
-    async def assign(self, decoded: Sequence[Decoded]) -> dict[int, bytes]:
-        """By position in ``decoded``, the story fields of each article (status events: none)."""
+    async def assign(
+        self, decoded: Sequence[Decoded], stored: dict[str, str] | None = None
+    ) -> dict[int, bytes]:
+        """By position in ``decoded``, the story fields of each article (status events: none).
+
+        ``stored``: the stories of the articles the index holds, when the caller read them.
+        """
         # In the order the copies entered Newswire, whatever the partitions' order in the
         # batch: the first copy ingested gives its story the id, as across batches.
         positions = sorted(
@@ -218,13 +223,15 @@ class StoryAssigner:
             return {}
         articles: list[Article] = [decoded[i].event for i in positions]  # type: ignore[misc]
         texts = [Text(a.id, a.published_date, embed_text(a.title, a.body)) for a in articles]
-        found = await self.stories(texts)
+        found = await self.stories(texts, stored)
         return {
             position: story_fields(story, stored, self.writer, as_bytes=self._as_bytes is not False)
             for position, (story, stored) in zip(positions, found, strict=True)
         }
 
-    async def stories(self, texts: Sequence[Text]) -> list[tuple[str, npt.NDArray[np.int8]]]:
+    async def stories(
+        self, texts: Sequence[Text], stored: dict[str, str] | None = None
+    ) -> list[tuple[str, npt.NDArray[np.int8]]]:
         """The story id and the stored vector (bytes) of each text, in the order given."""
         vectors = quantized(await self.embedder.embed([t.text for t in texts]))
         as_kept = as_stored(vectors)
@@ -237,7 +244,14 @@ class StoryAssigner:
                         reply = await self.es.indices.get_mapping(index=self.index)
                         self._as_bytes = takes_bytes(reply.body)
                     await self._load(self.memory.missing(p.published for p in pending))
-                    stored = await self._stored(sorted({p.id for p in pending}))
+                    if stored is None:
+                        # The index being replaced (a rebuild's), then this one.
+                        homes = (
+                            [self.index] if self.kept_from is None else [self.kept_from, self.index]
+                        )
+                        stored = await stored_stories(
+                            self.es, homes, sorted({p.id for p in pending})
+                        )
             except NewswireError as exc:
                 # Without the lookup a redelivered article could change story: try again.
                 raise BatchAbandoned(f"story lookup failed: {exc}") from exc
@@ -311,22 +325,24 @@ class StoryAssigner:
                 return
             after = hits[-1]["sort"]
 
-    async def _stored(self, ids: list[str]) -> dict[str, str]:
-        """The story of each of ``ids`` stored already (the index replaced, then this one)."""
-        stored = {"size": len(ids), "query": {"ids": {"values": ids}}, "_source": ["id", STORY_ID]}
-        homes = [self.index] if self.kept_from is None else [self.kept_from, self.index]
-        searches: list[dict[str, Any]] = []
-        for home in homes:
-            searches += [{"index": home}, stored]
-        reply = await self.es.msearch(searches=searches)
-        found: dict[str, str] = {}
-        for answer in reply.body["responses"]:  # the index written to last: it wins
-            found |= {
-                h["_source"]["id"]: h["_source"][STORY_ID]
-                for h in _answer(answer)
-                if h.get("_source", {}).get(STORY_ID)
-            }
-        return found
+
+async def stored_stories(
+    es: AsyncElasticsearch, homes: list[str], ids: list[str]
+) -> dict[str, str]:
+    """The story of each of ``ids`` stored already in ``homes`` (the last one found wins)."""
+    stored = {"size": len(ids), "query": {"ids": {"values": ids}}, "_source": ["id", STORY_ID]}
+    searches: list[dict[str, Any]] = []
+    for home in homes:
+        searches += [{"index": home}, stored]
+    reply = await es.msearch(searches=searches)
+    found: dict[str, str] = {}
+    for answer in reply.body["responses"]:  # the index written to last: it wins
+        found |= {
+            h["_source"]["id"]: h["_source"][STORY_ID]
+            for h in _answer(answer)
+            if h.get("_source", {}).get(STORY_ID)
+        }
+    return found
 
 
 def _answer(response: dict[str, Any]) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from services.common.settings import Settings
 from services.common.status_event import KILL_VERSION, StatusEvent
 from services.indexer.batch import BatchProcessor
 from services.indexer.bulk import BulkDoc, BulkLimits, BulkResult, BulkWriter, ItemFailure
-from services.indexer.bulk_target import Current, refusal
+from services.indexer.bulk_target import Current, Held, refusal
 from services.indexer.history import History, Prior, VersionHistory, overtaken, superseded
 from services.indexer.records import Decoded, Record, decode
 from tests.factories import make_articles
@@ -104,12 +104,16 @@ class Shown:
         self.away = away  # lookups refused as if Elasticsearch were down
         self.asked: list[list[str]] = []
 
-    async def versions(self, ids: list[str]) -> dict[str, int]:
+    async def held(self, ids: list[str]) -> dict[str, Held]:
         self.asked.append(ids)
         if self.away:
             self.away -= 1
             raise refusal(TransportConnectionError("connection refused"))
-        return {i: self.docs[i]["version"] for i in ids if i in self.docs}
+        return {
+            i: Held(self.docs[i]["version"], self.docs[i].get("story_id"))
+            for i in ids
+            if i in self.docs
+        }
 
     async def sources(self, ids: list[str]) -> dict[str, tuple[int, dict[str, Any]]]:
         return {i: (self.docs[i]["version"], self.docs[i]) for i in ids if i in self.docs}
@@ -145,27 +149,30 @@ def test_only_versions_below_their_articles_newest_are_superseded() -> None:
     # The newer one failed: the older one is what the article shows, not kept twice.
     assert superseded(decoded, docs, {}, {1}) == []
     # The index shows a version newer than the whole batch: both of ``one``'s arrived late.
-    assert superseded(decoded, docs, {one.id: newer.version + 1}, set()) == [0, 1]
+    assert superseded(decoded, docs, {one.id: Held(newer.version + 1, None)}, set()) == [0, 1]
     # A redelivery of what the index shows is not a superseded version.
-    assert superseded(decoded[2:], docs[2:], {two.id: two.version}, set()) == []
-    assert overtaken(docs, {one.id: one.version, two.id: two.version}) == [one.id]
-    assert overtaken(docs, {two.id: two.version + 1}) == []
+    assert superseded(decoded[2:], docs[2:], {two.id: Held(two.version, None)}, set()) == []
+    shows = {one.id: Held(one.version, None), two.id: Held(two.version, None)}
+    assert overtaken(docs, shows) == [one.id]
+    assert overtaken(docs, {two.id: Held(two.version + 1, None)}) == []
 
 
 async def test_a_shown_version_is_copied_before_a_batch_supersedes_it() -> None:
     one, two = ARTICLES[0], ARTICLES[1]
     newer = _later(one, 9, "Corrected.")
     held = {"id": two.id, "version": two.version - 1, "status": "withheld"}
-    shown = Shown({one.id: {**one.model_dump(mode="json"), "version": one.version}, two.id: held})
+    shown_one = {**one.model_dump(mode="json"), "version": one.version, "story_id": "s1"}
+    shown = Shown({one.id: shown_one, two.id: held})
     versions = Recorder("news-versions")
     history, es = _history(shown, versions)
     decoded, docs = _batch(newer, two)
     try:
-        prior = await history.before(decoded, docs, lambda: False)
+        prior = await history.prior(decoded, lambda: False)
+        await history.before(docs, prior, lambda: False)
         await history.keep(decoded, docs, BulkResult(indexed=2), prior, lambda: False)
     finally:
         await es.close()
-    assert prior == {one.id: one.version, two.id: two.version - 1}
+    assert prior == {one.id: Held(one.version, "s1"), two.id: Held(two.version - 1, None)}
     # The version ``one`` showed is kept, with its content; a hold has none to keep, and the
     # batch's own versions are what the articles show now.
     assert sorted(versions.docs) == [f"{one.id}:{one.version}"]
@@ -179,7 +186,7 @@ async def test_the_versions_lookup_is_asked_again_while_elasticsearch_is_away() 
     history, es = _history(shown, versions)
     decoded, docs = _batch(_later(one, 9, "Corrected."))
     try:
-        await history.before(decoded, docs, lambda: False)
+        await history.before(docs, await history.prior(decoded, lambda: False), lambda: False)
     finally:
         await es.close()
     assert len(shown.asked) == 3
@@ -194,7 +201,7 @@ async def test_versions_are_kept_by_id_and_version_but_not_the_shown_or_refused(
     decoded, docs = _batch(*articles)
     result = BulkResult(indexed=4, failures=[ItemFailure(1, "index_rejected", "refused")])
     try:
-        late = {ARTICLES[2].id: ARTICLES[2].version + 1}
+        late = {ARTICLES[2].id: Held(ARTICLES[2].version + 1, None)}
         await history.keep(decoded, docs, result, late, lambda: False)
     finally:
         await es.close()
