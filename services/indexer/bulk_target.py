@@ -133,10 +133,11 @@ class EsBulkTarget:
                 ids=ids,
                 source_includes=[STORY_ID],
                 realtime=True,
-                filter_path="docs._id,docs._version,docs.found,docs._source",
+                filter_path="docs._id,docs._version,docs.found,docs._source,docs.error",
             )
         except (ApiError, TransportError) as exc:
             raise refusal(exc) from exc
+        _check_found(reply.body)
         return {
             doc["_id"]: Held(int(doc["_version"]), (doc.get("_source") or {}).get(STORY_ID))
             for doc in reply.body.get("docs", [])
@@ -151,5 +152,16 @@ class EsBulkTarget:
             reply = await self.es.mget(index=self.index, ids=ids, realtime=True)
         except (ApiError, TransportError) as exc:
             raise refusal(exc) from exc
+        _check_found(reply.body)
         docs = reply.body.get("docs", [])
         return {d["_id"]: (int(d["_version"]), d["_source"]) for d in docs if d.get("found")}
+
+
+def _check_found(reply: dict[str, Any]) -> None:
+    """Raise when a document of an ``_mget`` could not be read (its shard away): not absent."""
+    for doc in reply.get("docs", []):
+        if "error" in doc:
+            reason = str(doc["error"])[:300]
+            raise BulkRefused(
+                None, f"document {doc.get('_id')} could not be read: {reason}", "wait"
+            )

@@ -12,18 +12,19 @@ what Elasticsearch stores and indexes per article.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Set
-from typing import Final, TypeVar, cast
+from typing import Final, TypeVar
 
 import orjson
 import structlog
 from elasticsearch import AsyncElasticsearch
 
 from services.common.article import Article
+from services.common.errors import BatchAbandoned
 from services.common.es import boundary
-from services.common.status_event import StatusEvent
+from services.common.status_event import KILL_VERSION, StatusEvent
 from services.common.visibility import STATUS
 from services.indexer import metrics
-from services.indexer.bulk import BulkDoc, BulkResult, BulkWriter, answered
+from services.indexer.bulk import BulkDoc, BulkResult, BulkWriter, ItemFailure, answered
 from services.indexer.bulk_target import Held, IndexReader
 from services.indexer.records import Decoded
 
@@ -86,7 +87,10 @@ def overtaken(docs: list[BulkDoc], prior: Prior) -> list[str]:
 def superseded(
     decoded: list[Decoded], docs: list[BulkDoc], prior: Prior, failed: Set[int]
 ) -> list[int]:
-    """Positions of the article versions written that are not their article's newest."""
+    """Positions of the article versions written that are not their article's newest.
+
+    An article killed already keeps none: its content must not come back through history.
+    """
     newest = {i: held.version for i, held in prior.items()}
     for pos, doc in enumerate(docs):
         if pos not in failed:
@@ -94,7 +98,10 @@ def superseded(
     return [
         pos
         for pos, (d, doc) in enumerate(zip(decoded, docs, strict=True))
-        if pos not in failed and isinstance(d.event, Article) and doc.version < newest[doc.id]
+        if pos not in failed
+        and isinstance(d.event, Article)
+        and doc.version < newest[doc.id]
+        and newest[doc.id] != KILL_VERSION
     ]
 
 
@@ -106,25 +113,42 @@ class VersionHistory(History):
         self.articles = articles
         self.es = es
 
-    async def prior(self, decoded: list[Decoded], give_up: Callable[[], bool]) -> Prior:
-        """One real-time read of what the article index holds for the batch's ids."""
+    async def prior(self, decoded: list[Decoded], give_up: Callable[[], bool]) -> Prior | None:
+        """One real-time read of what the article index holds for the batch's ids.
+
+        None when the index refuses it for good (then the stories look theirs up, and the
+        loss of what this batch supersedes is counted).
+        """
         ids = sorted({d.event.id for d in decoded})
-        return await self._ask(lambda: self.articles.held(ids), "read versions", give_up)
+        held = await self._ask(lambda: self.articles.held(ids), "read versions", give_up)
+        if held is None:
+            metrics.HISTORY_FAILED.inc()
+        return held
 
     async def before(self, docs: list[BulkDoc], prior: Prior, give_up: Callable[[], bool]) -> None:
-        """Copy each article version the batch will supersede."""
+        """Copy each article version the batch will supersede.
+
+        A copy that could not be written, the server failing, gives the batch up: the write
+        it precedes would leave no other copy. A copy refused as such is counted and logged.
+        """
         moving = overtaken(docs, prior)
-        if moving:
-            found = await self._ask(lambda: self.articles.sources(moving), "copy", give_up)
-            await self._write(
-                [
-                    # A status document (a hold) has no content to keep.
-                    BulkDoc(f"{i}:{version}", version, orjson.dumps(source))
-                    for i, (version, source) in sorted(found.items())
-                    if STATUS not in source
-                ],
-                give_up,
-            )
+        if not moving:
+            return
+        found = await self._ask(lambda: self.articles.sources(moving), "copy", give_up)
+        if found is None:
+            metrics.HISTORY_FAILED.inc(len(moving))
+            return
+        failures = await self._write(
+            [
+                # A status document (a hold) has no content to keep.
+                BulkDoc(f"{i}:{version}", version, orjson.dumps(source))
+                for i, (version, source) in sorted(found.items())
+                if STATUS not in source
+            ],
+            give_up,
+        )
+        if any(f.code == "index_retries_exhausted" for f in failures):
+            raise BatchAbandoned("a version about to be superseded could not be kept")
 
     async def keep(
         self,
@@ -152,27 +176,26 @@ class VersionHistory(History):
 
     async def _ask(
         self, ask: Callable[[], Awaitable[T]], what: str, give_up: Callable[[], bool]
-    ) -> T:
+    ) -> T | None:
         """The article index's answer; asked again while it is away, until the batch ends."""
         return await answered(
             ask,
             what=f"{what} before a batch supersedes them",
             label="history",
-            # A refusal asking again cannot mend (no such index yet): nothing to copy.
-            unanswered=cast(T, {}),
+            unanswered=None,
             cap=self.writer.limits.backoff_cap,
             should_abort=give_up,
         )
 
-    async def _write(self, kept: list[BulkDoc], give_up: Callable[[], bool]) -> None:
+    async def _write(self, kept: list[BulkDoc], give_up: Callable[[], bool]) -> list[ItemFailure]:
         if not kept:
-            return
+            return []
         written = await self.writer.write(kept, should_abort=give_up)
         for failure in written.failures:
-            # The version itself is indexed (or dead-lettered): only its history entry is
-            # missing, and the record stays in the topic.
+            # Only the history entry is missing; the record stays in the topic.
             metrics.HISTORY_FAILED.inc()
             log.warning("version not kept", doc=kept[failure.position].id, code=failure.code)
+        return written.failures
 
     async def _forget(self, ids: list[str]) -> None:
         """Delete every kept version of the killed ``ids`` (no copy of a killed story stays)."""

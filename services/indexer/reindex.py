@@ -120,6 +120,7 @@ async def _copy(
     writer: BulkWriter,
     query: dict[str, Any],
     backfill: Backfill | None = None,
+    versions: BulkWriter | None = None,
 ) -> int:
     copied = 0
     page = await es.search(
@@ -144,6 +145,8 @@ async def _copy(
                 raise RuntimeError(
                     f"{len(result.failures)} documents could not be copied, the first: {first}"
                 )
+            if versions is not None:
+                await _keep_versions(versions, docs, hits)
             if backfill is not None:
                 # The next page's stories are looked up among this one's (knn reads refreshed).
                 await es.indices.refresh(index=writer.target.index)
@@ -153,6 +156,25 @@ async def _copy(
         if scroll_id:
             await es.clear_scroll(scroll_id=scroll_id)
     return copied
+
+
+async def _keep_versions(
+    versions: BulkWriter, docs: list[BulkDoc], hits: list[dict[str, Any]]
+) -> None:
+    """Keep the copied articles as versions too: the API lists each version once.
+
+    What the indexer wrote to the old index while the copy ran can be superseded in the new
+    index (the indexer writing there since the swap) before the catch-up lands; its write
+    is then stale, and the version would be in neither index.
+    """
+    kept = [
+        BulkDoc(f"{d.id}:{d.version}", d.version, d.source)
+        for d, h in zip(docs, hits, strict=True)
+        if STATUS not in h["_source"]
+    ]
+    written = await versions.write(kept, should_abort=lambda: False)
+    if written.failures:
+        raise RuntimeError(f"{len(written.failures)} versions could not be kept")
 
 
 async def next_versioned(es: AsyncElasticsearch, settings: Settings) -> tuple[str, BulkWriter]:
@@ -188,5 +210,6 @@ async def reindex(es: AsyncElasticsearch, settings: Settings) -> Reindexed:
         # Whatever the indexer wrote to the old index while we copied: external versions decide.
         await es.indices.refresh(index=old)
         since = {"range": {"indexed_at": {"gte": started}}}
-        caught_up = await _copy(es, old, writer, since, backfill)
+        versions = BulkWriter(EsBulkTarget(es, settings.versions_index), BulkLimits.of(settings))
+        caught_up = await _copy(es, old, writer, since, backfill, versions)
     return Reindexed(old, new, copied, caught_up, backfill.filled)

@@ -9,18 +9,22 @@ import json
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
+import pytest
 from elastic_transport import ConnectionError as TransportConnectionError
 from elasticsearch import AsyncElasticsearch
 
 from services.common.article import Article
 from services.common.dlq import DeadLetterSink
+from services.common.errors import BatchAbandoned, BulkRefused
 from services.common.settings import Settings
 from services.common.status_event import KILL_VERSION, StatusEvent
+from services.indexer import metrics
 from services.indexer.batch import BatchProcessor
 from services.indexer.bulk import BulkDoc, BulkLimits, BulkResult, BulkWriter, ItemFailure
-from services.indexer.bulk_target import Current, Held, refusal
+from services.indexer.bulk_target import Current, EsBulkTarget, Held, refusal
 from services.indexer.history import History, Prior, VersionHistory, overtaken, superseded
 from services.indexer.records import Decoded, Record, decode
 from tests.factories import make_articles
@@ -168,6 +172,7 @@ async def test_a_shown_version_is_copied_before_a_batch_supersedes_it() -> None:
     decoded, docs = _batch(newer, two)
     try:
         prior = await history.prior(decoded, lambda: False)
+        assert prior is not None
         await history.before(docs, prior, lambda: False)
         await history.keep(decoded, docs, BulkResult(indexed=2), prior, lambda: False)
     finally:
@@ -186,7 +191,9 @@ async def test_the_versions_lookup_is_asked_again_while_elasticsearch_is_away() 
     history, es = _history(shown, versions)
     decoded, docs = _batch(_later(one, 9, "Corrected."))
     try:
-        await history.before(docs, await history.prior(decoded, lambda: False), lambda: False)
+        prior = await history.prior(decoded, lambda: False)
+        assert prior is not None
+        await history.before(docs, prior, lambda: False)
     finally:
         await es.close()
     assert len(shown.asked) == 3
@@ -208,3 +215,76 @@ async def test_versions_are_kept_by_id_and_version_but_not_the_shown_or_refused(
     # Kept: the first version (superseded in the batch) and the late one; not the refused one,
     # not what the articles show.
     assert sorted(versions.docs) == sorted(f"{a.id}:{a.version}" for a in (one, ARTICLES[2]))
+
+
+class Refusing(Shown):
+    """An article index that refuses every read for good (a 400)."""
+
+    async def held(self, ids: list[str]) -> dict[str, Held]:
+        raise BulkRefused(400, "bad request", "split")
+
+
+class Overloaded(Recorder):
+    """A versions index whose every item is refused as overloaded (429)."""
+
+    async def bulk(self, body: bytes) -> list[dict[str, Any]]:
+        lines = body.split(b"\n")[:-1]
+        busy = {"status": 429, "error": {"type": "es_rejected_execution_exception"}}
+        return [{"index": busy} for _ in lines[::2]]
+
+
+class Replying:
+    """Just enough of a client for ``EsBulkTarget``'s reads: one canned ``_mget`` reply."""
+
+    def __init__(self, reply: dict[str, Any]) -> None:
+        self.reply = reply
+
+    async def mget(self, **_: Any) -> Any:
+        return SimpleNamespace(body=self.reply)
+
+
+async def test_a_refused_lookup_leaves_the_stories_their_own_and_is_counted() -> None:
+    history, es = _history(Refusing({}), Recorder("news-versions"))
+    before = metrics.HISTORY_FAILED._value.get()
+    try:
+        decoded, _ = _batch(ARTICLES[0])
+        assert await history.prior(decoded, lambda: False) is None
+    finally:
+        await es.close()
+    assert metrics.HISTORY_FAILED._value.get() == before + 1
+
+
+async def test_a_copy_the_versions_index_keeps_refusing_gives_the_batch_up() -> None:
+    one = ARTICLES[0]
+    shown = Shown({one.id: {**one.model_dump(mode="json"), "version": one.version}})
+    versions = Overloaded("news-versions")
+    es = AsyncElasticsearch("http://127.0.0.1:9")
+    limits = replace(_limits(), max_retries=1)
+    history = VersionHistory(BulkWriter(versions, limits), shown, es)
+    decoded, docs = _batch(_later(one, 9, "Corrected."))
+    try:
+        prior = await history.prior(decoded, lambda: False)
+        assert prior is not None
+        with pytest.raises(BatchAbandoned):
+            await history.before(docs, prior, lambda: False)
+    finally:
+        await es.close()
+
+
+def test_nothing_of_an_article_killed_already_comes_back_as_a_version() -> None:
+    one = ARTICLES[0]
+    decoded, docs = _batch(one, _later(one, 9, "Corrected."))
+    assert superseded(decoded, docs, {one.id: Held(KILL_VERSION, None)}, set()) == []
+
+
+async def test_a_document_that_could_not_be_read_is_not_taken_for_absent() -> None:
+    broken = {"docs": [{"_id": "a", "error": {"type": "no_shard_available_action_exception"}}]}
+    target = EsBulkTarget(cast(AsyncElasticsearch, Replying(broken)), "news")
+    with pytest.raises(BulkRefused) as refused:
+        await target.held(["a"])
+    assert refused.value.retriable
+    with pytest.raises(BulkRefused):
+        await target.sources(["a"])
+    found = {"docs": [{"_id": "a", "_version": 3, "found": True, "_source": {"story_id": "s"}}]}
+    target = EsBulkTarget(cast(AsyncElasticsearch, Replying(found)), "news")
+    assert await target.held(["a", "b"]) == {"a": Held(3, "s")}
