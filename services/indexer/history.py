@@ -105,6 +105,16 @@ def superseded(
     ]
 
 
+def as_versions(decoded: list[Decoded], docs: list[BulkDoc], failed: Set[int]) -> list[BulkDoc]:
+    """The written article documents as versions, but those of articles the batch kills."""
+    ended = killed(decoded, failed)
+    return [
+        BulkDoc(f"{doc.id}:{doc.version}", doc.version, doc.source)
+        for pos, (d, doc) in enumerate(zip(decoded, docs, strict=True))
+        if pos not in failed and isinstance(d.event, Article) and doc.id not in ended
+    ]
+
+
 class VersionHistory(History):
     """Writes superseded article versions as ``<id>:<version>`` in the versions index."""
 

@@ -18,7 +18,9 @@ from services.common.embedding import Embedder
 from services.common.errors import ConfigError
 from services.common.kafka import boundary, make_admin, make_consumer
 from services.common.settings import Settings
-from services.indexer.bulk import BulkWriter
+from services.indexer.bulk import BulkLimits, BulkWriter
+from services.indexer.bulk_target import EsBulkTarget
+from services.indexer.history import as_versions
 from services.indexer.records import Record, bulk_docs, decode
 from services.indexer.reindex import next_versioned, swap_alias
 from services.indexer.stories import StoryAssigner
@@ -43,6 +45,8 @@ class _Tally:
     written: int = 0
     refused: int = 0
     stories: StoryAssigner | None = None  # stories assigned again, as the indexer does
+    # The second pass keeps what it writes as versions too: see ``rebuild``.
+    versions: BulkWriter | None = None
 
 
 async def _replay(
@@ -99,9 +103,13 @@ async def _behind(consumer: AIOKafkaConsumer, ends: Offsets) -> bool:
 async def _write(writer: BulkWriter, records: list[Record], tally: _Tally) -> None:
     decoded, dead = decode(records)
     stories = await tally.stories.assign(decoded) if tally.stories and decoded else {}
-    result = await writer.write(
-        bulk_docs(decoded, indexed_at=utc_now_iso(), stories=stories), should_abort=lambda: False
-    )
+    docs = bulk_docs(decoded, indexed_at=utc_now_iso(), stories=stories)
+    result = await writer.write(docs, should_abort=lambda: False)
+    if tally.versions is not None:
+        await tally.versions.write(
+            as_versions(decoded, docs, {f.position for f in result.failures}),
+            should_abort=lambda: False,
+        )
     if tally.stories is not None:
         # The next fetch's stories are looked up among this one's (knn reads refreshed).
         await tally.stories.es.indices.refresh(index=tally.stories.index)
@@ -125,6 +133,11 @@ async def rebuild(es: AsyncElasticsearch, settings: Settings) -> Rebuilt:
         ends = await _replay(settings, writer, None, tally)
         await swap_alias(es, settings.index_alias, old, new)
         # What the running indexer wrote to the old index meanwhile is in the topic after
-        # ``ends``.
+        # ``ends``. The indexer, writing to the new index since the swap, may supersede such a
+        # version there before this pass writes it (then stale, in neither index): each is
+        # kept as a version too (the API lists a version once).
+        tally.versions = BulkWriter(
+            EsBulkTarget(es, settings.versions_index), BulkLimits.of(settings)
+        )
         await _replay(settings, writer, ends, tally)
     return Rebuilt(old, new, tally.replayed, tally.written, tally.refused)

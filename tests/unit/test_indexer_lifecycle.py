@@ -25,8 +25,15 @@ from services.indexer import metrics
 from services.indexer.batch import BatchProcessor
 from services.indexer.bulk import BulkDoc, BulkLimits, BulkResult, BulkWriter, ItemFailure
 from services.indexer.bulk_target import Current, EsBulkTarget, Held, refusal
-from services.indexer.history import History, Prior, VersionHistory, overtaken, superseded
-from services.indexer.records import Decoded, Record, decode
+from services.indexer.history import (
+    History,
+    Prior,
+    VersionHistory,
+    as_versions,
+    overtaken,
+    superseded,
+)
+from services.indexer.records import Decoded, Record, bulk_docs, decode
 from tests.factories import make_articles
 from tests.unit.kafka_fakes import FakeProducer, FakeSource
 
@@ -288,3 +295,13 @@ async def test_a_document_that_could_not_be_read_is_not_taken_for_absent() -> No
     found = {"docs": [{"_id": "a", "_version": 3, "found": True, "_source": {"story_id": "s"}}]}
     target = EsBulkTarget(cast(AsyncElasticsearch, Replying(found)), "news")
     assert await target.held(["a", "b"]) == {"a": Held(3, "s")}
+
+
+def test_a_replayed_batch_is_kept_as_versions_but_not_what_it_kills_or_refuses() -> None:
+    source = FakeSource()
+    values = [a.model_dump_json().encode() for a in ARTICLES] + [KILL.model_dump_json().encode()]
+    decoded, _ = decode(list(source.append(0, *values)))
+    docs = bulk_docs(decoded, indexed_at="2026-12-06T00:00:00.000Z")
+    kept = as_versions(decoded, docs, failed={2})
+    # ARTICLES[1] is killed in the batch, ARTICLES[2] refused, the kill itself no version.
+    assert [d.id for d in kept] == [f"{ARTICLES[0].id}:{ARTICLES[0].version}"]
