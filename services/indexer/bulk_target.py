@@ -108,58 +108,53 @@ class EsBulkTarget:
 
     async def current(self, ids: list[str]) -> dict[str, Current]:
         """One ``_mget`` of the ids' versions and content hashes; raises ``BulkRefused``."""
-        if not ids:
-            return {}
-        try:
-            reply = await self.es.mget(
-                index=self.index, ids=ids, source_includes=["content_hash"], realtime=True
-            )
-        except (ApiError, TransportError) as exc:
-            raise refusal(exc) from exc
-        found: dict[str, Current] = {}
-        for doc in reply.body.get("docs", []):
-            if doc.get("found"):
-                source = doc.get("_source") or {}
-                found[doc["_id"]] = Current(int(doc["_version"]), source.get("content_hash"))
-        return found
+        found = await self._found(ids, source_includes=["content_hash"])
+        return {
+            d["_id"]: Current(int(d["_version"]), (d.get("_source") or {}).get("content_hash"))
+            for d in found
+        }
 
     async def held(self, ids: list[str]) -> dict[str, Held]:
         """One ``_mget`` of the versions and story ids, nothing else of the sources."""
-        if not ids:
-            return {}
-        try:
-            reply = await self.es.mget(
-                index=self.index,
-                ids=ids,
-                source_includes=[STORY_ID],
-                realtime=True,
-                filter_path="docs._id,docs._version,docs.found,docs._source,docs.error",
-            )
-        except (ApiError, TransportError) as exc:
-            raise refusal(exc) from exc
-        _check_found(reply.body)
+        found = await self._found(
+            ids,
+            unreadable=True,
+            source_includes=[STORY_ID],
+            filter_path="docs._id,docs._version,docs.found,docs._source,docs.error",
+        )
         return {
-            doc["_id"]: Held(int(doc["_version"]), (doc.get("_source") or {}).get(STORY_ID))
-            for doc in reply.body.get("docs", [])
-            if doc.get("found")
+            d["_id"]: Held(int(d["_version"]), (d.get("_source") or {}).get(STORY_ID))
+            for d in found
         }
 
     async def sources(self, ids: list[str]) -> dict[str, tuple[int, dict[str, Any]]]:
         """One ``_mget`` of whole documents."""
+        found = await self._found(ids, unreadable=True)
+        return {d["_id"]: (int(d["_version"]), d["_source"]) for d in found}
+
+    async def _found(
+        self, ids: list[str], *, unreadable: bool = False, **params: Any
+    ) -> list[dict[str, Any]]:
+        """The documents of one real-time ``_mget`` that exist; raises ``BulkRefused``.
+
+        ``unreadable``: a document that could not be read (its shard away) raises too,
+        rather than being taken for absent.
+        """
         if not ids:
-            return {}
+            return []
         try:
-            reply = await self.es.mget(index=self.index, ids=ids, realtime=True)
+            reply = await self.es.mget(index=self.index, ids=ids, realtime=True, **params)
         except (ApiError, TransportError) as exc:
             raise refusal(exc) from exc
-        _check_found(reply.body)
-        docs = reply.body.get("docs", [])
-        return {d["_id"]: (int(d["_version"]), d["_source"]) for d in docs if d.get("found")}
+        docs: list[dict[str, Any]] = reply.body.get("docs", [])
+        if unreadable:
+            _check_found(docs)
+        return [doc for doc in docs if doc.get("found")]
 
 
-def _check_found(reply: dict[str, Any]) -> None:
+def _check_found(docs: list[dict[str, Any]]) -> None:
     """Raise when a document of an ``_mget`` could not be read (its shard away): not absent."""
-    for doc in reply.get("docs", []):
+    for doc in docs:
         if "error" in doc:
             reason = str(doc["error"])[:300]
             raise BulkRefused(

@@ -24,7 +24,7 @@ from services.common.settings import Settings
 from services.indexer.batch import BatchProcessor
 from services.indexer.bulk import BulkLimits, BulkWriter
 from services.indexer.bulk_target import EsBulkTarget
-from services.indexer.history import VersionHistory
+from services.indexer.history import VersionHistory, versions_writer
 from services.indexer.loop import ConsumerLoop
 from services.indexer.mapping import ensure_index
 from services.indexer.stories import StoryAssigner
@@ -74,13 +74,12 @@ class Indexer(AsyncScoped):
             await self._producer.start()
             self._consumer = self._make_consumer()
             limits = BulkLimits.of(s)
-            versions = BulkWriter(EsBulkTarget(self._es, s.versions_index), limits)
             articles = EsBulkTarget(self._es, s.index_alias)
             processor = BatchProcessor(
                 BulkWriter(articles, limits),
                 DeadLetterSink.of(self._producer, s),
                 self._consumer,
-                VersionHistory(versions, articles, self._es),
+                VersionHistory(versions_writer(self._es, s), articles, self._es),
                 await self._stories(self._es),
             )
             self._consumer.subscribe([s.topic_articles], listener=_Revocation(processor))

@@ -21,11 +21,19 @@ from elasticsearch import AsyncElasticsearch
 from services.common.article import Article
 from services.common.errors import BatchAbandoned
 from services.common.es import boundary
+from services.common.settings import Settings
 from services.common.status_event import KILL_VERSION, StatusEvent
 from services.common.visibility import STATUS
 from services.indexer import metrics
-from services.indexer.bulk import BulkDoc, BulkResult, BulkWriter, ItemFailure, answered
-from services.indexer.bulk_target import Held, IndexReader
+from services.indexer.bulk import (
+    BulkDoc,
+    BulkLimits,
+    BulkResult,
+    BulkWriter,
+    ItemFailure,
+    answered,
+)
+from services.indexer.bulk_target import EsBulkTarget, Held, IndexReader
 from services.indexer.records import Decoded
 
 log = structlog.get_logger(__name__)
@@ -64,6 +72,29 @@ class History:
 NO_HISTORY: Final = History()
 
 
+def versions_writer(es: AsyncElasticsearch, settings: Settings) -> BulkWriter:
+    """A writer into the versions index."""
+    return BulkWriter(EsBulkTarget(es, settings.versions_index), BulkLimits.of(settings))
+
+
+def version_doc(article_id: str, version: int, source: bytes) -> BulkDoc:
+    """An article version as the versions index keeps it: ``<id>:<version>``.
+
+    No content hash: ``<id>:<version>`` is written once per content (a rival of the same
+    version fails in the article index first), so a 409 is a redelivery.
+    """
+    return BulkDoc(f"{article_id}:{version}", version, source)
+
+
+def _newest(docs: list[BulkDoc], start: Prior, failed: Set[int]) -> dict[str, int]:
+    """Each id's newest version among ``start`` and the documents not ``failed``."""
+    newest = {i: held.version for i, held in start.items()}
+    for pos, doc in enumerate(docs):
+        if pos not in failed:
+            newest[doc.id] = max(newest.get(doc.id, doc.version), doc.version)
+    return newest
+
+
 def killed(decoded: list[Decoded], failed: Set[int] = frozenset()) -> set[str]:
     """Ids of the articles a kill of the batch ends (unless its write failed)."""
     return {
@@ -78,9 +109,7 @@ def overtaken(docs: list[BulkDoc], prior: Prior) -> list[str]:
 
     A kill in the batch does not spare the copy: its write may fail, the other's not.
     """
-    newest: dict[str, int] = {}
-    for doc in docs:
-        newest[doc.id] = max(newest.get(doc.id, doc.version), doc.version)
+    newest = _newest(docs, {}, frozenset())
     return sorted(i for i, version in newest.items() if i in prior and prior[i].version < version)
 
 
@@ -91,10 +120,7 @@ def superseded(
 
     An article killed already keeps none: its content must not come back through history.
     """
-    newest = {i: held.version for i, held in prior.items()}
-    for pos, doc in enumerate(docs):
-        if pos not in failed:
-            newest[doc.id] = max(newest.get(doc.id, doc.version), doc.version)
+    newest = _newest(docs, prior, failed)
     return [
         pos
         for pos, (d, doc) in enumerate(zip(decoded, docs, strict=True))
@@ -109,7 +135,7 @@ def as_versions(decoded: list[Decoded], docs: list[BulkDoc], failed: Set[int]) -
     """The written article documents as versions, but those of articles the batch kills."""
     ended = killed(decoded, failed)
     return [
-        BulkDoc(f"{doc.id}:{doc.version}", doc.version, doc.source)
+        version_doc(doc.id, doc.version, doc.source)
         for pos, (d, doc) in enumerate(zip(decoded, docs, strict=True))
         if pos not in failed and isinstance(d.event, Article) and doc.id not in ended
     ]
@@ -151,7 +177,7 @@ class VersionHistory(History):
         failures = await self._write(
             [
                 # A status document (a hold) has no content to keep.
-                BulkDoc(f"{i}:{version}", version, orjson.dumps(source))
+                version_doc(i, version, orjson.dumps(source))
                 for i, (version, source) in sorted(found.items())
                 if STATUS not in source
             ],
@@ -173,9 +199,7 @@ class VersionHistory(History):
         ended = killed(decoded, failed)
         await self._write(
             [
-                # No content hash: ``<id>:<version>`` is written once per content (a rival of
-                # the same version failed above), so a 409 is a redelivery.
-                BulkDoc(f"{docs[pos].id}:{docs[pos].version}", docs[pos].version, docs[pos].source)
+                version_doc(docs[pos].id, docs[pos].version, docs[pos].source)
                 for pos in superseded(decoded, docs, prior, failed)
                 if docs[pos].id not in ended
             ],

@@ -18,9 +18,8 @@ from services.common.embedding import Embedder
 from services.common.errors import ConfigError
 from services.common.kafka import boundary, make_admin, make_consumer
 from services.common.settings import Settings
-from services.indexer.bulk import BulkLimits, BulkWriter
-from services.indexer.bulk_target import EsBulkTarget
-from services.indexer.history import as_versions
+from services.indexer.bulk import BulkWriter
+from services.indexer.history import as_versions, versions_writer
 from services.indexer.records import Record, bulk_docs, decode
 from services.indexer.reindex import next_versioned, swap_alias
 from services.indexer.stories import StoryAssigner
@@ -136,8 +135,6 @@ async def rebuild(es: AsyncElasticsearch, settings: Settings) -> Rebuilt:
         # ``ends``. The indexer, writing to the new index since the swap, may supersede such a
         # version there before this pass writes it (then stale, in neither index): each is
         # kept as a version too (the API lists a version once).
-        tally.versions = BulkWriter(
-            EsBulkTarget(es, settings.versions_index), BulkLimits.of(settings)
-        )
+        tally.versions = versions_writer(es, settings)
         await _replay(settings, writer, ends, tally)
     return Rebuilt(old, new, tally.replayed, tally.written, tally.refused)

@@ -23,6 +23,7 @@ from services.common.settings import Settings
 from services.common.visibility import STATUS
 from services.indexer.bulk import BulkDoc, BulkLimits, BulkWriter
 from services.indexer.bulk_target import EsBulkTarget
+from services.indexer.history import version_doc, versions_writer
 from services.indexer.mapping import (
     ensure_index,
     language_fields,
@@ -168,7 +169,7 @@ async def _keep_versions(
     is then stale, and the version would be in neither index.
     """
     kept = [
-        BulkDoc(f"{d.id}:{d.version}", d.version, d.source)
+        version_doc(d.id, d.version, d.source)
         for d, h in zip(docs, hits, strict=True)
         if STATUS not in h["_source"]
     ]
@@ -210,6 +211,5 @@ async def reindex(es: AsyncElasticsearch, settings: Settings) -> Reindexed:
         # Whatever the indexer wrote to the old index while we copied: external versions decide.
         await es.indices.refresh(index=old)
         since = {"range": {"indexed_at": {"gte": started}}}
-        versions = BulkWriter(EsBulkTarget(es, settings.versions_index), BulkLimits.of(settings))
-        caught_up = await _copy(es, old, writer, since, backfill, versions)
+        caught_up = await _copy(es, old, writer, since, backfill, versions_writer(es, settings))
     return Reindexed(old, new, copied, caught_up, backfill.filled)
